@@ -1,0 +1,124 @@
+"""Reads measurement CSV files (schema: ../shared/measurements/README.md) into column arrays.
+
+Required columns: op, dtype, m, n, k, batch, seq_len, num_heads, num_kv_heads, head_dim, bytes,
+latency_ms, source. Extra columns are allowed. Every row is checked: known op and dtype, the
+fields its op needs present, positive and numeric; errors name the file and line.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from prfaas_plan.errors import InvalidFileError
+
+REQUIRED = (
+    "op", "dtype", "m", "n", "k", "batch", "seq_len", "num_heads", "num_kv_heads",
+    "head_dim", "bytes", "latency_ms", "source",
+)
+OPS = {
+    "gemm": ("m", "n", "k"),
+    "prefill_attention": ("batch", "seq_len", "num_heads", "num_kv_heads", "head_dim"),
+    "decode_attention": ("batch", "seq_len", "num_heads", "num_kv_heads", "head_dim"),
+    "copy": ("bytes",),
+}
+DTYPES = ("bf16", "fp8", "fp16", "fp32")
+NUMERIC = ("m", "n", "k", "batch", "seq_len", "num_heads", "num_kv_heads", "head_dim", "bytes")
+
+
+@dataclass
+class Measurements:
+    """Column arrays (NaN where a field does not apply)."""
+
+    op: NDArray[np.str_]
+    dtype: NDArray[np.str_]
+    cols: dict[str, NDArray[np.float64]]
+    latency_s: NDArray[np.float64]
+    files: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.latency_s)
+
+    def select(self, mask: NDArray[np.bool_]) -> Measurements:
+        return Measurements(
+            self.op[mask], self.dtype[mask], {k: v[mask] for k, v in self.cols.items()},
+            self.latency_s[mask], self.files,
+        )
+
+    @staticmethod
+    def concat(parts: list[Measurements]) -> Measurements:
+        return Measurements(
+            np.concatenate([p.op for p in parts]),
+            np.concatenate([p.dtype for p in parts]),
+            {k: np.concatenate([p.cols[k] for p in parts]) for k in NUMERIC},
+            np.concatenate([p.latency_s for p in parts]),
+            [f for p in parts for f in p.files],
+        )
+
+
+def _num(value: str, col: str, where: str) -> float:
+    try:
+        x = float(value)
+    except ValueError:
+        raise InvalidFileError(
+            f"column '{col}' is not a number: {value!r}", where=where, fix="write a number"
+        ) from None
+    if not np.isfinite(x) or x <= 0:
+        raise InvalidFileError(
+            f"column '{col}' must be positive and finite, got {value!r}", where=where,
+            fix="remove the row or correct the value",
+        )
+    return x
+
+
+def read_measurements(path: str | Path) -> Measurements:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidFileError(f"file not found: {p}", fix="check the path") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidFileError(f"cannot read {p}: {exc}") from None
+    reader = csv.DictReader(text.splitlines())
+    header = reader.fieldnames or []
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise InvalidFileError(
+            f"missing required column(s): {', '.join(missing)}", where=str(p),
+            fix="see the measurement CSV schema in the README",
+        )
+    ops, dts, lat = [], [], []
+    cols: dict[str, list[float]] = {c: [] for c in NUMERIC}
+    for i, row in enumerate(reader, start=2):
+        where = f"{p}:{i}"
+        op = (row.get("op") or "").strip()
+        if op not in OPS:
+            raise InvalidFileError(f"unknown op {op!r}; expected one of {', '.join(OPS)}", where=where)
+        dt = (row.get("dtype") or "").strip()
+        if dt not in DTYPES:
+            raise InvalidFileError(f"unknown dtype {dt!r}; expected one of {', '.join(DTYPES)}", where=where)
+        for c in OPS[op]:
+            if not (row.get(c) or "").strip():
+                raise InvalidFileError(f"op '{op}' needs column '{c}', which is empty", where=where)
+        for c in NUMERIC:
+            v = (row.get(c) or "").strip()
+            cols[c].append(_num(v, c, where) if v else np.nan)
+        lat.append(_num((row.get("latency_ms") or "").strip() or "nan", "latency_ms", where) / 1e3)
+        ops.append(op)
+        dts.append(dt)
+    if not lat:
+        raise InvalidFileError("no measurement rows", where=str(p), fix="the file has only a header")
+    return Measurements(
+        np.array(ops), np.array(dts), {k: np.array(v, dtype=float) for k, v in cols.items()},
+        np.array(lat, dtype=float), [str(p)],
+    )
+
+
+def read_many(paths: list[str]) -> Measurements:
+    if not paths:
+        raise InvalidFileError("no measurement files given", fix="pass one or more CSV files")
+    return Measurements.concat([read_measurements(x) for x in paths])

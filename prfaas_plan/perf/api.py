@@ -1,0 +1,40 @@
+"""Convenience functions combining KV sizing and the roofline: KV throughput (Eq. 1)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from prfaas_plan.perf.kv import kv_layout
+from prfaas_plan.perf.roofline import prefill_time
+from prfaas_plan.specs.hardware import HardwareSpec
+from prfaas_plan.specs.model import ModelSpec
+
+
+@dataclass(frozen=True)
+class KVThroughput:
+    model: str
+    hardware: str
+    gpus: int
+    kv_bytes_per_token: float
+    fixed_state_bytes: float
+    tokens: NDArray[np.float64]
+    kv_bytes: NDArray[np.float64]
+    prefill_s: NDArray[np.float64]
+    kv_gbps: NDArray[np.float64]
+    dominant: list[str]
+    breakdown: dict[str, NDArray[np.float64]]
+
+
+def kv_throughput(model: ModelSpec, hw: HardwareSpec, gpus: int, tokens: ArrayLike) -> KVThroughput:
+    """Phi_kv(l) = S_kv(l) / T_prefill(l) for one instance of `gpus` GPUs (Eq. 1)."""
+    L = np.atleast_1d(np.asarray(tokens, dtype=float))
+    layout = kv_layout(model)
+    S = layout.bytes(L)
+    pc = prefill_time(model, hw, gpus, L)
+    return KVThroughput(
+        model.name, hw.name, gpus, layout.full_bytes_per_token, layout.fixed_state_bytes,
+        L, S, pc.seconds, 8.0 * S / pc.seconds / 1e9, pc.dominant(), pc.by_class,
+    )

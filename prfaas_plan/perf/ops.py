@@ -1,0 +1,243 @@
+"""A model as a declarative list of per-GPU operations for one forward pass of an instance.
+
+Parallel layout assumed (the common SGLang/vLLM deployment of one instance of G GPUs):
+- attention and dense FFN layers are tensor-parallel over G (heads and FFN columns split;
+  GQA key/value heads are replicated when G exceeds them; the MLA latent and the low-rank
+  down-projections are replicated on every rank);
+- MoE experts are expert-parallel over G (E/G experts per GPU, tokens balanced), shared experts
+  tensor-parallel;
+- activations are replicated across ranks after each all-reduce, so norms and residual adds run
+  on the whole hidden state on every GPU.
+
+Each op has a `count` (how many times per forward: layers of that kind) and a shape that scales
+with the tokens of the forward `c` and, for attention, with the cached prefix `P`.
+To add an op kind: add a dataclass here and its cost in `roofline.op_time`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from prfaas_plan.specs.model import (
+    DTYPE_BYTES,
+    DenseFFN,
+    GQAAttention,
+    LinearAttention,
+    MLAAttention,
+    ModelSpec,
+    MoEFFN,
+    SWAAttention,
+)
+
+# Passes over the hidden state per layer that are pure memory traffic, per token: two RMSNorms
+# (read + write = 2 passes each) and two residual adds (read 2 + write 1 = 3 passes each).
+NORM_RESIDUAL_PASSES_PER_LAYER = 10
+# SiLU-and-multiply on the FFN intermediate: read gate and up, write the product.
+ACTIVATION_PASSES = 3
+# MoE permute + unpermute: gather tokens to experts and scatter back (read + write each).
+MOE_PERMUTE_PASSES = 4
+
+
+@dataclass(frozen=True)
+class Gemm:
+    label: str
+    cls: str
+    count: int
+    n: int
+    k: int
+    rows_per_token: float = 1.0
+
+
+@dataclass(frozen=True)
+class GroupedGemm:
+    label: str
+    cls: str
+    count: int
+    experts_per_gpu: float
+    num_experts: int
+    top_k: int
+    n: int
+    k: int
+
+
+@dataclass(frozen=True)
+class AttentionOp:
+    label: str
+    cls: str
+    count: int
+    heads: float
+    kv_heads: float
+    qk_dim: int
+    v_dim: int
+    window: int | None
+    kv_token_bytes: float  # decode: bytes of cache read per context token per GPU
+    decode_qk_dim: int  # decode: dims of the dot products (MLA absorbed: latent + rope)
+
+
+@dataclass(frozen=True)
+class LinearAttentionOp:
+    label: str
+    cls: str
+    count: int
+    heads: float
+    key_dim: int
+    value_dim: int
+    chunk: int
+    state_bytes: float  # per head element
+
+
+@dataclass(frozen=True)
+class Elementwise:
+    label: str
+    cls: str
+    count: int
+    bytes_per_token: float
+    kernels: int
+
+
+@dataclass(frozen=True)
+class Collective:
+    label: str
+    cls: str
+    count: int
+    kind: str  # "allreduce" | "alltoall"
+    bytes_per_token: float
+
+
+Op = Gemm | GroupedGemm | AttentionOp | LinearAttentionOp | Elementwise | Collective
+
+
+def _attention_ops(g_count: int, a: object, hidden: int, G: int, act: float, kvb: float) -> list[Op]:
+    ops: list[Op] = []
+    if isinstance(a, GQAAttention):  # includes SWA
+        kv_per_gpu = max(a.num_kv_heads / G, 1.0)
+        q_out = a.num_heads * a.head_dim * (2 if a.output_gate else 1)
+        qkv_n = math.ceil(q_out / G + kv_per_gpu * (a.head_dim + a.v_dim))
+        kind = "swa" if isinstance(a, SWAAttention) else "gqa"
+        ops.append(Gemm(f"{kind}.qkv_proj", "gemm", g_count, qkv_n, hidden))
+        ops.append(Gemm(f"{kind}.o_proj", "gemm", g_count, hidden, math.ceil(a.num_heads * a.v_dim / G)))
+        window = a.window if isinstance(a, SWAAttention) else None
+        ops.append(
+            AttentionOp(
+                f"{kind}.attention", "attention", g_count, a.num_heads / G, kv_per_gpu,
+                a.head_dim, a.v_dim, window, kv_per_gpu * (a.head_dim + a.v_dim) * kvb, a.head_dim,
+            )
+        )
+    elif isinstance(a, MLAAttention):
+        qk = a.qk_nope_head_dim + a.qk_rope_head_dim
+        if a.q_lora_rank:
+            ops.append(Gemm("mla.q_a_proj", "gemm", g_count, a.q_lora_rank, hidden))
+            ops.append(Gemm("mla.q_b_proj", "gemm", g_count, math.ceil(a.num_heads * qk / G), a.q_lora_rank))
+        else:
+            ops.append(Gemm("mla.q_proj", "gemm", g_count, math.ceil(a.num_heads * qk / G), hidden))
+        ops.append(Gemm("mla.kv_a_proj", "gemm", g_count, a.kv_lora_rank + a.qk_rope_head_dim, hidden))
+        ops.append(
+            Gemm("mla.kv_b_proj", "gemm", g_count,
+                 math.ceil(a.num_heads * (a.qk_nope_head_dim + a.v_head_dim) / G), a.kv_lora_rank)
+        )
+        ops.append(Gemm("mla.o_proj", "gemm", g_count, hidden, math.ceil(a.num_heads * a.v_head_dim / G)))
+        ops.append(
+            AttentionOp(
+                "mla.attention", "attention", g_count, a.num_heads / G, a.num_heads / G, qk,
+                a.v_head_dim, None, (a.kv_lora_rank + a.qk_rope_head_dim) * kvb,
+                a.kv_lora_rank + a.qk_rope_head_dim,
+            )
+        )
+    elif isinstance(a, LinearAttention):
+        h = a.num_heads / G
+        qkv = 2 * a.key_heads * a.key_head_dim + a.num_heads * a.value_head_dim
+        gates = a.num_heads * a.value_head_dim + 2 * a.num_heads  # output gate + decay/beta
+        ops.append(Gemm(f"{a.variant}.in_proj", "gemm", g_count, math.ceil((qkv + gates) / G), hidden))
+        ops.append(
+            Gemm(f"{a.variant}.out_proj", "gemm", g_count, hidden, math.ceil(a.num_heads * a.value_head_dim / G))
+        )
+        ops.append(
+            LinearAttentionOp(
+                f"{a.variant}.recurrence", "linear_attention", g_count, h, a.key_head_dim,
+                a.value_head_dim, a.chunk_size, DTYPE_BYTES[a.state_dtype],
+            )
+        )
+        if a.conv_kernel > 1:
+            ops.append(
+                Elementwise(f"{a.variant}.short_conv", "elementwise", g_count,
+                            2 * a.conv_width / G * act, 1)
+            )
+    return ops
+
+
+def _ffn_ops(g_count: int, f: object, hidden: int, G: int, act: float) -> list[Op]:
+    ops: list[Op] = []
+    if isinstance(f, DenseFFN):
+        inter = math.ceil(f.intermediate_size / G)
+        ops.append(Gemm("dense.gate_up", "gemm", g_count, 2 * inter, hidden))
+        ops.append(Gemm("dense.down", "gemm", g_count, hidden, inter))
+        ops.append(Elementwise("dense.act", "elementwise", g_count, ACTIVATION_PASSES * inter * act, 1))
+        ops.append(Collective("dense.allreduce", "collective", g_count, "allreduce", hidden * act))
+    elif isinstance(f, MoEFFN):
+        ops.append(Gemm("moe.router", "gemm", g_count, f.num_experts, hidden))
+        epg = f.num_experts / G
+        ie = f.expert_intermediate_size
+        ops.append(GroupedGemm("moe.experts_gate_up", "moe_gemm", g_count, epg, f.num_experts, f.top_k, 2 * ie, hidden))
+        ops.append(GroupedGemm("moe.experts_down", "moe_gemm", g_count, epg, f.num_experts, f.top_k, hidden, ie))
+        ops.append(
+            Elementwise("moe.act_permute", "elementwise", g_count,
+                        (ACTIVATION_PASSES * ie + MOE_PERMUTE_PASSES * hidden) * f.top_k / G * act, 3)
+        )
+        ops.append(Collective("moe.dispatch_combine", "collective", g_count, "alltoall", 2 * f.top_k * hidden * act / G))
+        if f.num_shared_experts:
+            si = math.ceil(f.num_shared_experts * (f.shared_intermediate_size or ie) / G)
+            ops.append(Gemm("moe.shared_gate_up", "gemm", g_count, 2 * si, hidden))
+            ops.append(Gemm("moe.shared_down", "gemm", g_count, hidden, si))
+    return ops
+
+
+def build_ops(model: ModelSpec, gpus: int) -> list[Op]:
+    """Per-GPU op list of one forward pass of `model` on an instance of `gpus` GPUs."""
+    hidden = model.hidden_size
+    act = DTYPE_BYTES[model.activation_dtype]
+    kvb = DTYPE_BYTES[model.kv_dtype]
+    ops: list[Op] = []
+    for g in model.layers:
+        ops += _attention_ops(g.count, g.attention, hidden, gpus, act, kvb)
+        ops += _ffn_ops(g.count, g.ffn, hidden, gpus, act)
+        ops.append(
+            Elementwise("norm_residual", "elementwise", g.count, NORM_RESIDUAL_PASSES_PER_LAYER * hidden * act, 4)
+        )
+        ops.append(Collective("attn.allreduce", "collective", g.count, "allreduce", hidden * act))
+    # LM head: only the last position of a prefill needs logits (rows_per_token=0 -> one row).
+    ops.append(Gemm("lm_head", "gemm", 1, math.ceil(model.vocab_size / gpus), hidden, rows_per_token=0.0))
+    return ops
+
+
+def param_count(model: ModelSpec) -> float:
+    """Parameters implied by the layer list (embeddings included; norms ignored)."""
+    h = model.hidden_size
+    total = float(model.vocab_size * h * (1 if model.tie_word_embeddings else 2))
+    for g in model.layers:
+        a, f = g.attention, g.ffn
+        if isinstance(a, GQAAttention):
+            q = a.num_heads * a.head_dim * (2 if a.output_gate else 1)
+            p = h * (q + a.num_kv_heads * (a.head_dim + a.v_dim)) + a.num_heads * a.v_dim * h
+        elif isinstance(a, MLAAttention):
+            qk = a.qk_nope_head_dim + a.qk_rope_head_dim
+            q = (h * a.q_lora_rank + a.q_lora_rank * a.num_heads * qk) if a.q_lora_rank else h * a.num_heads * qk
+            p = q + h * (a.kv_lora_rank + a.qk_rope_head_dim)
+            p += a.kv_lora_rank * a.num_heads * (a.qk_nope_head_dim + a.v_head_dim) + a.num_heads * a.v_head_dim * h
+        else:
+            assert isinstance(a, LinearAttention)
+            qkv = 2 * a.key_heads * a.key_head_dim + a.num_heads * a.value_head_dim
+            p = h * (qkv + a.num_heads * a.value_head_dim + 2 * a.num_heads) + a.num_heads * a.value_head_dim * h
+        if isinstance(f, DenseFFN):
+            p += 3 * h * f.intermediate_size
+        else:
+            p += f.num_experts * 3 * h * f.expert_intermediate_size + h * f.num_experts
+            p += f.num_shared_experts * 3 * h * (f.shared_intermediate_size or f.expert_intermediate_size)
+        total += g.count * p
+    return total
+
+
+def weight_bytes(model: ModelSpec) -> float:
+    """Bytes of weights: linear layers in `weights_dtype`, embeddings and LM head in bf16."""
+    emb = model.vocab_size * model.hidden_size * (1 if model.tie_word_embeddings else 2)
+    return (param_count(model) - emb) * DTYPE_BYTES[model.weights_dtype] + emb * 2.0

@@ -1,0 +1,1 @@
+"""Pure planning: length distributions, stage throughputs, optimiser, baselines, latency, egress."""

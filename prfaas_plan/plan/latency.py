@@ -1,0 +1,83 @@
+"""TTFT: unloaded (the paper's view) and loaded (queueing approximation).
+
+Unloaded TTFT of a request = prefill latency on its route + the KV transfer time not hidden by
+layer-wise pipelining (max(0, S_kv / B_out - T_prefill)) + the link RTT for offloaded requests.
+
+Loaded TTFT adds the waiting time of each prefill pool, an M/G/c-style approximation:
+Allen-Cunneen, Wq = C(c, a) / (c mu - lambda) x (ca^2 + cs^2) / 2, with C the Erlang-C delay
+probability, cs^2 the squared CV of the pool's service times, and ca^2 the arrival burstiness after
+routing (Bernoulli thinning of a renewal stream: ca_k^2 = q ca^2 + 1 - q for route share q). The
+waiting-time tail is taken as P(W > x) = C exp(-x (c mu - lambda) 2 / (ca^2 + cs^2)), independent
+of the request's own service time, to get P90s. This is an approximation: it is exact for M/M/c
+and ignores that one pool's queue depends on the length mix it receives over time.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+Arr = NDArray[np.float64]
+
+
+def erlang_c(c: int, a: float) -> float:
+    """Probability an arrival waits in M/M/c with offered load a = lambda / mu (a < c)."""
+    if a <= 0:
+        return 0.0
+    if a >= c:
+        return 1.0
+    # Stable recursion on the Erlang-B formula, then B -> C.
+    b = 1.0
+    for k in range(1, c + 1):
+        b = a * b / (k + a * b)
+    rho = a / c
+    return b / (1 - rho + rho * b)
+
+
+@dataclass(frozen=True)
+class PoolWait:
+    utilisation: float
+    p_wait: float
+    mean_wait_s: float
+    decay_per_s: float  # tail rate of the waiting time
+
+
+def pool_wait(servers: int, arrival_rps: float, service: Arr, ca2: float) -> PoolWait:
+    if servers <= 0 or arrival_rps <= 0 or len(service) == 0:
+        return PoolWait(0.0, 0.0, 0.0, math.inf)
+    es = float(service.mean())
+    cs2 = float(service.var() / es**2) if es > 0 else 0.0
+    a = arrival_rps * es
+    rho = a / servers
+    if rho >= 1:
+        return PoolWait(rho, 1.0, math.inf, 0.0)
+    c = erlang_c(servers, a)
+    slack = servers / es - arrival_rps
+    factor = (ca2 + cs2) / 2
+    return PoolWait(rho, c, c / slack * factor, slack / max(factor, 1e-12))
+
+
+def thinned_scv(ca2: float, share: float) -> float:
+    return share * ca2 + 1.0 - share
+
+
+def ttft_quantile(unloaded: Arr, p_wait: Arr, decay: Arr, q: float) -> float:
+    """q-quantile of U + W over atoms, with P(W > x) = p_wait exp(-decay x) per atom."""
+    if np.all(p_wait == 0):
+        return float(np.quantile(unloaded, q))
+    if np.any(~np.isfinite(decay) & (p_wait > 0)) or np.any(decay <= 0):
+        return math.inf
+    lo = float(np.quantile(unloaded, q))
+    hi = lo + float(np.max(np.log(np.maximum(p_wait, 1e-300) / (1 - q)) / decay)) + float(unloaded.max())
+    for _ in range(60):
+        x = (lo + hi) / 2
+        excess = np.maximum(x - unloaded, 0.0)
+        tail = np.where(x < unloaded, 1.0, p_wait * np.exp(-decay * excess))
+        if tail.mean() > 1 - q:
+            lo = x
+        else:
+            hi = x
+    return (lo + hi) / 2

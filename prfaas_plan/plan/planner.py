@@ -1,0 +1,173 @@
+"""Assembles a plan: optimum, baselines, TTFT (unloaded and loaded), egress, cost and gains.
+
+Inputs are already-evaluated numbers (`PlanInputs`); `scenario_io.build_inputs` makes them from
+a scenario file. Returns plain dataclasses; `report/plan.py` renders them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from prfaas_plan.plan.latency import pool_wait, thinned_scv, ttft_quantile
+from prfaas_plan.plan.throughput import Choice, RouteModel, evaluate, optimise, stage_grid
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    scenario: str
+    route: RouteModel
+    n_prfaas: int
+    n_local: int
+    homogeneous_instances: int
+    homo_route: RouteModel  # local-type cluster of the same GPU count, prefilling everything
+    prfaas_instance_usd_h: float | None
+    local_instance_usd_h: float | None
+    link_gbps: float
+    rtt_s: float
+    burstiness_scv: float
+    load: float
+    paper_approximation: bool = False
+
+
+@dataclass
+class Plan:
+    label: str
+    threshold_tokens: float | None
+    offload_fraction: float
+    mean_offloaded_tokens: float | None
+    instances: dict[str, int]
+    stage_throughput_rps: dict[str, float]
+    max_throughput_rps: float
+    binding: str
+    egress_gbps: float
+    egress_gbps_at_max: float
+    egress_utilization: float
+    ttft_s: dict[str, float]
+    loaded_ttft_s: dict[str, float]
+    cost_usd_per_hour: float | None
+    bounds_rps: dict[str, float] = field(default_factory=dict)
+    paper_approximation_rps: float | None = None
+    exact_rps: float | None = None
+    eq7_gap: float | None = None
+    eq8_gap: float | None = None
+    queue_utilisation: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class PlanReport:
+    scenario: str
+    prfaas_pd: Plan | None
+    homogeneous_pd: Plan
+    naive_heterogeneous: Plan | None
+    gains: dict[str, float | None]
+    optimiser: str
+    notes: list[str]
+
+
+def _ttft(rm: RouteModel, ch: Choice, inp: PlanInputs, lam_op: float) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+    j = ch.j
+    n = len(rm.atoms)
+    local = np.arange(n) < j
+    unl = np.empty(n)
+    unl[local] = rm.t_local[local]
+    if j < n:
+        assert rm.t_prfaas is not None
+        tp = rm.t_prfaas[~local]
+        transfer = rm.kv_bytes[~local] / rm.egress_bytes_per_s if rm.egress_bytes_per_s > 0 else np.inf
+        unl[~local] = tp + np.maximum(0.0, transfer - tp) + inp.rtt_s
+    unloaded = {"mean": float(unl.mean()), "p90": float(np.quantile(unl, 0.9))}
+    p = (n - j) / n
+    pools = {
+        "pd_prefill": pool_wait(ch.n_p, lam_op * (1 - p), rm.t_local[local], thinned_scv(inp.burstiness_scv, 1 - p)),
+    }
+    if j < n:
+        assert rm.t_prfaas is not None
+        pools["prfaas"] = pool_wait(inp.n_prfaas if inp.n_prfaas else 0, lam_op * p, rm.t_prfaas[~local],
+                                    thinned_scv(inp.burstiness_scv, p))
+    pw = np.where(local, pools["pd_prefill"].p_wait, pools.get("prfaas", pools["pd_prefill"]).p_wait)
+    dec = np.where(local, pools["pd_prefill"].decay_per_s, pools.get("prfaas", pools["pd_prefill"]).decay_per_s)
+    mw = np.where(local, pools["pd_prefill"].mean_wait_s, pools.get("prfaas", pools["pd_prefill"]).mean_wait_s)
+    loaded = {"mean": float(unl.mean() + mw.mean()), "p90": ttft_quantile(unl, pw, dec, 0.9)}
+    return unloaded, loaded, {k: v.utilisation for k, v in pools.items()}
+
+
+def _plan(label: str, rm: RouteModel, ch: Choice, inp: PlanInputs, n_prfaas: int, cost: float | None,
+          paper_lam: float | None, exact_lam: float | None, eq_checks: bool) -> Plan:
+    n = len(rm.atoms)
+    p = (n - ch.j) / n
+    lam = ch.lam
+    lam_op = inp.load * lam
+    mean_kv_long = float(rm.kv_bytes[ch.j:].mean()) if ch.j < n else 0.0
+    eg_max = lam * p * mean_kv_long * 8 / 1e9
+    eg = inp.load * eg_max
+    unl, loaded, util = _ttft(rm, ch, inp, lam_op)
+    thr = None
+    if 0 < ch.j < n:
+        thr = float(rm.boundaries[ch.j])
+    eq7 = eq8 = None
+    if eq_checks and 0 < ch.j < n:
+        b = ch.bounds
+        eq7 = (min(b["prfaas_compute"], b["prfaas_egress"]) - b["pd_prefill"]) / lam
+        eq8 = (ch.thetas["prfaas"] + ch.thetas["pd_prefill"] - ch.thetas["pd_decode"]) / ch.thetas["pd_decode"]
+    return Plan(
+        label=label, threshold_tokens=thr, offload_fraction=p,
+        mean_offloaded_tokens=float(rm.atoms[ch.j:].mean()) if ch.j < n else None,
+        instances={"prfaas": n_prfaas, "pd_prefill": ch.n_p, "pd_decode": ch.n_d},
+        stage_throughput_rps=dict(ch.thetas), max_throughput_rps=lam, binding=ch.binding,
+        egress_gbps=eg, egress_gbps_at_max=eg_max,
+        egress_utilization=eg / inp.link_gbps if inp.link_gbps > 0 else math.inf,
+        ttft_s=unl, loaded_ttft_s=loaded, cost_usd_per_hour=cost, bounds_rps=ch.bounds,
+        paper_approximation_rps=paper_lam, exact_rps=exact_lam, eq7_gap=eq7, eq8_gap=eq8,
+        queue_utilisation=util,
+    )
+
+
+def _cost(n_prf: int, n_loc: int, inp: PlanInputs) -> float | None:
+    if inp.local_instance_usd_h is None or (n_prf and inp.prfaas_instance_usd_h is None):
+        return None
+    return n_prf * (inp.prfaas_instance_usd_h or 0.0) + n_loc * inp.local_instance_usd_h
+
+
+def make_plan(inp: PlanInputs) -> PlanReport:
+    rm = inp.route
+    paper = inp.paper_approximation
+    notes = []
+    homo_g = stage_grid(inp.homo_route, 0, paper)
+    homo_ch = optimise(homo_g, inp.homogeneous_instances, inp.homo_route.decode_rps_per_instance, allow_offload=False)
+    homo_ex = evaluate(stage_grid(inp.homo_route, 0, not paper), homo_ch.n_p, inp.homogeneous_instances,
+                       inp.homo_route.decode_rps_per_instance, homo_ch.j)
+    homo = _plan("homogeneous PD", inp.homo_route, homo_ch, inp, 0,
+                 _cost(0, inp.homogeneous_instances, inp),
+                 homo_ex.lam if not paper else homo_ch.lam, homo_ch.lam if not paper else homo_ex.lam, False)
+    prf = naive = None
+    if inp.n_prfaas > 0 and rm.t_prfaas is not None:
+        g = stage_grid(rm, inp.n_prfaas, paper)
+        g_other = stage_grid(rm, inp.n_prfaas, not paper)
+        ch = optimise(g, inp.n_local, rm.decode_rps_per_instance)
+        other = evaluate(g_other, ch.n_p, inp.n_local, rm.decode_rps_per_instance, ch.j)
+        cost = _cost(inp.n_prfaas, inp.n_local, inp)
+        prf = _plan("PrfaaS-PD", rm, ch, inp, inp.n_prfaas, cost,
+                    other.lam if not paper else ch.lam, ch.lam if not paper else other.lam, True)
+        # Naive heterogeneous: every prefill on PrfaaS (j = 0), every local instance decodes.
+        nv = evaluate(g, 0, inp.n_local, rm.decode_rps_per_instance, 0)
+        nv_other = evaluate(g_other, 0, inp.n_local, rm.decode_rps_per_instance, 0)
+        naive = _plan("naive heterogeneous", rm, nv, inp, inp.n_prfaas, cost,
+                      nv_other.lam if not paper else nv.lam, nv.lam if not paper else nv_other.lam, False)
+    else:
+        notes.append("no PrfaaS cluster in the scenario: only homogeneous PD is planned")
+    gains: dict[str, float | None] = {"vs_homogeneous_pd": None, "vs_naive_heterogeneous": None,
+                                      "equal_cost_vs_homogeneous_pd": None}
+    if prf is not None and naive is not None:
+        gains["vs_homogeneous_pd"] = prf.max_throughput_rps / homo.max_throughput_rps
+        gains["vs_naive_heterogeneous"] = prf.max_throughput_rps / naive.max_throughput_rps
+        if prf.cost_usd_per_hour and homo.cost_usd_per_hour:
+            gains["equal_cost_vs_homogeneous_pd"] = (prf.max_throughput_rps / prf.cost_usd_per_hour) / (
+                homo.max_throughput_rps / homo.cost_usd_per_hour)
+    return PlanReport(
+        inp.scenario, prf, homo, naive, gains,
+        "paper approximation (representative lengths)" if paper else "exact (conditional expectations)",
+        notes,
+    )

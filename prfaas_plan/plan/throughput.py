@@ -1,0 +1,149 @@
+"""Stage throughputs (paper Eqs. 3-6) over every threshold and split, and the optimiser.
+
+The length distribution is represented by N equal-probability atoms L_1 <= ... <= L_N (see
+`plan.dist`). Threshold index j keeps atoms 1..j local (L <= t_j) and offloads the rest, so
+p = (N - j) / N. Two views of each route's cost, both vectorised over (N_p, j):
+- exact: capacity from E[T_prefill(L) | route] and egress from E[S_kv(L) | route] (a pool of
+  servers with mean service time E[T] completes 1 / E[T] requests per second per server);
+- paper: the paper's approximation, T_prefill and S_kv at the representative lengths l_long and
+  l_short (conditional means of L).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+Arr = NDArray[np.float64]
+Profile = Callable[[Arr], Arr]
+STAGES = ("prfaas_compute", "prfaas_egress", "pd_prefill", "pd_decode")
+
+
+@dataclass(frozen=True)
+class RouteModel:
+    """Everything the throughput model needs, already evaluated on the atoms."""
+
+    atoms: Arr  # uncached lengths, sorted
+    boundaries: Arr  # N + 1 thresholds: t_j between atom j and j+1 (t_0 = lo, t_N = hi)
+    t_prfaas: Arr | None  # prefill seconds of each atom on a PrfaaS instance
+    t_local: Arr  # prefill seconds of each atom on a local instance
+    kv_bytes: Arr  # S_kv of each atom
+    prfaas_profile: Profile | None  # T_prefill(l) on PrfaaS (for the paper approximation)
+    local_profile: Profile
+    kv_profile: Profile
+    egress_bytes_per_s: float  # B_out
+    decode_rps_per_instance: float  # BS_max / (T_decode * L_out)
+
+
+@dataclass(frozen=True)
+class StageGrid:
+    """Stage throughputs for each threshold index j (and split N_p where it matters)."""
+
+    p: Arr  # (J,)
+    l_long: Arr
+    l_short: Arr
+    theta_prfaas_compute: Arr  # (J,)
+    theta_prfaas_egress: Arr  # (J,)
+    local_mean_t: Arr  # (J,) E[T_local | short] (or T_local(l_short))
+    mean_kv_long: Arr  # (J,)
+
+
+def _safe_div(a: Arr, b: Arr) -> Arr:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b > 0, a / np.where(b > 0, b, 1.0), np.inf)
+
+
+def stage_grid(rm: RouteModel, n_prfaas: int, paper: bool) -> StageGrid:
+    N = len(rm.atoms)
+    j = np.arange(N + 1, dtype=float)
+    head = np.concatenate([[0.0], np.cumsum(rm.atoms)])
+    l_short = _safe_div(head, j)
+    l_long = _safe_div(head[-1] - head, N - j)
+    p = (N - j) / N
+    if paper:
+        ls = np.where(j > 0, l_short, rm.atoms[0])
+        ll = np.where(j < N, l_long, rm.atoms[-1])
+        local_t = np.asarray(rm.local_profile(ls), dtype=float)
+        kv_long = np.asarray(rm.kv_profile(ll), dtype=float)
+        prf_t = np.asarray(rm.prfaas_profile(ll), dtype=float) if rm.prfaas_profile else np.full(N + 1, np.inf)
+    else:
+        cl = np.concatenate([[0.0], np.cumsum(rm.t_local)])
+        local_t = _safe_div(cl, j)
+        ck = np.concatenate([[0.0], np.cumsum(rm.kv_bytes)])
+        kv_long = _safe_div(ck[-1] - ck, N - j)
+        if rm.t_prfaas is not None:
+            cp = np.concatenate([[0.0], np.cumsum(rm.t_prfaas)])
+            prf_t = _safe_div(cp[-1] - cp, N - j)
+        else:
+            prf_t = np.full(N + 1, np.inf)
+    comp = _safe_div(np.full(N + 1, float(n_prfaas)), prf_t) if n_prfaas > 0 else np.zeros(N + 1)
+    egress = _safe_div(np.full(N + 1, rm.egress_bytes_per_s), kv_long)
+    return StageGrid(p, l_long, l_short, comp, egress, local_t, kv_long)
+
+
+@dataclass(frozen=True)
+class Choice:
+    j: int
+    n_p: int
+    n_d: int
+    lam: float
+    thetas: dict[str, float]  # per-stage throughput, paper's definition (not divided by p)
+    bounds: dict[str, float]  # each stage's bound on Lambda (divided by p or 1 - p)
+    binding: str
+
+
+def lambda_matrix(g: StageGrid, n_local: int, decode_rps: float, allow_offload: bool = True) -> tuple[Arr, Arr]:
+    """Lambda_max over (N_p = 0..n_local-1, j = 0..N): returns (lam, prefill_balance)."""
+    n_p = np.arange(n_local, dtype=float)[:, None]
+    n_d = n_local - n_p
+    theta_prf = np.minimum(g.theta_prfaas_compute, g.theta_prfaas_egress)[None, :]
+    theta_pdp = _safe_div(n_p, g.local_mean_t[None, :])
+    p = g.p[None, :]
+    b_prf = np.where(p > 0, _safe_div(theta_prf, p), np.inf)
+    b_pdp = np.where(p < 1, _safe_div(theta_pdp, 1 - p), np.inf)
+    b_dec = n_d * decode_rps
+    prefill = np.minimum(b_prf, b_pdp)
+    lam = np.minimum(prefill, b_dec)
+    if not allow_offload:
+        lam = np.where(p > 0, -np.inf, lam)
+    return lam, prefill
+
+
+def optimise(g: StageGrid, n_local: int, decode_rps: float, allow_offload: bool = True) -> Choice:
+    """Global maximum of Lambda over every threshold atom and integer split; ties go to the
+    configuration with the most prefill headroom (so Eq. 7 holds where decode binds)."""
+    lam, prefill = lambda_matrix(g, n_local, decode_rps, allow_offload)
+    best = np.nanmax(lam)
+    if not np.isfinite(best) or best <= 0:
+        return _choice(g, 0, n_local, decode_rps, len(g.p) - 1) if best == 0 else _choice(g, 0, n_local, decode_rps, 0)
+    cand = lam >= best * (1 - 1e-12)
+    score = np.where(cand, prefill, -np.inf)
+    n_p, j = np.unravel_index(int(np.argmax(score)), lam.shape)
+    return _choice(g, int(n_p), n_local, decode_rps, int(j))
+
+
+def _choice(g: StageGrid, n_p: int, n_local: int, decode_rps: float, j: int) -> Choice:
+    p = float(g.p[j])
+    comp, egr = float(g.theta_prfaas_compute[j]), float(g.theta_prfaas_egress[j])
+    th_prf = min(comp, egr) if p > 0 else 0.0
+    th_pdp = n_p / float(g.local_mean_t[j]) if (p < 1 and np.isfinite(g.local_mean_t[j])) else 0.0
+    n_d = n_local - n_p
+    th_dec = n_d * decode_rps
+    bounds = {
+        "prfaas_compute": comp / p if p > 0 else np.inf,
+        "prfaas_egress": egr / p if p > 0 else np.inf,
+        "pd_prefill": th_pdp / (1 - p) if p < 1 else np.inf,
+        "pd_decode": th_dec,
+    }
+    lam = min(bounds.values())
+    binding = min(bounds, key=lambda k: bounds[k])
+    thetas = {"prfaas": th_prf, "pd_prefill": th_pdp, "pd_decode": th_dec}
+    return Choice(j, n_p, n_d, float(lam), thetas, {k: float(v) for k, v in bounds.items()}, binding)
+
+
+def evaluate(g: StageGrid, n_p: int, n_local: int, decode_rps: float, j: int) -> Choice:
+    """The same accounting for a given configuration (e.g. the exact view of the paper's choice)."""
+    return _choice(g, n_p, n_local, decode_rps, j)

@@ -1,0 +1,1 @@
+"""Rendering: turns computed results (plain data) into tables, JSON, CSV and Markdown."""

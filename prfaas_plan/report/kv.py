@@ -1,0 +1,60 @@
+"""Rendering of `prfaas kv` results. JSON shape (stable):
+{"model", "hardware", "gpus", "kv_bytes_per_token", "fixed_state_bytes",
+ "rows": [{"tokens", "kv_bytes", "prefill_s", "kv_gbps", "dominant"[, "breakdown_s"]}]}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prfaas_plan.perf.api import KVThroughput
+from prfaas_plan.report.tables import fmt, rich_table, to_csv, to_json, to_markdown
+
+BASE_COLS = ["tokens", "KV bytes", "KV MiB", "prefill s", "KV Gbps", "dominant"]
+
+
+def kv_data(r: KVThroughput, breakdown: bool) -> dict[str, Any]:
+    rows = []
+    for i in range(len(r.tokens)):
+        row: dict[str, Any] = {
+            "tokens": int(r.tokens[i]), "kv_bytes": float(r.kv_bytes[i]),
+            "prefill_s": float(r.prefill_s[i]), "kv_gbps": float(r.kv_gbps[i]),
+            "dominant": r.dominant[i],
+        }
+        if breakdown:
+            row["breakdown_s"] = {k: float(v[i]) for k, v in r.breakdown.items()}
+        rows.append(row)
+    return {
+        "model": r.model, "hardware": r.hardware, "gpus": r.gpus,
+        "kv_bytes_per_token": r.kv_bytes_per_token, "fixed_state_bytes": r.fixed_state_bytes,
+        "rows": rows,
+    }
+
+
+def render_kv(r: KVThroughput, fmt_name: str, breakdown: bool) -> Any:
+    data = kv_data(r, breakdown)
+    if fmt_name == "json":
+        return to_json(data)
+    cols = list(BASE_COLS)
+    classes = list(r.breakdown) if breakdown else []
+    cols += [f"{c} s" for c in classes]
+    raw_rows = []
+    for i, row in enumerate(data["rows"]):
+        raw_rows.append(
+            [row["tokens"], row["kv_bytes"], row["kv_bytes"] / 2**20, row["prefill_s"], row["kv_gbps"], row["dominant"]]
+            + [float(r.breakdown[c][i]) for c in classes]
+        )
+    if fmt_name == "csv":
+        return to_csv(cols, raw_rows)
+    str_rows = [
+        [str(x[0]), f"{x[1]:.4g}", f"{x[2]:.1f}", f"{x[3]:.3f}", f"{x[4]:.2f}", x[5]]
+        + [fmt(v, ".3f") for v in x[6:]]
+        for x in raw_rows
+    ]
+    title = (
+        f"{r.model} on {r.gpus}x{r.hardware}: KV {r.kv_bytes_per_token:,.0f} B/token + "
+        f"{r.fixed_state_bytes / 2**20:,.1f} MiB fixed state (roofline prediction)"
+    )
+    if fmt_name == "markdown":
+        return to_markdown(cols, str_rows, title)
+    return rich_table(cols, str_rows, title)

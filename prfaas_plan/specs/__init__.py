@@ -1,0 +1,1 @@
+"""Pydantic schemas: the validated edge of the program (hardware, model, workload, scenario)."""

@@ -1,0 +1,118 @@
+"""GPU catalog schema. Datasheet numbers and calibrated efficiencies live in separate blocks.
+
+To add a GPU: write `hardware/NAME.yaml` with a `datasheet` block (each value with a source) and,
+ideally, an `efficiency` block produced by `prfaas calibrate` from measurements of that GPU.
+Without measurements, copy the block of the closest architecture and say so in its `source`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from prfaas_plan.specs.base import Fraction, NonNegFloat, PosFloat, PosInt, StrictModel
+
+Dtype = Literal["bf16", "fp8", "fp16", "fp32"]
+
+
+class Datasheet(StrictModel):
+    bf16_dense_flops_per_s: PosFloat
+    fp8_dense_flops_per_s: PosFloat | None = None
+    fp32_flops_per_s: PosFloat | None = None
+    hbm_capacity_bytes: PosFloat
+    hbm_bandwidth_bytes_per_s: PosFloat
+    scaleup_bandwidth_bytes_per_s: PosFloat = Field(
+        description="scale-up (NVLink / Infinity Fabric) bandwidth per GPU, one direction"
+    )
+    nic_bandwidth_gbps: PosFloat
+    sm_count: PosInt = Field(description="streaming multiprocessors / compute units")
+    max_gpus_per_scaleup_domain: PosInt = 8
+    source: str
+
+
+class Price(StrictModel):
+    usd_per_gpu_hour: PosFloat
+    source: str
+    date: str
+
+
+class GemmEfficiency(StrictModel):
+    compute_efficiency: Fraction
+    memory_efficiency: Fraction
+    launch_s: NonNegFloat
+    saturation_tiles_per_sm: PosFloat = Field(
+        description="output tiles per SM needed to saturate HBM bandwidth (occupancy model)"
+    )
+    activation_quant_efficiency: PosFloat | None = Field(
+        default=None,
+        description="fp8 only: bandwidth efficiency of the per-token activation quantisation pass",
+    )
+
+
+class KernelEfficiency(StrictModel):
+    compute_efficiency: Fraction
+    memory_efficiency: Fraction
+    launch_s: NonNegFloat
+
+
+class Efficiency(StrictModel):
+    """Empirical efficiency parameters: how close real kernels and engines get to the datasheet."""
+
+    source: str = Field(description="how these numbers were obtained")
+    gemm: dict[Dtype, GemmEfficiency]
+    prefill_attention: KernelEfficiency
+    decode_attention: KernelEfficiency
+    memory_efficiency: Fraction = Field(description="elementwise / copy kernels vs HBM peak")
+    scaleup_efficiency: Fraction = Field(description="collectives vs scale-up link peak")
+    collective_latency_s: NonNegFloat
+    request_overhead_s: NonNegFloat = Field(
+        description="fixed per-request cost of an engine prefill (scheduling, tokenisation, ...)"
+    )
+    forward_overhead_s: NonNegFloat = Field(description="fixed cost of each forward pass")
+    prefill_chunk_tokens: PosInt = Field(description="engine chunked-prefill size")
+    moe_effective_rows_factor: float = Field(
+        default=1.0, ge=1.0, le=8.0,
+        description=(
+            "rows the busiest GPU's grouped-expert GEMMs effectively process, over the balanced mean: "
+            "EP load imbalance plus unmodelled MoE costs (routing, permutation, grouped-kernel padding); "
+            "fit on end-to-end prefill latencies"
+        ),
+    )
+    fit_residuals: dict[str, float] | None = None
+
+    @model_validator(mode="after")
+    def _has_bf16(self) -> Efficiency:
+        if "bf16" not in self.gemm:
+            raise ValueError("efficiency.gemm needs at least a 'bf16' entry")
+        return self
+
+
+class HardwareSpec(StrictModel):
+    name: str
+    display_name: str
+    vendor: Literal["nvidia", "amd", "cpu", "other"] = "nvidia"
+    datasheet: Datasheet
+    price: Price | None = None
+    efficiency: Efficiency
+
+    def peak_flops(self, dtype: str) -> float:
+        """Dense peak for a GEMM operand dtype; fp8 falls back to bf16 on GPUs without fp8."""
+        ds = self.datasheet
+        if dtype == "fp8" and ds.fp8_dense_flops_per_s is not None:
+            return ds.fp8_dense_flops_per_s
+        if dtype == "fp32" and ds.fp32_flops_per_s is not None:
+            return ds.fp32_flops_per_s
+        return ds.bf16_dense_flops_per_s
+
+    def gemm_dtype(self, weights_dtype: str) -> str:
+        """GEMM operand type actually run: fp8 only where the GPU has fp8 tensor cores.
+
+        int4 weights run as W4A8 (fp8 tensor cores) where fp8 exists, else W4A16 (bf16);
+        fp4 (MXFP4) weights run in bf16 on GPUs without fp4 tensor cores.
+        """
+        if weights_dtype in ("fp8", "int4") and self.datasheet.fp8_dense_flops_per_s and "fp8" in self.efficiency.gemm:
+            return "fp8"
+        if weights_dtype == "fp32" and "fp32" in self.efficiency.gemm:
+            return "fp32"
+        return "bf16"

@@ -1,0 +1,144 @@
+"""Model catalog schema: a model is a list of layer groups, each an attention kind plus an FFN.
+
+Attention kinds (discriminated by `kind`): `gqa` (MHA/GQA full attention), `mla` (DeepSeek-style
+latent attention), `swa` (sliding-window GQA), `linear` (KDA, Gated DeltaNet, Lightning, Mamba2:
+a fixed-size recurrent state plus an optional short-convolution state). FFN kinds: `dense`, `moe`.
+
+To add a model: write `models/NAME.yaml` (or run `prfaas models import config.json`), listing the
+layer groups with counts that add up to the published `num_hidden_layers`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from prfaas_plan.specs.base import NonNegInt, PosFloat, PosInt, StrictModel
+
+WeightDtype = Literal["bf16", "fp8", "fp4", "int4"]
+CacheDtype = Literal["bf16", "fp8", "fp32"]
+
+DTYPE_BYTES: dict[str, float] = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "fp32": 4.0, "fp4": 0.5, "int4": 0.5}
+
+
+class GQAAttention(StrictModel):
+    kind: Literal["gqa"] = "gqa"
+    num_heads: PosInt
+    num_kv_heads: PosInt
+    head_dim: PosInt
+    v_head_dim: PosInt | None = None
+    output_gate: bool = Field(default=False, description="gated attention: q_proj also emits a gate")
+
+    @property
+    def v_dim(self) -> int:
+        return self.v_head_dim or self.head_dim
+
+    @model_validator(mode="after")
+    def _heads(self) -> GQAAttention:
+        if self.num_heads % self.num_kv_heads:
+            raise ValueError("num_heads must be a multiple of num_kv_heads")
+        return self
+
+
+class SWAAttention(GQAAttention):
+    kind: Literal["swa"] = "swa"  # type: ignore[assignment]
+    window: PosInt
+
+
+class MLAAttention(StrictModel):
+    kind: Literal["mla"] = "mla"
+    num_heads: PosInt
+    kv_lora_rank: PosInt
+    qk_rope_head_dim: PosInt
+    qk_nope_head_dim: PosInt
+    v_head_dim: PosInt
+    q_lora_rank: PosInt | None = None
+
+
+class LinearAttention(StrictModel):
+    kind: Literal["linear"] = "linear"
+    variant: Literal["kda", "gated_deltanet", "lightning", "mamba2"]
+    num_heads: PosInt = Field(description="value heads (state is heads x key_head_dim x value_head_dim)")
+    num_key_heads: PosInt | None = None
+    key_head_dim: PosInt
+    value_head_dim: PosInt
+    conv_kernel: NonNegInt = 0
+    conv_channels: NonNegInt | None = Field(
+        default=None, description="channels of the short convolution; default q,k,v projections"
+    )
+    state_dtype: CacheDtype = "fp32"
+    chunk_size: PosInt = Field(default=64, description="chunked-parallel prefill block length")
+
+    @property
+    def key_heads(self) -> int:
+        return self.num_key_heads or self.num_heads
+
+    @property
+    def conv_width(self) -> int:
+        if self.conv_kernel == 0:
+            return 0
+        if self.conv_channels is not None:
+            return self.conv_channels
+        return 2 * self.key_heads * self.key_head_dim + self.num_heads * self.value_head_dim
+
+
+Attention = Annotated[
+    GQAAttention | SWAAttention | MLAAttention | LinearAttention, Field(discriminator="kind")
+]
+
+
+class DenseFFN(StrictModel):
+    kind: Literal["dense"] = "dense"
+    intermediate_size: PosInt
+
+
+class MoEFFN(StrictModel):
+    kind: Literal["moe"] = "moe"
+    num_experts: PosInt
+    top_k: PosInt
+    expert_intermediate_size: PosInt
+    num_shared_experts: NonNegInt = 0
+    shared_intermediate_size: PosInt | None = None
+
+    @model_validator(mode="after")
+    def _k(self) -> MoEFFN:
+        if self.top_k > self.num_experts:
+            raise ValueError("top_k cannot exceed num_experts")
+        return self
+
+
+FFN = Annotated[DenseFFN | MoEFFN, Field(discriminator="kind")]
+
+
+class LayerGroup(StrictModel):
+    count: PosInt
+    attention: Attention
+    ffn: FFN
+    note: str | None = None
+
+
+class ModelSpec(StrictModel):
+    name: str
+    display_name: str
+    source: str
+    hidden_size: PosInt
+    vocab_size: PosInt
+    num_hidden_layers: PosInt
+    weights_dtype: WeightDtype = "bf16"
+    kv_dtype: CacheDtype = "bf16"
+    activation_dtype: Literal["bf16"] = "bf16"
+    published_total_params: PosFloat | None = None
+    tie_word_embeddings: bool = False
+    layers: list[LayerGroup] = Field(min_length=1)
+    notes: str | None = None
+
+    @model_validator(mode="after")
+    def _layer_count(self) -> ModelSpec:
+        total = sum(g.count for g in self.layers)
+        if total != self.num_hidden_layers:
+            raise ValueError(
+                f"layer groups add up to {total} layers but num_hidden_layers is "
+                f"{self.num_hidden_layers}"
+            )
+        return self

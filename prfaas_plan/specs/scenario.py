@@ -1,0 +1,95 @@
+"""Scenario schema: model, clusters, link, workload, decode capacity, prices, expectations."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from prfaas_plan.specs.base import Fraction, NonNegFloat, PosFloat, PosInt, StrictModel
+from prfaas_plan.specs.workload import WorkloadSpec
+
+
+class ProfilePoint(StrictModel):
+    tokens: PosFloat
+    seconds: PosFloat
+    kv_bytes: PosFloat | None = None
+
+
+class PrefillProfile(StrictModel):
+    points: list[ProfilePoint] = Field(min_length=2)
+    source: str
+
+    @model_validator(mode="after")
+    def _sorted(self) -> PrefillProfile:
+        t = [p.tokens for p in self.points]
+        if any(b <= a for a, b in zip(t, t[1:], strict=False)):
+            raise ValueError("profile points must have strictly increasing tokens")
+        return self
+
+
+class Cluster(StrictModel):
+    hardware: str
+    gpus: PosInt
+    gpus_per_instance: PosInt = 8
+    price_usd_per_gpu_hour: PosFloat | None = None
+    price_source: str | None = None
+    prefill_profile: PrefillProfile | None = None
+
+    @model_validator(mode="after")
+    def _whole(self) -> Cluster:
+        if self.gpus % self.gpus_per_instance:
+            raise ValueError(
+                f"gpus ({self.gpus}) must be a multiple of gpus_per_instance ({self.gpus_per_instance})"
+            )
+        return self
+
+    @property
+    def instances(self) -> int:
+        return self.gpus // self.gpus_per_instance
+
+
+class Link(StrictModel):
+    bandwidth_gbps: PosFloat
+    usable_fraction: Fraction = 1.0
+    rtt_ms: NonNegFloat = 0.0
+
+
+class FixedDecode(StrictModel):
+    mode: Literal["fixed"] = "fixed"
+    max_batch: PosInt
+    step_time_ms: PosFloat
+
+
+class RooflineDecode(StrictModel):
+    mode: Literal["roofline"] = "roofline"
+    max_batch_limit: PosInt = 1024
+
+
+DecodeSpec = Annotated[FixedDecode | RooflineDecode, Field(discriminator="mode")]
+
+
+class Expectations(StrictModel):
+    min_max_throughput_rps: PosFloat | None = None
+    max_ttft_p90_s: PosFloat | None = None
+    max_ttft_mean_s: PosFloat | None = None
+    max_loaded_ttft_p90_s: PosFloat | None = None
+    max_egress_utilization: Fraction | None = None
+    min_gain_vs_homogeneous_pd: PosFloat | None = None
+    min_gain_vs_naive_heterogeneous: PosFloat | None = None
+    min_equal_cost_gain_vs_homogeneous_pd: PosFloat | None = None
+
+
+class ScenarioSpec(StrictModel):
+    name: str
+    description: str | None = None
+    model: str
+    prfaas: Cluster | None = None
+    local: Cluster
+    link: Link = Field(default_factory=lambda: Link(bandwidth_gbps=100.0))
+    workload: WorkloadSpec | str
+    decode: DecodeSpec
+    load: Annotated[float, Field(gt=0, lt=1)] = Field(
+        default=0.8, description="operating point for loaded TTFT and egress, fraction of Lambda_max"
+    )
+    expect: Expectations | None = None
