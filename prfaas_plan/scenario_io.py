@@ -18,7 +18,7 @@ from prfaas_plan.errors import InfeasibleError, PrfaasError
 from prfaas_plan.perf.kv import kv_bytes
 from prfaas_plan.perf.roofline import decode_step_time, prefill_time
 from prfaas_plan.plan import dist as D
-from prfaas_plan.plan.feasibility import check_weights_fit, usable_hbm_bytes
+from prfaas_plan.plan.feasibility import check_weights_fit
 from prfaas_plan.plan.planner import PlanInputs
 from prfaas_plan.plan.throughput import RouteModel
 from prfaas_plan.specs.hardware import HardwareSpec

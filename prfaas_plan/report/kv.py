@@ -57,4 +57,11 @@ def render_kv(r: KVThroughput, fmt_name: str, breakdown: bool) -> Any:
     )
     if fmt_name == "markdown":
         return to_markdown(cols, str_rows, title)
-    return rich_table(cols, str_rows, title)
+    if not breakdown:
+        return rich_table(cols, str_rows, title)
+    from rich.console import Group
+
+    main = rich_table(BASE_COLS, [r[: len(BASE_COLS)] for r in str_rows], title)
+    bcols = ["op class (s)"] + [str(int(t)) for t in r.tokens]
+    brows = [[c] + [f"{float(v):.3f}" for v in r.breakdown[c]] for c in classes]
+    return Group(main, rich_table(bcols, brows, "Prefill time per op class, seconds"))

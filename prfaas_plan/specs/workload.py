@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from prfaas_plan.specs.base import Fraction, NonNegFloat, PosFloat, StrictModel
+from prfaas_plan.specs.base import NonNegFloat, PosFloat, StrictModel
 
 
 class LogNormalLen(StrictModel):

@@ -1,0 +1,147 @@
+"""`prfaas models import`: a model catalog YAML from a local Hugging Face config.json.
+
+Families: Llama / Qwen2 / Qwen3 / Qwen3-MoE / MiniMax-M2 (GQA), DeepSeek-V3 / Kimi-K2 (MLA),
+Qwen3-Next / Qwen3.5 (Gated DeltaNet hybrid), Kimi Linear (KDA hybrid), MiMo-V2-Flash and gpt-oss
+(sliding-window hybrid). Layers are grouped by (attention, FFN) kind in order of first appearance.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from prfaas_plan.catalog import validate_data
+from prfaas_plan.errors import InvalidFileError
+from prfaas_plan.specs.model import ModelSpec
+
+
+def _need(cfg: dict[str, Any], where: str, *keys: str) -> list[Any]:
+    missing = [k for k in keys if cfg.get(k) is None]
+    if missing:
+        raise InvalidFileError(
+            f"config.json lacks field(s) {', '.join(missing)} needed for architecture "
+            f"{cfg.get('model_type') or cfg.get('architectures')}", where=where,
+            fix="add them, or write the model YAML by hand (see `prfaas schema model`)",
+        )
+    return [cfg[k] for k in keys]
+
+
+def _ffn(cfg: dict[str, Any], i: int, where: str) -> dict[str, Any]:
+    n_exp = cfg.get("n_routed_experts") or cfg.get("num_experts") or cfg.get("num_local_experts")
+    dense_first = cfg.get("first_k_dense_replace", 0) or 0
+    freq = cfg.get("moe_layer_freq")
+    is_moe = bool(n_exp) and i >= dense_first and (not isinstance(freq, list) or bool(freq[i]))
+    sparse = cfg.get("mlp_only_layers") or []
+    if is_moe and i not in sparse:
+        k = cfg.get("num_experts_per_tok") or cfg.get("experts_per_token") or cfg.get("moe_top_k")
+        width = cfg.get("moe_intermediate_size") or cfg.get("intermediate_size")
+        if not k or not width:
+            _need(cfg, where, "num_experts_per_tok", "moe_intermediate_size")
+        d: dict[str, Any] = {"kind": "moe", "num_experts": int(n_exp), "top_k": int(k), "expert_intermediate_size": int(width)}
+        shared = cfg.get("n_shared_experts") or (1 if cfg.get("shared_expert_intermediate_size") else 0)
+        if shared:
+            d["num_shared_experts"] = int(shared)
+            if cfg.get("shared_expert_intermediate_size"):
+                d["shared_intermediate_size"] = int(cfg["shared_expert_intermediate_size"])
+        return d
+    (inter,) = _need(cfg, where, "intermediate_size")
+    return {"kind": "dense", "intermediate_size": int(inter)}
+
+
+def _layer_kind(cfg: dict[str, Any], i: int) -> str:
+    lt = cfg.get("layer_types")
+    if isinstance(lt, list) and i < len(lt):
+        t = str(lt[i])
+        return {"full_attention": "full", "sliding_attention": "swa", "linear_attention": "linear"}.get(t, t)
+    pat = cfg.get("hybrid_layer_pattern")
+    if isinstance(pat, list) and i < len(pat):
+        return "full" if pat[i] == 0 else "swa"
+    lac = cfg.get("linear_attn_config")
+    if isinstance(lac, dict):
+        full = [x - 1 for x in lac.get("full_attn_layers", [])]
+        return "full" if i in full else "linear"
+    if cfg.get("full_attention_interval"):
+        return "full" if (i + 1) % int(cfg["full_attention_interval"]) == 0 else "linear"
+    return "full"
+
+
+def _attention(cfg: dict[str, Any], kind: str, where: str) -> dict[str, Any]:
+    heads, = _need(cfg, where, "num_attention_heads")
+    if kind == "linear":
+        lac = cfg.get("linear_attn_config")
+        if isinstance(lac, dict):  # Kimi Linear KDA
+            h = int(lac.get("num_heads", heads))
+            d = int(lac.get("head_dim", 128))
+            return {"kind": "linear", "variant": "kda", "num_heads": h, "key_head_dim": d, "value_head_dim": d,
+                    "conv_kernel": int(lac.get("short_conv_kernel_size", 4)), "conv_channels": 3 * h * d, "state_dtype": "fp32"}
+        hv, hk, dk, dv = _need(cfg, where, "linear_num_value_heads", "linear_num_key_heads",
+                               "linear_key_head_dim", "linear_value_head_dim")
+        sd = "fp32" if str(cfg.get("mamba_ssm_dtype", "float32")) in ("float32", "fp32") else "bf16"
+        return {"kind": "linear", "variant": "gated_deltanet", "num_heads": hv, "num_key_heads": hk,
+                "key_head_dim": dk, "value_head_dim": dv, "conv_kernel": int(cfg.get("linear_conv_kernel_dim", 4)),
+                "state_dtype": sd}
+    if cfg.get("kv_lora_rank"):
+        d = {"kind": "mla", "num_heads": heads, "kv_lora_rank": cfg["kv_lora_rank"],
+             "qk_rope_head_dim": cfg.get("qk_rope_head_dim", 64), "qk_nope_head_dim": cfg.get("qk_nope_head_dim", 128),
+             "v_head_dim": cfg.get("v_head_dim", 128)}
+        if cfg.get("q_lora_rank"):
+            d["q_lora_rank"] = cfg["q_lora_rank"]
+        return d
+    hidden = cfg["hidden_size"]
+    hd = cfg.get("head_dim") or hidden // heads
+    if kind == "swa":
+        kvh = cfg.get("swa_num_key_value_heads") or cfg.get("num_key_value_heads") or heads
+        hdim = cfg.get("swa_head_dim") or hd
+        vdim = cfg.get("swa_v_head_dim") or cfg.get("v_head_dim") or hdim
+        (win,) = _need(cfg, where, "sliding_window")
+        return {"kind": "swa", "num_heads": cfg.get("swa_num_attention_heads") or heads, "num_kv_heads": kvh,
+                "head_dim": hdim, "v_head_dim": vdim, "window": int(win)}
+    d = {"kind": "gqa", "num_heads": heads, "num_kv_heads": cfg.get("num_key_value_heads") or heads,
+         "head_dim": hd}
+    if cfg.get("v_head_dim") and cfg["v_head_dim"] != hd:
+        d["v_head_dim"] = cfg["v_head_dim"]
+    if cfg.get("attn_output_gate") or cfg.get("full_attention_interval"):
+        d["output_gate"] = True
+    return d
+
+
+def config_to_model(cfg: dict[str, Any], name: str, where: str) -> dict[str, Any]:
+    hidden, n_layers, vocab = _need(cfg, where, "hidden_size", "num_hidden_layers", "vocab_size")
+    groups: list[dict[str, Any]] = []
+    for i in range(int(n_layers)):
+        kind = _layer_kind(cfg, i)
+        g = {"attention": _attention(cfg, kind, where), "ffn": _ffn(cfg, i, where)}
+        for grp in groups:
+            if grp["attention"] == g["attention"] and grp["ffn"] == g["ffn"]:
+                grp["count"] += 1
+                break
+        else:
+            groups.append({"count": 1, **g})
+    qc = cfg.get("quantization_config") or {}
+    wd = "fp8" if "fp8" in str(qc.get("quant_method", "")) else ("fp4" if "mxfp4" in str(qc) else "bf16")
+    return {
+        "name": name, "display_name": name, "source": f"imported from {where} by prfaas models import",
+        "hidden_size": int(hidden), "vocab_size": int(vocab), "num_hidden_layers": int(n_layers),
+        "weights_dtype": wd, "kv_dtype": "bf16", "tie_word_embeddings": bool(cfg.get("tie_word_embeddings", False)),
+        "layers": groups,
+    }
+
+
+def import_config(path: Path, name: str | None) -> str:
+    import yaml
+
+    try:
+        cfg = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InvalidFileError(f"file not found: {path}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidFileError(f"not valid JSON: {exc}", where=str(path)) from None
+    if not isinstance(cfg, dict):
+        raise InvalidFileError("expected a JSON object", where=str(path))
+    if isinstance(cfg.get("text_config"), dict):
+        cfg = {**cfg, **cfg["text_config"]}
+    nm = name or str(cfg.get("_name_or_path") or cfg.get("model_type") or Path(path).parent.name).split("/")[-1].lower()
+    data = config_to_model(cfg, nm, str(path))
+    validate_data(ModelSpec, data, str(path))
+    return yaml.safe_dump(data, sort_keys=False, width=100)

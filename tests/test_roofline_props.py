@@ -1,0 +1,46 @@
+"""Property tests: the roofline is monotone in length and never slower with more hardware."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from prfaas_plan import catalog
+from prfaas_plan.perf.roofline import prefill_time
+
+MODELS = ["minimax-m2.5", "kimi-linear-48b", "mimo-v2-flash", "qwen3.5-397b", "llama-3.1-8b"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.sampled_from(MODELS), st.integers(1, 200_000), st.integers(1, 50_000))
+def test_prefill_grows_with_length(name, l, dl):
+    m = catalog.load_model(name)
+    t = prefill_time(m, catalog.load_hardware("h200"), 8, [l, l + dl]).seconds
+    assert t[1] >= t[0]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.sampled_from(MODELS), st.integers(128, 131072), st.floats(1.0, 4.0))
+def test_more_flops_never_slower(name, l, scale):
+    m = catalog.load_model(name)
+    hw = catalog.load_hardware("h200")
+    ds = hw.datasheet.model_copy(update={
+        "bf16_dense_flops_per_s": hw.datasheet.bf16_dense_flops_per_s * scale,
+        "fp8_dense_flops_per_s": hw.datasheet.fp8_dense_flops_per_s * scale,
+    })
+    fast = hw.model_copy(update={"datasheet": ds})
+    assert prefill_time(m, fast, 8, [l]).seconds[0] <= prefill_time(m, hw, 8, [l]).seconds[0] + 1e-12
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.sampled_from(["minimax-m2.5", "kimi-linear-48b", "llama-3.1-70b"]), st.integers(1024, 131072))
+def test_more_gpus_never_slower(name, l):
+    m = catalog.load_model(name)
+    hw = catalog.load_hardware("h200")
+    t = [prefill_time(m, hw, g, [l]).seconds[0] for g in (4, 8)]
+    assert t[1] <= t[0] * (1 + 1e-9)
+
+
+def test_breakdown_sums_to_total():
+    m = catalog.load_model("minimax-m2.5")
+    pc = prefill_time(m, catalog.load_hardware("h200"), 8, [1024, 32768])
+    assert np.allclose(sum(pc.by_class.values()), pc.seconds)
