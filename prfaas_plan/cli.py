@@ -125,7 +125,7 @@ def kv(
     calibration: Annotated[Path | None, typer.Option(help="calibration YAML from `prfaas calibrate`")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
 ) -> None:
-    """KV throughput (paper Eq. 1) of one prefill instance: KV bytes, prefill seconds, Gbps.
+    """KV throughput of one prefill instance (paper Eq 1): KV bytes, prefill seconds, Gbps.
 
     Examples:
 

@@ -93,7 +93,7 @@ def validate(
     def go() -> None:
         from prfaas_plan.measurements import read_many
         from prfaas_plan.perf.calibration import error_stats, predict
-        from prfaas_plan.report.tables import fmt, rich_table, to_csv, to_json, to_markdown
+        from prfaas_plan.report.tables import rich_table, to_csv, to_json, to_markdown
 
         hw = _load_hw(hardware, calibration)
         meas = read_many([str(p) for p in measurements])
@@ -111,7 +111,10 @@ def validate(
         if format.value == "csv":
             _emit(to_csv(cols, rows), output)
             return
-        srows = [[str(r[0]), str(r[1]), str(r[2])] + [fmt(x * 100 if x is not None else None, ".1f") + ("%" if x is not None else "") for x in r[3:]] for r in rows]
+        def pct(x: float | None) -> str:
+            return "-" if x is None else f"{x * 100:.1f}%"
+
+        srows = [[str(r[0]), str(r[1]), str(r[2])] + [pct(x) for x in r[3:]] for r in rows]
         title = f"{hw.name}: roofline vs {len(meas)} measured kernels ({hw.efficiency.source})"
         _emit(to_markdown(cols, srows, title) if format.value == "markdown" else rich_table(cols, srows, title), output)
 

@@ -67,7 +67,9 @@ class PlanReport:
     notes: list[str]
 
 
-def _ttft(rm: RouteModel, ch: Choice, inp: PlanInputs, lam_op: float) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+def _ttft(
+    rm: RouteModel, ch: Choice, inp: PlanInputs, lam_op: float
+) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
     j = ch.j
     n = len(rm.atoms)
     local = np.arange(n) < j

@@ -32,7 +32,8 @@ def sweep_rows(inp: PlanInputs, kind: str) -> tuple[list[str], list[list[float]]
             rows.append([float(rm.boundaries[j]), float(p), float(prf), float(pdp),
                          float((inp.n_local - n_p) * rm.decode_rps_per_instance), float(lam[n_p, j])])
         return cols, rows
-    cols = ["pd_prefill_instances", "pd_decode_instances", "best_threshold_tokens", "lambda_rps", "prefill_bound_rps", "decode_bound_rps"]
+    cols = ["pd_prefill_instances", "pd_decode_instances", "best_threshold_tokens", "lambda_rps",
+            "prefill_bound_rps", "decode_bound_rps"]
     lam, pre = lambda_matrix(g, inp.n_local, rm.decode_rps_per_instance)
     rows = []
     for n_p in range(inp.n_local):

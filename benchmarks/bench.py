@@ -1,0 +1,37 @@
+"""Benchmarks for the speed goals (run: python benchmarks/bench.py). Prints wall times."""
+
+import statistics
+import subprocess
+import sys
+import time
+
+
+def wall(cmd: list[str], n: int = 5) -> float:
+    ts = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True)
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts)
+
+
+def main() -> None:
+    exe = [sys.executable, "-m", "prfaas_plan"]
+    print(f"prfaas --help          {wall(exe + ['--help']):.3f} s")
+    print(f"prfaas kv minimax-m2.5 {wall(exe + ['kv', 'minimax-m2.5']):.3f} s")
+    print(f"prfaas plan            {wall(exe + ['plan']):.3f} s")
+    from prfaas_plan.plan.planner import make_plan
+    from prfaas_plan.scenario_io import build_inputs, load_scenario
+
+    sc, wl, path = load_scenario(None)
+    t0 = time.perf_counter()
+    inp, _ = build_inputs(sc, wl, path, False, None)
+    t1 = time.perf_counter()
+    for _ in range(10):
+        make_plan(inp)
+    t2 = time.perf_counter()
+    print(f"build inputs (profiles, atoms) {1e3 * (t1 - t0):.1f} ms; optimiser + baselines + TTFT {1e3 * (t2 - t1) / 10:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
