@@ -46,11 +46,13 @@ def _emit(out: Any, output: Path | None = None) -> None:
         from prfaas_plan.fileio import atomic_write_text
 
         if not isinstance(out, str):
+            import io
+
             from rich.console import Console
 
-            con = Console(record=True, width=120, file=open("/dev/null", "w"))  # noqa: SIM115
+            con = Console(file=io.StringIO(), width=120)
             con.print(out)
-            out = con.export_text()
+            out = con.file.getvalue()  # type: ignore[attr-defined]
         atomic_write_text(output, out)
         return
     if isinstance(out, str):

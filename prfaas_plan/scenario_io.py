@@ -8,7 +8,6 @@ interpolated piecewise-linearly in length as the paper does) and decode capacity
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -220,6 +219,3 @@ def _price_src(cl: Cluster, hw: HardwareSpec | None) -> str | None:
     hwx = hw or catalog.load_hardware(cl.hardware)
     return f"catalog: {hwx.price.source} ({hwx.price.date})" if hwx.price else None
 
-
-def scenario_path_exists(p: str) -> bool:
-    return Path(p).is_file()

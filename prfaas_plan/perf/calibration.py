@@ -161,8 +161,8 @@ def fit_kernels(hw: HardwareSpec, meas: Measurements, source: str) -> Efficiency
     groups, overall = error_stats(predict(hw_new, meas), meas)
     upd["fit_residuals"] = {f"{g.op}/{g.dtype}/median_ape": round(g.median_ape, 4) for g in groups}
     upd["fit_residuals"]["overall/median_ape"] = round(overall["median_ape"], 4)
-    return Efficiency.model_validate({**eff.model_dump(), **upd, "gemm": {k: v.model_dump() for k, v in gemm.items()},
-                                      **{k: v.model_dump() for k, v in upd.items() if isinstance(v, KernelEfficiency)}})
+    # model_copy skips validation; re-validate the dumped block so a bad fit cannot slip through
+    return Efficiency.model_validate(eff.model_copy(update=upd).model_dump())
 
 
 @dataclass(frozen=True)

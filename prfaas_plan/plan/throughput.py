@@ -118,7 +118,7 @@ def optimise(g: StageGrid, n_local: int, decode_rps: float, allow_offload: bool 
     lam, prefill = lambda_matrix(g, n_local, decode_rps, allow_offload)
     best = np.nanmax(lam)
     if not np.isfinite(best) or best <= 0:
-        return _choice(g, 0, n_local, decode_rps, len(g.p) - 1) if best == 0 else _choice(g, 0, n_local, decode_rps, 0)
+        return _choice(g, 0, n_local, decode_rps, 0)  # nothing can be served; report the naive layout
     cand = lam >= best * (1 - 1e-12)
     score = np.where(cand, prefill, -np.inf)
     n_p, j = np.unravel_index(int(np.argmax(score)), lam.shape)
