@@ -15,7 +15,9 @@ from prfaas_plan.cli import Fmt, _emit, _load_hw, _run, app
 def calibrate(
     measurements: Annotated[list[Path], typer.Argument(help="measurement CSV files")],
     hardware: Annotated[str, typer.Option("--hardware", "-H", help="GPU name or YAML path")] = ...,  # type: ignore[assignment]
-    paper_prefill: Annotated[bool, typer.Option(help="also fit engine overheads on the paper's Table 3/5 (8xH200 only)")] = False,
+    paper_prefill: Annotated[bool, typer.Option(
+        help="also fit engine overheads on the paper's end-to-end prefill figures: Tables 3+5 for h200, "
+        "Table 6's homogeneous-PD column for h20")] = False,
     system_from: Annotated[str | None, typer.Option(help="copy engine-level parameters from this GPU's catalog entry")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
 ) -> None:
@@ -25,7 +27,7 @@ def calibrate(
 
       prfaas calibrate --hardware h200 --paper-prefill h200.csv -o h200-cal.yaml
 
-      prfaas calibrate --hardware h20 --system-from h200 h20.csv
+      prfaas calibrate --hardware h20 --system-from h200 --paper-prefill h20.csv
     """
 
     def go() -> None:
@@ -44,8 +46,11 @@ def calibrate(
             system = {"copied_from": system_from}
         if paper_prefill:
             hw2 = hw.model_copy(update={"efficiency": eff})
-            eff, rel = cal.fit_system(hw2, paper_targets())
-            system = {t.label: round(float(r), 4) for t, r in zip(paper_targets(), rel, strict=True)}
+            targets, free = paper_targets(hw.name)
+            eff, rel = cal.fit_system(hw2, targets, free)
+            system = {t.label: round(float(r), 4) for t, r in zip(targets, rel, strict=True)}
+            if system_from:
+                system["copied_from"] = system_from
         out = CalibrationFile(
             hardware=hw.name, efficiency=eff, inputs=meas.files, system_fit=system,
             tool_version=__version__, created=_dt.date.today().isoformat(),
@@ -55,12 +60,40 @@ def calibrate(
     _run(go)
 
 
-def paper_targets() -> list[Any]:
+def paper_targets(hardware: str = "h200") -> tuple[list[Any], tuple[str, ...]]:
+    """The paper's end-to-end prefill figures for this GPU and which engine parameters they fit.
+
+    h200: Tables 3 and 5 (15 points, three models) fit all three engine parameters.
+    h20: Table 6's homogeneous-PD column (mean and P90 TTFT, Theta_pdp) fits the request and
+    per-forward overheads; the MoE effective-rows factor stays as copied (--system-from).
+    """
     from prfaas_plan import catalog
+    from prfaas_plan.errors import PrfaasError
     from prfaas_plan.perf import paper_targets as pt
-    from prfaas_plan.perf.calibration import PrefillTarget
+    from prfaas_plan.perf.calibration import SYSTEM_PARAMS, PrefillTarget
     from prfaas_plan.perf.kv import kv_bytes
 
+    if hardware == "h20":
+        import numpy as np
+
+        from prfaas_plan.plan.dist import TruncLogNormal
+
+        m = catalog.load_model(pt.TABLE5_MODEL)
+        d = TruncLogNormal(**pt.TABLE6_LOGNORMAL)
+        n = 400
+        atoms = d.ppf((np.arange(n) + 0.5) / n)
+        rep = float(d.mean)
+        ttft = pt.TABLE6_HOMOGENEOUS_TTFT_S
+        hp = pt.TABLE6_HOMOGENEOUS_PREFILL
+        g = pt.TABLE6_LOCAL_GPUS
+        return [
+            PrefillTarget(m, g, atoms, ttft["mean"], "table6/homogeneous/mean_ttft", np.full(n, 1.0 / n)),
+            PrefillTarget(m, g, float(np.ravel(d.ppf(0.9))[0]), ttft["p90"], "table6/homogeneous/p90_ttft"),
+            PrefillTarget(m, g, rep, hp["instances"] / hp["theta_rps"], "table6/homogeneous/theta_pdp@mean_length"),
+        ], ("request_overhead_s", "forward_overhead_s")
+    if hardware != "h200":
+        raise PrfaasError(f"--paper-prefill: the paper publishes end-to-end prefill figures for h200 and h20 only, "
+                          f"not {hardware!r}; drop --paper-prefill or use --system-from")
     out = []
     for name, gbps in pt.TABLE3_KV_GBPS.items():
         m = catalog.load_model(name)
@@ -70,7 +103,7 @@ def paper_targets() -> list[Any]:
     m = catalog.load_model(pt.TABLE5_MODEL)
     for tok, sec in zip(pt.TABLE5_TOKENS, pt.TABLE5_PREFILL_S, strict=True):
         out.append(PrefillTarget(m, pt.PAPER_GPUS, tok, sec, f"table5/{pt.TABLE5_MODEL}@{tok}"))
-    return out
+    return out, SYSTEM_PARAMS
 
 
 @app.command()

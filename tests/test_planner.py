@@ -37,7 +37,12 @@ def test_erlang_c_hand_value():
 
 
 def test_table6_reproduction():
-    """VALIDATION: Table 6 (t 19.4K, 4/3/5, -/9/3, 4/-/8, Lambda 3.24/2.11/2.45, TTFT, egress)."""
+    """VALIDATION: Table 6 (t 19.4K, 4/3/5, -/9/3, 4/-/8, Lambda 3.24/2.11/2.45, TTFT, egress).
+
+    The H20 engine overheads are fitted on the homogeneous-PD column's TTFT and Theta_pdp (the only
+    published H20 end-to-end figures), so that column's TTFT is not a test of the model; the
+    PrfaaS-PD column (threshold, offload fraction, split, Lambda, TTFT) is held out.
+    """
     rep, _ = _plan(atoms=20000)
     p, h, n = rep.prfaas_pd, rep.homogeneous_pd, rep.naive_heterogeneous
     print(f"t={p.threshold_tokens:.0f} p={p.offload_fraction:.3f} L={p.max_throughput_rps:.3f}/"
@@ -53,8 +58,7 @@ def test_table6_reproduction():
         assert abs(got.ttft_s["mean"] / m - 1) <= 0.15
         assert abs(got.ttft_s["p90"] / p90 - 1) <= 0.15
     assert abs(rep.gains["equal_cost_vs_homogeneous_pd"] - 1.15) <= 0.05
-    # offload fraction: paper 49.6% +- 2 points; ours is within 2.5 points (H20 roofline)
-    assert abs(p.offload_fraction - 0.496) <= 0.025
+    assert abs(p.offload_fraction - 0.496) <= 0.02  # paper 49.6% +- 2 points
 
 
 def test_optimiser_matches_brute_force_over_split_and_threshold():
@@ -128,3 +132,19 @@ def test_exact_and_paper_views_both_reported():
     # queueing only adds delay: loaded TTFT is never below unloaded
     assert p.loaded_ttft_s["mean"] >= p.ttft_s["mean"]
     assert p.loaded_ttft_s["p90"] >= p.ttft_s["p90"]
+
+
+def test_h20_engine_overheads_are_reproduced_by_calibrate():
+    """The catalog's H20 request/forward overheads come from `calibrate --paper-prefill`."""
+    from prfaas_plan import catalog
+    from prfaas_plan.cli_calibrate import paper_targets
+    from prfaas_plan.perf.calibration import fit_system
+
+    hw = catalog.load_hardware("h20")
+    targets, free = paper_targets("h20")
+    start = hw.efficiency.model_copy(update={"request_overhead_s": 0.1, "forward_overhead_s": 0.01})
+    eff, rel = fit_system(hw.model_copy(update={"efficiency": start}), targets, free)
+    assert free == ("request_overhead_s", "forward_overhead_s")
+    assert eff.request_overhead_s == pytest.approx(hw.efficiency.request_overhead_s, abs=2e-3)
+    assert eff.forward_overhead_s == pytest.approx(hw.efficiency.forward_overhead_s, abs=1e-3)
+    assert np.max(np.abs(rel)) < 0.01

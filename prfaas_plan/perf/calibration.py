@@ -167,38 +167,53 @@ def fit_kernels(hw: HardwareSpec, meas: Measurements, source: str) -> Efficiency
 
 @dataclass(frozen=True)
 class PrefillTarget:
-    """A measured end-to-end prefill latency of one model on one instance."""
+    """A measured end-to-end prefill latency of one model on one instance.
+
+    `tokens` is one length, or several with `weights` (summing to 1) when the measurement is a
+    mean over a length distribution (e.g. a mean TTFT): the prediction is then sum(w * T(l)).
+    """
 
     model: Any  # ModelSpec
     gpus: int
-    tokens: float
+    tokens: Any  # float or array of lengths
     seconds: float
     label: str
+    weights: Any = None  # None or array like tokens
 
 
 SYSTEM_PARAMS = ("request_overhead_s", "forward_overhead_s", "moe_effective_rows_factor")
 
 
-def fit_system(hw: HardwareSpec, targets: list[PrefillTarget]) -> tuple[Efficiency, Arr]:
+def fit_system(
+    hw: HardwareSpec, targets: list[PrefillTarget], params: tuple[str, ...] = SYSTEM_PARAMS
+) -> tuple[Efficiency, Arr]:
     """Fit the engine-level parameters on end-to-end prefill latencies (relative error).
 
+    `params` chooses which of SYSTEM_PARAMS are free (the rest keep the block's values).
     Returns the new efficiency block and the relative residuals (pred / measured - 1) per target.
     """
     from prfaas_plan.perf.roofline import prefill_time
 
     y = np.array([t.seconds for t in targets])
 
+    bounds = {"request_overhead_s": (0.0, 2.0), "forward_overhead_s": (0.0, 0.2), "moe_effective_rows_factor": (1.0, 8.0)}
+
     def with_params(p: Arr) -> HardwareSpec:
-        eff = hw.efficiency.model_copy(update=dict(zip(SYSTEM_PARAMS, map(float, p), strict=True)))
+        eff = hw.efficiency.model_copy(update=dict(zip(params, map(float, p), strict=True)))
         return hw.model_copy(update={"efficiency": eff})
+
+    def one(t: PrefillTarget, h: HardwareSpec) -> float:
+        sec = prefill_time(t.model, h, t.gpus, np.atleast_1d(t.tokens)).seconds
+        w = np.ones(1) if t.weights is None else np.asarray(t.weights, dtype=float)
+        return float(np.dot(w, sec))
 
     def pred(p: Arr) -> Arr:
         h = with_params(p)
-        return np.array([prefill_time(t.model, h, t.gpus, [t.tokens]).seconds[0] for t in targets])
+        return np.array([one(t, h) for t in targets])
 
-    e = hw.efficiency
-    x0 = [e.request_overhead_s, e.forward_overhead_s, e.moe_effective_rows_factor]
-    x = _lsq(lambda p: np.log(pred(p) / y), x0, [0.0, 0.0, 1.0], [2.0, 0.2, 8.0])
+    x0 = [getattr(hw.efficiency, k) for k in params]
+    lo, hi = [bounds[k][0] for k in params], [bounds[k][1] for k in params]
+    x = _lsq(lambda p: np.log(pred(p) / y), x0, lo, hi)
     x = np.array([round(float(v), 4) for v in x])
     rel = pred(x) / y - 1.0
     return with_params(x).efficiency, rel
