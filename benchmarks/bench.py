@@ -20,6 +20,14 @@ def main() -> None:
     print(f"prfaas --help          {wall(exe + ['--help']):.3f} s")
     print(f"prfaas kv minimax-m2.5 {wall(exe + ['kv', 'minimax-m2.5']):.3f} s")
     print(f"prfaas plan            {wall(exe + ['plan']):.3f} s")
+    print(f"prfaas scale (10 sizes to 10,000 GPUs, scenario) {wall(exe + ['scale', 'prfaas-paper'], 3):.3f} s")
+    cmp = exe + ["compare", "--prfaas-hardware", "h200,b200", "--local-hardware", "h20,h100",
+                 "--budget-usd-per-hour", "1000", "--format", "json"]
+    out = subprocess.run(cmp, check=True, capture_output=True, text=True).stdout
+    import json
+
+    n = json.loads(out)["mixes_evaluated"]
+    print(f"prfaas compare ({n:,} mixes)  {wall(cmp, 3):.3f} s")
     from prfaas_plan.plan.planner import make_plan
     from prfaas_plan.scenario_io import build_inputs, load_scenario
 

@@ -77,6 +77,14 @@ def _run(fn: Callable[[], int | None]) -> None:
             raise
         sys.stderr.write(f"error: {exc}\nFix: check the inputs; rerun with --debug for details.\n")
         raise typer.Exit(2) from None
+    except (typer.Exit, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # a bug, not bad input: say so without a traceback
+        if _DEBUG:
+            raise
+        sys.stderr.write(f"internal error ({type(exc).__name__}): {exc}\n"
+                         "This is a bug in prfaas-plan; rerun with --debug for the traceback and report it.\n")
+        raise typer.Exit(3) from None
     raise typer.Exit(code)
 
 
@@ -248,3 +256,4 @@ def main() -> None:
 
 from prfaas_plan import cli_calibrate as _cal  # noqa: E402,F401  (registers commands)
 from prfaas_plan import cli_plan as _plan  # noqa: E402,F401
+from prfaas_plan import cli_scale as _scale  # noqa: E402,F401

@@ -7,6 +7,7 @@ interpolated piecewise-linearly in length as the paper does) and decode capacity
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -219,3 +220,43 @@ def _price_src(cl: Cluster, hw: HardwareSpec | None) -> str | None:
     hwx = hw or catalog.load_hardware(cl.hardware)
     return f"catalog: {hwx.price.source} ({hwx.price.date})" if hwx.price else None
 
+
+
+def _cluster_for(sc: ScenarioSpec, hardware: str, instances: int, base: Cluster) -> Cluster:
+    """A cluster of `hardware` with the scenario's instance size; the scenario's measured prefill
+    profile and price carry over only to a cluster of the same hardware and instance size."""
+    same = [c for c in (sc.prfaas, sc.local) if c is not None and c.hardware == hardware
+            and c.gpus_per_instance == base.gpus_per_instance]
+    src = same[0] if same else None
+    prof = next((c.prefill_profile for c in same if c.prefill_profile is not None), None)
+    return Cluster(
+        hardware=hardware, gpus=base.gpus_per_instance * instances, gpus_per_instance=base.gpus_per_instance,
+        price_usd_per_gpu_hour=src.price_usd_per_gpu_hour if src else None,
+        price_source=src.price_source if src else None, prefill_profile=prof,
+    )
+
+
+def mix_inputs(sc: ScenarioSpec, wl: WorkloadSpec, path: str, prfaas_hw: str | None, local_hw: str,
+               atoms: int = D.DEFAULT_ATOMS) -> tuple[PlanInputs, dict[str, Any]]:
+    """Planner inputs for one PrfaaS instance of `prfaas_hw` (or none) and two local instances of
+    `local_hw`, for `plan.compare` to scale. A `fixed` decode capacity is the scenario's local GPU's;
+    on another local GPU its step time is scaled by the roofline ratio of decode step times at that
+    batch and the mean context (stated in the notes)."""
+    base_prf = sc.prfaas or sc.local
+    prf = _cluster_for(sc, prfaas_hw, 1, base_prf) if prfaas_hw else None
+    loc = _cluster_for(sc, local_hw, 2, sc.local)
+    sc2 = sc.model_copy(update={"prfaas": prf, "local": loc})
+    inp, info = build_inputs(sc2, wl, path, False, None, atoms)
+    if isinstance(sc.decode, FixedDecode) and local_hw != sc.local.hardware:
+        model = catalog.load_model(sc.model)
+        g = sc.local.gpus_per_instance
+        ctx = info["mean_input_tokens"] + info["mean_output_tokens"] / 2
+        t_ref = decode_step_time(model, catalog.load_hardware(sc.local.hardware), g, [sc.decode.max_batch], ctx).total[0]
+        t_new = decode_step_time(model, catalog.load_hardware(local_hw), g, [sc.decode.max_batch], ctx).total[0]
+        ratio = float(t_ref / t_new)
+        inp = dataclasses.replace(inp, route=dataclasses.replace(
+            inp.route, decode_rps_per_instance=inp.route.decode_rps_per_instance * ratio))
+        info["decode_scaled"] = ratio
+    info["prices"]["prfaas_instance_usd_h"] = inp.prfaas_instance_usd_h
+    info["prices"]["local_instance_usd_h"] = inp.local_instance_usd_h
+    return inp, info

@@ -1,0 +1,104 @@
+"""Procurement: Lambda_max of many GPU mixes at once, and the Pareto front against cost.
+
+For one pair of GPU types (PrfaaS type, local type) the stage grid of `plan.throughput` is computed
+once for a single PrfaaS instance; PrfaaS compute capacity scales linearly with the instance count,
+egress and the local prefill and decode rates per instance do not depend on it. For a mix
+(n_prf, n_loc) and threshold index j, Lambda(n_p) = min(b_prf, B_j n_p, C (n_loc - n_p)) is a
+concave function of the integer split n_p, so its maximum is at floor or ceil of
+n_loc C / (B_j + C) (clipped to 1..n_loc-1, or n_p = 0 when everything is offloaded); the best
+threshold is found by binary search (see `lambda_many`). Same global optimum as
+`plan.throughput.optimise` (tested), vectorised over mixes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from prfaas_plan.plan.throughput import StageGrid
+
+Arr = NDArray[np.float64]
+
+
+def lambda_many(g1: StageGrid, n_prf: Arr, n_loc: Arr, decode_rps: float) -> Arr:
+    """Lambda_max for each mix; g1 = stage_grid(route, 1, exact view) (one PrfaaS instance).
+
+    In the exact view the PrfaaS bound b_prf(j) = min(n_prf N / sum_{i>j} T_i, B_out N / sum_{i>j} S_i)
+    never decreases with the threshold index j, and the best local bound
+    g(j) = max_{n_p} min(B_j n_p, C (n_loc - n_p)) with B_j = N / sum_{i<=j} T_local,i never increases.
+    Lambda*(j) = min(b_prf(j), g(j)) is therefore maximal where the two cross: a vectorised binary
+    search over j finds it for every mix at once (O(M log N)). Tested against the planner's
+    exhaustive `optimise`.
+    """
+    n_prf = np.asarray(n_prf, dtype=float)
+    n_loc = np.asarray(n_loc, dtype=float)
+    N = len(g1.p) - 1
+    p = g1.p
+    with np.errstate(divide="ignore", invalid="ignore"):
+        B = np.where(p < 1, 1.0 / (g1.local_mean_t * (1 - p)), np.inf)  # per local prefill instance
+        comp_p = np.where(p > 0, g1.theta_prfaas_compute / np.where(p > 0, p, 1.0), np.inf)
+        egr_p = np.where(p > 0, g1.theta_prfaas_egress / np.where(p > 0, p, 1.0), np.inf)
+    C = float(decode_rps)
+
+    def b_prf(j: NDArray[np.int64]) -> Arr:
+        pj = p[j]
+        with np.errstate(invalid="ignore"):
+            v = np.where(pj > 0, np.minimum(n_prf * comp_p[j], egr_p[j]), np.inf)
+        return np.where((n_prf == 0) & (pj > 0), -np.inf, v)
+
+    def g(j: NDArray[np.int64]) -> Arr:
+        Bj = B[j]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            star = np.where(np.isfinite(Bj), n_loc * C / (Bj + C), 1.0)
+        best = np.full(len(j), -np.inf)
+        for cand in (np.floor(star), np.ceil(star)):
+            n_p = np.clip(cand, 1.0, n_loc - 1.0)
+            with np.errstate(invalid="ignore"):
+                b_pdp = np.where(p[j] < 1, Bj * n_p, np.inf)
+            best = np.maximum(best, np.minimum(np.where(n_p >= 1, b_pdp, 0.0), C * (n_loc - n_p)))
+        return np.where(j == 0, C * n_loc, best)  # everything offloaded: all local instances decode
+
+    # smallest j with b_prf(j) >= g(j) (exists: b_prf(N) = inf)
+    lo = np.zeros(len(n_prf), dtype=np.int64)
+    hi = np.full(len(n_prf), N, dtype=np.int64)
+    while np.any(lo < hi):
+        mid = (lo + hi) // 2
+        ok = b_prf(mid) >= g(mid)
+        hi = np.where(ok, mid, hi)
+        lo = np.where(ok, lo, mid + 1)
+    out = np.minimum(b_prf(lo), g(lo))
+    prev = np.maximum(lo - 1, 0)
+    out = np.maximum(out, np.minimum(b_prf(prev), g(prev)))
+    return np.where(np.isfinite(out) & (out > 0) & (n_loc >= 1), out, 0.0)
+
+
+@dataclass(frozen=True)
+class Mix:
+    prfaas_hardware: str | None
+    prfaas_gpus: int
+    local_hardware: str
+    local_gpus: int
+    cost_usd_per_hour: float
+    max_throughput_rps: float
+
+    @property
+    def rps_per_usd_hour(self) -> float:
+        return self.max_throughput_rps / self.cost_usd_per_hour if self.cost_usd_per_hour > 0 else 0.0
+
+    @property
+    def homogeneous(self) -> bool:
+        return self.prfaas_gpus == 0
+
+
+def pareto(mixes: list[Mix]) -> list[Mix]:
+    """Mixes that no other mix beats on both cost (lower) and throughput (higher)."""
+    order = sorted(mixes, key=lambda m: (m.cost_usd_per_hour, -m.max_throughput_rps))
+    front: list[Mix] = []
+    best = -np.inf
+    for m in order:
+        if m.max_throughput_rps > best * (1 + 1e-12) and m.max_throughput_rps > 0:
+            front.append(m)
+            best = m.max_throughput_rps
+    return front
