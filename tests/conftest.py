@@ -12,3 +12,12 @@ def shared() -> Path:
     if not (SHARED / "measurements").is_dir():
         pytest.skip("../shared not present")
     return SHARED
+
+
+# Deterministic property tests: the same examples on every run and in CI (no flaky failures);
+# HYPOTHESIS_PROFILE=explore searches new random examples locally.
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("deterministic", derandomize=True, deadline=None)
+settings.register_profile("explore", deadline=None, max_examples=300)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
