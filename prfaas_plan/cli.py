@@ -257,3 +257,4 @@ def main() -> None:
 from prfaas_plan import cli_calibrate as _cal  # noqa: E402,F401  (registers commands)
 from prfaas_plan import cli_plan as _plan  # noqa: E402,F401
 from prfaas_plan import cli_scale as _scale  # noqa: E402,F401
+from prfaas_plan import cli_trace as _trace  # noqa: E402,F401

@@ -35,6 +35,7 @@ def plan(
     load: Annotated[float | None, typer.Option(help="operating point, fraction of Lambda_max", min=0.01, max=0.99)] = None,
     sweep: Annotated[Sweep | None, typer.Option(help="print the bound curves against t or N_p")] = None,
     paper_approximation: Annotated[bool, typer.Option(help="optimise with representative lengths, as the paper")] = False,
+    trace: Annotated[Path | None, typer.Option(help="use this request trace as the workload")] = None,
 ) -> None:
     """Find the throughput-optimal routing threshold and prefill/decode split, with baselines.
 
@@ -49,6 +50,8 @@ def plan(
       prfaas plan --set link.bandwidth_gbps=10 --load 0.6
 
       prfaas plan --sweep threshold --format csv
+
+      prfaas plan --trace mooncake-conversation.jsonl
     """
 
     def go() -> int:
@@ -58,6 +61,11 @@ def plan(
         from prfaas_plan.scenario_io import build_inputs, load_scenario
 
         sc, wl, path = load_scenario(scenario, set_ or [])
+        if trace is not None:
+            from prfaas_plan.cli_trace import trace_workload
+            from prfaas_plan.traces import read_trace
+
+            wl = trace_workload(read_trace(trace), trace.stem, 512, None)
         inp, info = build_inputs(sc, wl, path, paper_approximation, load)
         if sweep is not None:
             from prfaas_plan.report.sweep import render_sweep

@@ -156,8 +156,10 @@ def build_inputs(sc: ScenarioSpec, wl: WorkloadSpec, path: str, paper_approximat
     model = catalog.load_model(sc.model)
     local_hw = catalog.load_hardware(sc.local.hardware)
     check_weights_fit(model, local_hw, sc.local.gpus_per_instance, f"{path}: local")
-    din = length_dist(wl.input_length)
-    unc = 1.0 - wl.prefix_cache.cached_fraction
+    if wl.prefix_cache.uncached_length is not None:
+        din, unc = length_dist(wl.prefix_cache.uncached_length), 1.0
+    else:
+        din, unc = length_dist(wl.input_length), 1.0 - wl.prefix_cache.cached_fraction
     L = np.maximum(din.discretize(atoms) * unc, 1.0)
     lo, hi = float(L[0]), float(L[-1])
     bounds = np.concatenate([[lo], din.ppf(np.arange(1, atoms) / atoms) * unc, [hi]])
@@ -165,10 +167,12 @@ def build_inputs(sc: ScenarioSpec, wl: WorkloadSpec, path: str, paper_approximat
     local_prof, local_src = prefill_profile(model, local_hw, sc.local, lo, hi, sc.local.prefill_profile)
     kvf = lambda q: kv_bytes(model, q)  # noqa: E731
     S = kvf(L)
-    drps, dinfo = decode_rps(sc, wl, model, local_hw, float(L.mean()), mean_out)
+    mean_full = float(length_dist(wl.input_length).mean)  # decode holds the whole context, cached or not
+    drps, dinfo = decode_rps(sc, wl, model, local_hw, mean_full, mean_out)
     egress = sc.link.bandwidth_gbps * sc.link.usable_fraction * 1e9 / 8
     info: dict[str, Any] = {"local_profile": local_src, "decode": dinfo, "model": model.name,
-                            "mean_input_tokens": float(L.mean()), "mean_output_tokens": mean_out,
+                            "mean_input_tokens": mean_full, "mean_uncached_tokens": float(L.mean()),
+                            "mean_output_tokens": mean_out,
                             "atoms": atoms}
     n_prf = 0
     t_prf = None

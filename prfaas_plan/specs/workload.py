@@ -87,11 +87,31 @@ class PrefixCache(StrictModel):
     cached_fraction: Annotated[float, Field(ge=0, lt=1)] = Field(
         default=0.0, description="fraction of input tokens already cached; routing uses the rest"
     )
+    uncached_length: LengthSpec | None = Field(
+        default=None,
+        description="distribution of the uncached (to-prefill) length, e.g. from `prfaas workload import`; "
+        "when given, routing and prefill use it instead of input_length x (1 - cached_fraction)",
+    )
+    cached_prefix_length: LengthSpec | None = Field(
+        default=None, description="informational: distribution of the cached prefix length (from a trace)"
+    )
+    hit_ratio: Annotated[float, Field(ge=0, le=1)] | None = Field(
+        default=None, description="informational: fraction of input tokens served from the prefix cache"
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> PrefixCache:
+        if self.uncached_length is not None and self.cached_fraction > 0:
+            raise ValueError("give either cached_fraction or uncached_length, not both")
+        return self
 
 
 class Arrival(StrictModel):
     rate_rps: PosFloat | None = Field(default=None, description="offered load; default: a fraction of capacity")
-    burstiness_scv: PosFloat = Field(default=1.0, description="squared CV of inter-arrival times; 1 = Poisson")
+    burstiness_scv: NonNegFloat = Field(
+        default=1.0, description="squared CV of inter-arrival times; 1 = Poisson, 0 = perfectly regular")
+    peak_to_mean_1s: PosFloat | None = Field(default=None, description="informational: peak / mean rate over 1 s windows")
+    peak_to_mean_10s: PosFloat | None = Field(default=None, description="informational: peak / mean rate over 10 s windows")
 
 
 class SLO(StrictModel):

@@ -1,0 +1,241 @@
+"""Request traces: reading (Mooncake JSONL, Azure LLM inference CSV, plain CSV), prefix reuse from
+block hashes, and summarising a trace into a compact workload file.
+
+Prefix reuse (Mooncake `hash_ids`, one id per `block_tokens`-token block): a request's cached prefix
+is its leading run of blocks already in the cache; after the request every one of its blocks is in
+the cache (most recently used). `cache_tokens` bounds the cache (LRU by block); None = unbounded.
+The cached prefix never covers the whole prompt: at least one token is always prefilled (engines
+recompute the last token to produce logits). Hit ratio = cached tokens / input tokens.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from prfaas_plan.errors import InvalidFileError, PrfaasError
+
+Arr = NDArray[np.float64]
+QUANTILE_POINTS = 101
+
+
+@dataclass
+class Trace:
+    path: str
+    fmt: str
+    arrival_s: Arr
+    input_tokens: Arr
+    output_tokens: Arr
+    hash_ids: list[list[int]] | None
+    skipped: list[str] = field(default_factory=list)
+    sha256: str = ""
+
+    def __len__(self) -> int:
+        return len(self.arrival_s)
+
+
+def _bad(path: str, line: int, msg: str, skip: bool, skipped: list[str]) -> None:
+    if skip:
+        skipped.append(f"line {line}: {msg}")
+        return
+    raise InvalidFileError(f"{path}: line {line}: {msg}",
+                           fix="fix or remove the line, or pass --skip-bad to skip bad lines (they are counted)")
+
+
+def _num(v: object, name: str) -> float:
+    if isinstance(v, bool) or v is None or v == "":
+        raise ValueError(f"'{name}' is missing")
+    x = float(v)  # type: ignore[arg-type]
+    if not np.isfinite(x):
+        raise ValueError(f"'{name}' is not finite")
+    return x
+
+
+def read_trace(path: str | Path, fmt: str = "auto", skip_bad: bool = False) -> Trace:
+    p = Path(path)
+    if not p.is_file():
+        raise InvalidFileError(f"{p}: no such trace file", fix="check the path")
+    raw = p.read_bytes()
+    if fmt == "auto":
+        fmt = "mooncake" if p.suffix.lower() in (".jsonl", ".json") else "csv"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidFileError(f"{p}: not UTF-8 text", fix="give a JSONL or CSV trace") from None
+    skipped: list[str] = []
+    ts, inp, out = [], [], []
+    hashes: list[list[int]] | None = [] if fmt == "mooncake" else None
+    if fmt == "mooncake":
+        for i, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                o = json.loads(line)
+                if not isinstance(o, dict):
+                    raise ValueError("not a JSON object")
+                t, a, b = _num(o.get("timestamp"), "timestamp") / 1e3, _num(o.get("input_length"), "input_length"), \
+                    _num(o.get("output_length"), "output_length")
+                h = o.get("hash_ids", [])
+                if not isinstance(h, list) or not all(isinstance(x, int) for x in h):
+                    raise ValueError("'hash_ids' must be a list of integers")
+            except (ValueError, TypeError) as exc:
+                _bad(str(p), i, f"malformed record ({exc})", skip_bad, skipped)
+                continue
+            if a < 1 or b < 0 or t < 0:
+                _bad(str(p), i, "negative or zero length, or negative timestamp", skip_bad, skipped)
+                continue
+            ts.append(t)
+            inp.append(a)
+            out.append(b)
+            assert hashes is not None
+            hashes.append(h)
+    elif fmt in ("azure", "csv"):
+        cols = {"azure": ("TIMESTAMP", "ContextTokens", "GeneratedTokens"),
+                "csv": ("timestamp_s", "input_tokens", "output_tokens")}[fmt]
+        rows = list(csv.reader(text.splitlines()))
+        if not rows:
+            raise InvalidFileError(f"{p}: the trace is empty", fix="give a trace with a header and at least one request")
+        header = [h.strip() for h in rows[0]]
+        missing = [c for c in cols if c not in header]
+        if missing:
+            raise InvalidFileError(f"{p}: line 1: missing column(s) {', '.join(missing)} (have {', '.join(header)})",
+                                   fix=f"a {fmt} trace needs columns {', '.join(cols)}")
+        ix = [header.index(c) for c in cols]
+        t0 = None
+        for i, r in enumerate(rows[1:], 2):
+            if not r or not any(x.strip() for x in r):
+                continue
+            try:
+                if fmt == "azure":
+                    import datetime as _dt
+
+                    stamp = r[ix[0]].strip()
+                    tt = _dt.datetime.fromisoformat(stamp[:26]).timestamp()
+                    t0 = tt if t0 is None else t0
+                    t = tt - t0
+                else:
+                    t = _num(r[ix[0]], cols[0])
+                a, b = _num(r[ix[1]], cols[1]), _num(r[ix[2]], cols[2])
+            except (ValueError, IndexError) as exc:
+                _bad(str(p), i, f"malformed row ({exc})", skip_bad, skipped)
+                continue
+            if a < 1 or b < 0 or t < 0:
+                _bad(str(p), i, "negative or zero length, or negative timestamp", skip_bad, skipped)
+                continue
+            ts.append(t)
+            inp.append(a)
+            out.append(b)
+    else:
+        raise PrfaasError(f"unknown trace format {fmt!r}", fix="use --format mooncake, azure or csv")
+    if not ts:
+        extra = f" ({len(skipped)} bad lines skipped)" if skipped else ""
+        raise InvalidFileError(f"{p}: the trace has no valid requests{extra}", fix="give a non-empty trace")
+    arr = np.asarray(ts)
+    if np.any(np.diff(arr) < 0):
+        k = int(np.argmax(np.diff(arr) < 0)) + 1
+        raise InvalidFileError(f"{p}: timestamps are not sorted (request {k + 1} arrives before request {k})",
+                               fix="sort the trace by timestamp")
+    return Trace(str(p), fmt, arr, np.asarray(inp), np.asarray(out), hashes, skipped,
+                 hashlib.sha256(raw).hexdigest())
+
+
+def cached_prefix(tr: Trace, block_tokens: int = 512, cache_tokens: float | None = None) -> Arr:
+    """Cached prefix tokens of each request (see the module docstring)."""
+    if tr.hash_ids is None:
+        return np.zeros(len(tr))
+    cap = None if cache_tokens is None else max(0, int(cache_tokens // block_tokens))
+    out = np.zeros(len(tr))
+    if cap is None:
+        seen: set[tuple[int, int]] = set()
+        for r, h in enumerate(tr.hash_ids):
+            n = 0
+            for pos, b in enumerate(h):
+                if (pos, b) in seen:
+                    n += 1
+                else:
+                    break
+            out[r] = n
+            seen.update((pos, b) for pos, b in enumerate(h))
+    else:
+        lru: OrderedDict[tuple[int, int], None] = OrderedDict()
+        for r, h in enumerate(tr.hash_ids):
+            n = 0
+            for pos, b in enumerate(h):
+                if (pos, b) in lru:
+                    n += 1
+                else:
+                    break
+            for pos, b in enumerate(h):
+                k = (pos, b)
+                if k in lru:
+                    lru.move_to_end(k)
+                else:
+                    lru[k] = None
+            while len(lru) > cap:
+                lru.popitem(last=False)
+            out[r] = n
+    return np.minimum(out * block_tokens, tr.input_tokens - 1)
+
+
+def _quantiles(x: Arr) -> list[list[float]]:
+    q = np.linspace(0, 1, QUANTILE_POINTS)
+    v = np.quantile(x, q)
+    v = np.maximum(np.maximum.accumulate(v), 1.0)
+    return [[round(float(a), 4), round(float(b), 1)] for a, b in zip(q, v, strict=True)]
+
+
+def window_peak_to_mean(t: Arr, window: float) -> float:
+    span = float(t[-1] - t[0])
+    if span <= window:
+        return 1.0
+    counts = np.bincount(((t - t[0]) // window).astype(np.int64))
+    full = counts[: int(span // window)] if int(span // window) > 0 else counts
+    return float(full.max() / (len(t) / span * window))
+
+
+def summarise(tr: Trace, name: str, block_tokens: int, cache_tokens: float | None) -> dict[str, object]:
+    """A workload file (as a dict) from a trace: compact quantile tables, arrivals, provenance."""
+    cached = cached_prefix(tr, block_tokens, cache_tokens)
+    unc = tr.input_tokens - cached
+    gaps = np.diff(tr.arrival_s)
+    span = float(tr.arrival_s[-1] - tr.arrival_s[0])
+    if len(tr) < 2 or span <= 0:
+        raise InvalidFileError(f"{tr.path}: needs at least two requests at different times to measure arrivals",
+                               fix="give a longer trace")
+    scv = float(gaps.var() / gaps.mean() ** 2) if gaps.mean() > 0 else 1.0
+    hit = float(cached.sum() / tr.input_tokens.sum())
+    out_len = np.maximum(tr.output_tokens, 1.0)
+    return {
+        "name": name,
+        "description": f"imported from {Path(tr.path).name} ({tr.fmt}) by prfaas workload import",
+        "input_length": {"kind": "quantiles", "points": _quantiles(tr.input_tokens)},
+        "output_length": {"kind": "quantiles", "points": _quantiles(out_len)},
+        "prefix_cache": {
+            "uncached_length": {"kind": "quantiles", "points": _quantiles(unc)},
+            "cached_prefix_length": {"kind": "quantiles", "points": _quantiles(np.maximum(cached, 1.0))},
+            "hit_ratio": round(hit, 4),
+        },
+        "arrival": {
+            "rate_rps": round(len(tr) / span, 6) if span > 0 else None,
+            "burstiness_scv": round(max(scv, 0.0), 4),
+            "peak_to_mean_1s": round(window_peak_to_mean(tr.arrival_s, 1.0), 3),
+            "peak_to_mean_10s": round(window_peak_to_mean(tr.arrival_s, 10.0), 3),
+        },
+        "slo": {"decode_tokens_per_s": 40.0},
+        "provenance": {
+            "file": Path(tr.path).name, "sha256": tr.sha256, "format": tr.fmt, "requests": len(tr),
+            "skipped_lines": len(tr.skipped), "time_span_s": round(span, 3),
+            "mean_input_tokens": round(float(tr.input_tokens.mean()), 1),
+            "p90_input_tokens": round(float(np.quantile(tr.input_tokens, 0.9)), 1),
+            "mean_output_tokens": round(float(tr.output_tokens.mean()), 1),
+            "block_tokens": block_tokens, "cache_tokens": "unbounded" if cache_tokens is None else float(cache_tokens),
+            "prefix_hit_ratio": round(hit, 4),
+        },
+    }
