@@ -94,12 +94,12 @@ def paper_targets(hardware: str = "h200") -> tuple[list[Any], tuple[str, ...]]:
     if hardware != "h200":
         raise PrfaasError(f"--paper-prefill: the paper publishes end-to-end prefill figures for h200 and h20 only, "
                           f"not {hardware!r}; drop --paper-prefill or use --system-from")
-    out = []
+    out: list[Any] = []
     for name, gbps in pt.TABLE3_KV_GBPS.items():
         m = catalog.load_model(name)
         S = kv_bytes(m, pt.TABLE3_TOKENS)
-        for tok, s, g in zip(pt.TABLE3_TOKENS, S, gbps, strict=True):
-            out.append(PrefillTarget(m, pt.PAPER_GPUS, tok, float(s) * 8 / (g * 1e9), f"table3/{name}@{tok}"))
+        for tok, s, gb in zip(pt.TABLE3_TOKENS, S, gbps, strict=True):
+            out.append(PrefillTarget(m, pt.PAPER_GPUS, tok, float(s) * 8 / (gb * 1e9), f"table3/{name}@{tok}"))
     m = catalog.load_model(pt.TABLE5_MODEL)
     for tok, sec in zip(pt.TABLE5_TOKENS, pt.TABLE5_PREFILL_S, strict=True):
         out.append(PrefillTarget(m, pt.PAPER_GPUS, tok, sec, f"table5/{pt.TABLE5_MODEL}@{tok}"))
@@ -144,8 +144,8 @@ def validate(
         if format.value == "csv":
             _emit(to_csv(cols, rows), output)
             return
-        def pct(x: float | None) -> str:
-            return "-" if x is None else f"{x * 100:.1f}%"
+        def pct(x: object) -> str:
+            return "-" if not isinstance(x, int | float) else f"{x * 100:.1f}%"
 
         srows = [[str(r[0]), str(r[1]), str(r[2])] + [pct(x) for x in r[3:]] for r in rows]
         title = f"{hw.name}: roofline vs {len(meas)} measured kernels ({hw.efficiency.source})"

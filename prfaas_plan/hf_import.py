@@ -38,7 +38,8 @@ def _ffn(cfg: dict[str, Any], i: int, where: str) -> dict[str, Any]:
         width = cfg.get("moe_intermediate_size") or cfg.get("intermediate_size")
         if not k or not width:
             _need(cfg, where, "num_experts_per_tok", "moe_intermediate_size")
-        d: dict[str, Any] = {"kind": "moe", "num_experts": int(n_exp), "top_k": int(k), "expert_intermediate_size": int(width)}
+        d: dict[str, Any] = {"kind": "moe", "num_experts": int(n_exp or 0), "top_k": int(k or 0),
+                             "expert_intermediate_size": int(width or 0)}
         shared = cfg.get("n_shared_experts") or (1 if cfg.get("shared_expert_intermediate_size") else 0)
         if shared:
             d["num_shared_experts"] = int(shared)
@@ -72,9 +73,10 @@ def _attention(cfg: dict[str, Any], kind: str, where: str) -> dict[str, Any]:
         lac = cfg.get("linear_attn_config")
         if isinstance(lac, dict):  # Kimi Linear KDA
             h = int(lac.get("num_heads", heads))
-            d = int(lac.get("head_dim", 128))
-            return {"kind": "linear", "variant": "kda", "num_heads": h, "key_head_dim": d, "value_head_dim": d,
-                    "conv_kernel": int(lac.get("short_conv_kernel_size", 4)), "conv_channels": 3 * h * d, "state_dtype": "fp32"}
+            hd_ = int(lac.get("head_dim", 128))
+            return {"kind": "linear", "variant": "kda", "num_heads": h, "key_head_dim": hd_, "value_head_dim": hd_,
+                    "conv_kernel": int(lac.get("short_conv_kernel_size", 4)), "conv_channels": 3 * h * hd_,
+                    "state_dtype": "fp32"}
         hv, hk, dk, dv = _need(cfg, where, "linear_num_value_heads", "linear_num_key_heads",
                                "linear_key_head_dim", "linear_value_head_dim")
         sd = "fp32" if str(cfg.get("mamba_ssm_dtype", "float32")) in ("float32", "fp32") else "bf16"

@@ -149,7 +149,7 @@ def fit_kernels(hw: HardwareSpec, meas: Measurements, source: str) -> Efficiency
     eff = hw.efficiency
     gemm = dict(eff.gemm)
     for dt in sorted(set(meas.dtype[meas.op == "gemm"].tolist())):
-        gemm[dt] = _fit_gemm(hw, meas, dt, gemm.get(dt) or eff.gemm["bf16"])  # type: ignore[index]
+        gemm[dt] = _fit_gemm(hw, meas, dt, gemm.get(dt) or eff.gemm["bf16"])
     upd: dict[str, Any] = {"gemm": gemm, "source": source}
     for op in ("prefill_attention", "decode_attention"):
         if (meas.op == op).sum() >= 3:
