@@ -101,13 +101,12 @@ def run_simulation(sc: ScenarioSpec, wl: WorkloadSpec, path: str, *, requests: i
     ttft = r.ready_s - r.arrival_s
     thr_sim = float(((r.decode_end_s >= w0) & (r.decode_end_s <= horizon)).sum() / max(horizon - w0, 1e-9))
     wb = window_bytes(r.transfer_start_s, r.transfer_end_s, r.kv_bytes, w0, horizon)
-    link_busy = np.nansum(np.clip(r.transfer_end_s, w0, horizon) - np.clip(r.transfer_start_s, w0, horizon))
     stages: dict[str, Any] = {}
     for name, mask, st, ref in (
         ("prfaas", r.offloaded, r.prefill_start_s, r.arrival_s),
         ("pd_prefill", ~r.offloaded, r.prefill_start_s, r.arrival_s),
-        ("link", r.offloaded, r.transfer_start_s,
-         np.maximum(r.prefill_start_s, r.prefill_end_s - r.kv_bytes / rm.egress_bytes_per_s)),
+        # link: the delay sharing adds over an idle link (transfer end vs an exclusive transfer)
+        ("link", r.offloaded, r.transfer_end_s, r.transfer_start_s + r.kv_bytes / rm.egress_bytes_per_s),
         ("pd_decode", np.ones(len(arr), bool), r.decode_start_s, r.ready_s),
     ):
         mm = mask & stat
@@ -140,7 +139,7 @@ def run_simulation(sc: ScenarioSpec, wl: WorkloadSpec, path: str, *, requests: i
         "ttft_p90_s": float(np.quantile(ttft[stat], 0.9)), "ttft_p99_s": float(np.quantile(ttft[stat], 0.99)),
         "egress_mean_gbps": float(wb.sum() / max(horizon - w0, 1e-9) * 8 / 1e9),
         "egress_p99_1s_gbps": float(np.quantile(wb, 0.99) * 8 / 1e9) if len(wb) else 0.0,
-        "link_utilization": float(link_busy / max(horizon - w0, 1e-9)),
+        "link_utilization": float(wb.sum() / max(horizon - w0, 1e-9) / rm.egress_bytes_per_s),
         "offload_fraction": float(r.offloaded[stat].mean()),
     }
     compare = {k: {"simulated": sim.get(k), "closed_form": pred.get(k), "relative_difference": _rel(sim.get(k), pred.get(k))}

@@ -34,10 +34,12 @@ def test_mooncake_import_reproduces_published_figures(shared, tmp_path):
     assert d["arrival"]["peak_to_mean_1s"] > d["arrival"]["peak_to_mean_10s"] > 1
     assert len(d["prefix_cache"]["uncached_length"]["points"]) == 101
     # the shipped workload is this import
-    shipped = yaml.safe_load(open(shared.parent / "main" / "workloads" / "mooncake-conversation.yaml").read()) \
-        if (shared.parent / "main").exists() else None
-    if shipped is not None:
-        assert shipped["provenance"]["sha256"] == pv["sha256"]
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    shipped = yaml.safe_load((root / "workloads" / "mooncake-conversation.yaml").read_text())
+    assert shipped["provenance"]["sha256"] == pv["sha256"]
+    assert shipped["prefix_cache"] == d["prefix_cache"]
 
 
 def _trace(hashes, inp=None):
