@@ -34,3 +34,49 @@ def dump_calibration(cal: CalibrationFile) -> str:
     import yaml
 
     return yaml.safe_dump(cal.model_dump(mode="json", exclude_none=True), sort_keys=False, width=100)
+
+
+def paper_targets(hardware: str = "h200") -> tuple[list[Any], tuple[str, ...]]:
+    """The paper's end-to-end prefill figures for this GPU and which engine parameters they fit.
+
+    h200: Tables 3 and 5 (15 points, three models) fit all three engine parameters.
+    h20: Table 6's homogeneous-PD column (mean and P90 TTFT, Theta_pdp) fits the request and
+    per-forward overheads; the MoE effective-rows factor stays as copied (--system-from).
+    """
+    from prfaas_plan import catalog
+    from prfaas_plan.errors import PrfaasError
+    from prfaas_plan.perf import paper_targets as pt
+    from prfaas_plan.perf.calibration import SYSTEM_PARAMS, PrefillTarget
+    from prfaas_plan.perf.kv import kv_bytes
+
+    if hardware == "h20":
+        import numpy as np
+
+        from prfaas_plan.plan.dist import TruncLogNormal
+
+        m = catalog.load_model(pt.TABLE5_MODEL)
+        d = TruncLogNormal(**pt.TABLE6_LOGNORMAL)
+        n = 400
+        atoms = d.ppf((np.arange(n) + 0.5) / n)
+        rep = float(d.mean)
+        ttft = pt.TABLE6_HOMOGENEOUS_TTFT_S
+        hp = pt.TABLE6_HOMOGENEOUS_PREFILL
+        g = pt.TABLE6_LOCAL_GPUS
+        return [
+            PrefillTarget(m, g, atoms, ttft["mean"], "table6/homogeneous/mean_ttft", np.full(n, 1.0 / n)),
+            PrefillTarget(m, g, float(np.ravel(d.ppf(0.9))[0]), ttft["p90"], "table6/homogeneous/p90_ttft"),
+            PrefillTarget(m, g, rep, hp["instances"] / hp["theta_rps"], "table6/homogeneous/theta_pdp@mean_length"),
+        ], ("request_overhead_s", "forward_overhead_s")
+    if hardware != "h200":
+        raise PrfaasError(f"--paper-prefill: the paper publishes end-to-end prefill figures for h200 and h20 only, "
+                          f"not {hardware!r}; drop --paper-prefill or use --system-from")
+    out: list[Any] = []
+    for name, gbps in pt.TABLE3_KV_GBPS.items():
+        m = catalog.load_model(name)
+        S = kv_bytes(m, pt.TABLE3_TOKENS)
+        for tok, s, gb in zip(pt.TABLE3_TOKENS, S, gbps, strict=True):
+            out.append(PrefillTarget(m, pt.PAPER_GPUS, tok, float(s) * 8 / (gb * 1e9), f"table3/{name}@{tok}"))
+    m = catalog.load_model(pt.TABLE5_MODEL)
+    for tok, sec in zip(pt.TABLE5_TOKENS, pt.TABLE5_PREFILL_S, strict=True):
+        out.append(PrefillTarget(m, pt.PAPER_GPUS, tok, sec, f"table5/{pt.TABLE5_MODEL}@{tok}"))
+    return out, SYSTEM_PARAMS

@@ -94,23 +94,29 @@ def _main(debug: Annotated[bool, typer.Option("--debug", help="show tracebacks")
     _DEBUG = debug
 
 
-def parse_lengths(text: str) -> list[int]:
+def parse_counts(text: str, flag: str, *, k: int, what: str, example: str, hi: float = 1e8) -> list[int]:
+    """Comma-separated whole counts >= 1 with an optional `k` suffix (x `k`), e.g. 1024,8k,32k."""
     out = []
     for part in text.split(","):
-        p = part.strip().lower()
+        p = part.strip().lower().replace("_", "")
         if not p:
             continue
-        mult = 1024 if p.endswith("k") else 1
+        mult = k if p.endswith("k") else 1
         try:
             v = float(p[:-1] if p.endswith("k") else p) * mult
         except ValueError:
-            raise PrfaasError(f"--lengths: '{part}' is not a token count", fix="use e.g. 1024,8k,32k") from None
-        if not v >= 1 or v != v or v > 1e8:
-            raise PrfaasError(f"--lengths: '{part}' must be between 1 and 1e8 tokens")
+            raise PrfaasError(f"{flag}: '{part}' is not a {what}", fix=f"use e.g. {flag} {example}") from None
+        if not (1 <= v <= hi):
+            raise PrfaasError(f"{flag}: '{part}' must be a {what} between 1 and {hi:g}", fix=f"use e.g. {flag} {example}")
         out.append(int(round(v)))
     if not out:
-        raise PrfaasError("--lengths is empty", fix="use e.g. 1024,8k,32k")
+        raise PrfaasError(f"{flag} is empty", fix=f"use e.g. {flag} {example}")
     return out
+
+
+def parse_lengths(text: str, flag: str = "--lengths") -> list[int]:
+    """Token counts; k = x1024."""
+    return parse_counts(text, flag, k=1024, what="token count", example="1024,8k,32k")
 
 
 def _load_hw(ref: str, calibration: Path | None) -> Any:

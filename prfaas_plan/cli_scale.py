@@ -7,29 +7,10 @@ from typing import Annotated, Any
 
 import typer
 
-from prfaas_plan.cli import Fmt, _emit, _run, app, parse_lengths
+from prfaas_plan.cli import Fmt, _emit, _run, app, parse_counts, parse_lengths
 from prfaas_plan.errors import PrfaasError
 
 DEFAULT_GPUS = "32,64,128,256,512,1024,2048,4096,8192,10000"
-
-
-def _int_list(text: str, flag: str) -> list[int]:
-    vals = []
-    for part in text.split(","):
-        p = part.strip().lower().replace("_", "")
-        if not p:
-            continue
-        mult = 1000 if p.endswith("k") else 1
-        try:
-            v = float(p[:-1] if p.endswith("k") else p) * mult
-        except ValueError:
-            raise PrfaasError(f"{flag}: '{part}' is not a GPU count", fix=f"use e.g. {flag} 32,512,10000") from None
-        if not (v >= 1 and v == int(v) and v <= 10_000_000):
-            raise PrfaasError(f"{flag}: '{part}' must be a whole number of GPUs >= 1", fix=f"use e.g. {flag} 32,512,10000")
-        vals.append(int(v))
-    if not vals:
-        raise PrfaasError(f"{flag} is empty", fix=f"use e.g. {flag} 32,512,10000")
-    return sorted(set(vals))
 
 
 def _names(text: str | None, flag: str) -> list[str] | None:
@@ -104,87 +85,29 @@ def scale(
     """
 
     def go() -> None:
-        import numpy as np
+        from prfaas_plan import scale_io
 
-        from prfaas_plan import catalog
-        from prfaas_plan.plan.scale import project
-
-        sizes = _int_list(gpus, "--gpus")
-        quick = model is not None or hardware is not None or tokens is not None
-        notes: list[str] = []
-        if quick:
+        sizes = sorted(set(parse_counts(gpus, "--gpus", k=1000, what="GPU count", example="32,512,10k", hi=1e7)))
+        if model is not None or hardware is not None or tokens is not None:
             if scenario is not None:
                 raise PrfaasError("give either a SCENARIO or --model/--hardware/--tokens, not both")
-            missing = [f for f, v in (("--model", model), ("--hardware", hardware), ("--tokens", tokens)) if v is None]
-            if missing:
+            if model is None or hardware is None or tokens is None:
+                missing = [f for f, v in (("--model", model), ("--hardware", hardware), ("--tokens", tokens)) if v is None]
                 raise PrfaasError(f"quick mode needs {', '.join(missing)}",
                                   fix="e.g. prfaas scale --model minimax-m2.5 --hardware h200 --tokens 32k")
-            from prfaas_plan.perf.api import kv_throughput
-            from prfaas_plan.plan.feasibility import check_weights_fit
-
-            assert model is not None and hardware is not None and tokens is not None
-            m, hw = catalog.load_model(model), catalog.load_hardware(hardware)
-            L = parse_lengths(tokens)
+            L = parse_lengths(tokens, "--tokens")
             if len(L) != 1:
                 raise PrfaasError("--tokens takes one length in quick mode", fix="e.g. --tokens 32k")
-            check_weights_fit(m, hw, gpus_per_instance, "--hardware")
-            k = kv_throughput(m, hw, gpus_per_instance, L)
-            S, T = float(k.kv_bytes[0]), float(k.prefill_s[0])
-            gpi = gpus_per_instance
-            rows = project(sizes, gpi, S, T, S, T, None, 1.0 if burstiness_scv is None else burstiness_scv,
-                           target_utilization, exact=False)
-            head = {"mode": "quick", "model": m.name, "hardware": hw.name, "gpus_per_instance": gpi,
-                    "tokens": L[0], "kv_gbps_per_instance": 8 * S / T / 1e9, "prefill_s": T,
-                    "representative_tokens": L[0]}
-            notes.append("roofline prefill time; egress assumes every instance always prefilling (Eq. 2)")
+            head, rows = scale_io.quick(model, hardware, L[0], gpus_per_instance, sizes,
+                                        1.0 if burstiness_scv is None else burstiness_scv, target_utilization)
         else:
-            from prfaas_plan.plan.planner import make_plan
-            from prfaas_plan.scenario_io import build_inputs, load_scenario
+            from prfaas_plan.scenario_io import load_scenario
 
             sc, wl, path = load_scenario(scenario, set_ or [])
-            if sc.prfaas is None:
-                raise PrfaasError(f"{path}: the scenario has no prfaas cluster to project",
-                                  fix="add a prfaas: block, or use quick mode (--model --hardware --tokens)")
-            inp, info = build_inputs(sc, wl, path, False, None)
-            rm = inp.route
-            assert rm.t_prfaas is not None and rm.prfaas_profile is not None
-            if threshold is None:
-                rep = make_plan(inp)
-                assert rep.prfaas_pd is not None
-                t = rep.prfaas_pd.threshold_tokens
-                j = int(np.searchsorted(rm.atoms, t, side="right")) if t is not None else (
-                    0 if rep.prfaas_pd.offload_fraction > 0.5 else len(rm.atoms))
-            else:
-                t = threshold
-                j = int(np.searchsorted(rm.atoms, t, side="right"))
-            if j >= len(rm.atoms):
-                raise PrfaasError(f"{path}: no request is routed to PrfaaS at threshold {t} tokens",
-                                  fix="lower --threshold, or check the scenario with `prfaas plan`")
-            routed = rm.atoms[j:]
-            S_r, T_r = rm.kv_bytes[j:], rm.t_prfaas[j:]
-            lbar = float(routed.mean())
-            S_rep = float(rm.kv_profile(np.array([lbar]))[0])
-            T_rep = float(rm.prfaas_profile(np.array([lbar]))[0])
-            from prfaas_plan.plan.latency import thinned_scv
-
-            p = len(routed) / len(rm.atoms)
-            scv = thinned_scv(wl.arrival.burstiness_scv if burstiness_scv is None else burstiness_scv, p)
-            gpi = sc.prfaas.gpus_per_instance
-            rows = project(sizes, gpi, float(S_r.mean()), float(T_r.mean()), S_rep, T_rep, S_r, scv,
-                           target_utilization, exact=True)
-            head = {"mode": "scenario", "scenario": sc.name, "model": info["model"], "hardware": sc.prfaas.hardware,
-                    "gpus_per_instance": gpi, "threshold_tokens": t, "offload_fraction": p,
-                    "representative_tokens": lbar, "kv_gbps_per_instance": 8 * S_rep / T_rep / 1e9,
-                    "prefill_profile": info.get("prfaas_profile")}
-            notes.append(f"routed lengths: uncached length > {t:,.0f} tokens ({p:.1%} of requests); "
-                         f"arrival SCV after routing {scv:.2f}")
-        bad = [g for g in sizes if g < gpi]
-        if bad:
-            raise PrfaasError(f"--gpus: {bad[0]} GPUs is less than one {gpi}-GPU instance",
-                              fix=f"use cluster sizes of at least {gpi} GPUs")
-        notes.append(f"link needed = max(mean egress / {target_utilization:g} target utilisation, P99 1-s burst)")
-        data = {**head, "target_utilization": target_utilization,
-                "rows": [r.__dict__ for r in rows], "notes": notes}
+            head, rows = scale_io.scenario(sc, wl, path, sizes, threshold, burstiness_scv, target_utilization)
+        notes = head.pop("notes") + [
+            f"link needed = max(mean egress / {target_utilization:g} target utilisation, P99 1-s burst)"]
+        data = {**head, "target_utilization": target_utilization, "rows": [r.__dict__ for r in rows], "notes": notes}
         if plot is not None:
             def draw(ax: Any) -> None:
                 x = [r.gpus for r in rows]
@@ -193,7 +116,7 @@ def scale(
                     ax.loglog(x, [r.egress_gbps_exact for r in rows], "s--", label="egress, exact")
                 if rows[0].p99_1s_gbps is not None:
                     ax.loglog(x, [r.p99_1s_gbps for r in rows], ":", label="P99 over 1 s")
-                link = sc.link.bandwidth_gbps * sc.link.usable_fraction if not quick else None
+                link = head["link_gbps"]
                 if link:
                     ax.axhline(link, color="red", lw=1, label=f"link {link:g} Gbps")
                 ax.set_xlabel("PrfaaS cluster size (GPUs)")

@@ -43,19 +43,9 @@ class CompareResult:
     notes: list[str] = field(default_factory=list)
 
 
-def _price(sc: ScenarioSpec, hw: str) -> tuple[float | None, str | None]:
-    for c in (sc.prfaas, sc.local):
-        if c is not None and c.hardware == hw and c.price_usd_per_gpu_hour is not None:
-            return c.price_usd_per_gpu_hour, f"scenario: {c.price_source or 'price_usd_per_gpu_hour'}"
-    spec = catalog.load_hardware(hw)
-    if spec.price is None:
-        return None, None
-    return spec.price.usd_per_gpu_hour, f"catalog: {spec.price.source} ({spec.price.date})"
-
-
 def run_compare(sc: ScenarioSpec, wl: WorkloadSpec, path: str, prfaas_types: list[str] | None,
                 local_types: list[str] | None, budget: float | None, gpus_step: int | None) -> CompareResult:
-    from prfaas_plan.scenario_io import mix_inputs
+    from prfaas_plan.scenario_io import mix_inputs, price_of
 
     prf_types = prfaas_types if prfaas_types is not None else ([sc.prfaas.hardware] if sc.prfaas else [])
     loc_types = local_types if local_types is not None else [sc.local.hardware]
@@ -73,7 +63,7 @@ def run_compare(sc: ScenarioSpec, wl: WorkloadSpec, path: str, prfaas_types: lis
         step_prf, step_loc = gpus_step // gpi_prf, gpus_step // gpi_loc
     prices: dict[str, dict[str, Any]] = {}
     for h in dict.fromkeys(prf_types + loc_types):
-        p, src = _price(sc, h)
+        p, src = price_of(sc, h)
         if p is None:
             raise PrfaasError(f"no price for {h}: neither the scenario nor the catalog has one",
                               where=f"{path}",

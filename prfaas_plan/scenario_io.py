@@ -240,15 +240,24 @@ def _cluster_for(sc: ScenarioSpec, hardware: str, instances: int, base: Cluster)
     )
 
 
+def price_of(sc: ScenarioSpec, hardware: str) -> tuple[float | None, str | None]:
+    """Price per GPU-hour of a GPU type and its source: the scenario's own (for a cluster of that
+    type) or the catalog's."""
+    cl = _cluster_for(sc, hardware, 1, sc.local)
+    hw = catalog.load_hardware(hardware)
+    src = _price_src(cl, hw)
+    return _price(cl, hw), (f"scenario: {src}" if cl.price_usd_per_gpu_hour is not None else src)
+
+
 def mix_inputs(sc: ScenarioSpec, wl: WorkloadSpec, path: str, prfaas_hw: str | None, local_hw: str,
-               atoms: int = D.DEFAULT_ATOMS) -> tuple[PlanInputs, dict[str, Any]]:
-    """Planner inputs for one PrfaaS instance of `prfaas_hw` (or none) and two local instances of
-    `local_hw`, for `plan.compare` to scale. A `fixed` decode capacity is the scenario's local GPU's;
-    on another local GPU its step time is scaled by the roofline ratio of decode step times at that
-    batch and the mean context (stated in the notes)."""
+               n_prfaas: int = 1, n_local: int = 2, atoms: int = D.DEFAULT_ATOMS) -> tuple[PlanInputs, dict[str, Any]]:
+    """Planner inputs for `n_prfaas` PrfaaS instances of `prfaas_hw` (or none) and `n_local` local
+    instances of `local_hw`; `prfaas compare` scores every count from the 1 + 2 instance inputs.
+    A `fixed` decode capacity is the scenario's local GPU's; on another local GPU its step time is
+    scaled by the roofline ratio of decode step times at that batch and the mean context (noted)."""
     base_prf = sc.prfaas or sc.local
-    prf = _cluster_for(sc, prfaas_hw, 1, base_prf) if prfaas_hw else None
-    loc = _cluster_for(sc, local_hw, 2, sc.local)
+    prf = _cluster_for(sc, prfaas_hw, n_prfaas, base_prf) if prfaas_hw else None
+    loc = _cluster_for(sc, local_hw, n_local, sc.local)
     sc2 = sc.model_copy(update={"prfaas": prf, "local": loc})
     inp, info = build_inputs(sc2, wl, path, False, None, atoms)
     if isinstance(sc.decode, FixedDecode) and local_hw != sc.local.hardware:

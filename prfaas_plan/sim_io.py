@@ -10,6 +10,7 @@ Statistics skip a warm-up of the first 10% of arrivals; throughput counts decode
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ import numpy as np
 from prfaas_plan.errors import PrfaasError
 from prfaas_plan.plan import dist as D
 from prfaas_plan.plan.latency import thinned_scv
-from prfaas_plan.plan.planner import make_plan
+from prfaas_plan.plan.planner import make_plan, routing_cut
 from prfaas_plan.plan.scale import burst_p99_bytes
 from prfaas_plan.scenario_io import build_inputs, length_dist
 from prfaas_plan.sim.engine import SimConfig, check_conservation, growth_slope, simulate, window_bytes
@@ -46,6 +47,7 @@ def run_simulation(sc: ScenarioSpec, wl: WorkloadSpec, path: str, *, requests: i
     rm = inp.route
     rng = np.random.default_rng(seed)
     lam_max = plan.max_throughput_rps
+    scv_in = wl.arrival.burstiness_scv  # for a trace, its workload was measured from the same trace
     if trace is not None:
         arr = trace.arrival_s - trace.arrival_s[0]
         unc = trace.input_tokens - cached_prefix(trace, block_tokens, cache_tokens)
@@ -53,7 +55,6 @@ def run_simulation(sc: ScenarioSpec, wl: WorkloadSpec, path: str, *, requests: i
         offered = len(arr) / max(float(arr[-1]), 1e-9)
         load_used = offered / lam_max
         src = f"trace {trace.path} ({len(arr):,} requests at their own timestamps)"
-        scv_in = float(np.var(np.diff(arr)) / np.mean(np.diff(arr)) ** 2) if len(arr) > 2 else 1.0
     else:
         load_used = 0.8 if load is None else load
         offered = load_used * lam_max
@@ -62,7 +63,6 @@ def run_simulation(sc: ScenarioSpec, wl: WorkloadSpec, path: str, *, requests: i
             n = 20000
         if n < 10:
             raise PrfaasError(f"too few requests to simulate ({n})", fix="raise --requests or --duration")
-        scv_in = wl.arrival.burstiness_scv
         if scv_in > 0:
             k = 1.0 / scv_in
             gaps = rng.gamma(k, 1.0 / (k * offered), size=n)
@@ -80,16 +80,15 @@ def run_simulation(sc: ScenarioSpec, wl: WorkloadSpec, path: str, *, requests: i
     factors = None
     if link_cv > 0:
         # lognormal AR(1) bandwidth factor per second, mean 1, capped at 1 (the nominal bandwidth is the peak)
+        from scipy.signal import lfilter
+
         m = int(arr[-1]) + 3600
-        z = np.empty(m)
-        z[0] = rng.standard_normal()
         e = rng.standard_normal(m)
-        for i in range(1, m):
-            z[i] = 0.9 * z[i - 1] + np.sqrt(1 - 0.81) * e[i]
+        e[1:] *= np.sqrt(1 - 0.81)
+        z = lfilter([1.0], [1.0, -0.9], e)  # z[i] = 0.9 z[i-1] + sqrt(0.19) e[i]: stationary N(0, 1)
         s2 = np.log1p(link_cv ** 2)
         factors = np.minimum(np.exp(np.sqrt(s2) * z - s2 / 2), 1.0)
-    thr = plan.threshold_tokens if plan.threshold_tokens is not None else (
-        -np.inf if plan.offload_fraction > 0.5 else np.inf)
+    j, thr = routing_cut(plan, rm)
     cfg = SimConfig(thr, plan.instances["prfaas"], plan.instances["pd_prefill"], plan.instances["pd_decode"],
                     slots, step, rm.egress_bytes_per_s, inp.rtt_s, factors)
     assert rm.prfaas_profile is not None
@@ -121,12 +120,10 @@ def run_simulation(sc: ScenarioSpec, wl: WorkloadSpec, path: str, *, requests: i
     # closed form beside it
     pred: dict[str, Any] = {"throughput_rps": min(offered, lam_max), "ttft_mean_s": None, "ttft_p90_s": None}
     if load_used < 0.99:
-        inp2 = build_inputs(sc, wl, path, False, load_used)[0]
-        p2 = make_plan(inp2).prfaas_pd
+        p2 = make_plan(dataclasses.replace(inp, load=load_used)).prfaas_pd
         assert p2 is not None
         pred["ttft_mean_s"], pred["ttft_p90_s"] = p2.loaded_ttft_s["mean"], p2.loaded_ttft_s["p90"]
     p_off = plan.offload_fraction
-    j = int(round((1 - p_off) * len(rm.atoms)))
     long_S = rm.kv_bytes[j:] if j < len(rm.atoms) else np.zeros(1)
     rate_off = min(offered, lam_max) * p_off
     pred["egress_mean_gbps"] = rate_off * float(long_S.mean()) * 8 / 1e9

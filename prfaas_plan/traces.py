@@ -11,9 +11,11 @@ recompute the last token to produce logits). Hit ratio = cached tokens / input t
 from __future__ import annotations
 
 import csv
+import datetime as _dt
 import hashlib
 import json
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +60,54 @@ def _num(v: object, name: str) -> float:
     return x
 
 
+Record = tuple[float, float, float, list[int]]
+
+
+def _mooncake_records(text: str) -> Iterator[tuple[int, Record | str]]:
+    for i, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            o = json.loads(line)
+            if not isinstance(o, dict):
+                raise ValueError("not a JSON object")
+            h = o.get("hash_ids", [])
+            if not isinstance(h, list) or not all(isinstance(x, int) for x in h):
+                raise ValueError("'hash_ids' must be a list of integers")
+            yield i, (_num(o.get("timestamp"), "timestamp") / 1e3, _num(o.get("input_length"), "input_length"),
+                      _num(o.get("output_length"), "output_length"), h)
+        except (ValueError, TypeError) as exc:
+            yield i, f"malformed record ({exc})"
+
+
+def _csv_records(text: str, fmt: str, path: str) -> Iterator[tuple[int, Record | str]]:
+    cols = {"azure": ("TIMESTAMP", "ContextTokens", "GeneratedTokens"),
+            "csv": ("timestamp_s", "input_tokens", "output_tokens")}[fmt]
+    rows = list(csv.reader(text.splitlines()))
+    if not rows:
+        raise InvalidFileError(f"{path}: the trace is empty", fix="give a trace with a header and at least one request")
+    header = [h.strip() for h in rows[0]]
+    missing = [c for c in cols if c not in header]
+    if missing:
+        raise InvalidFileError(f"{path}: line 1: missing column(s) {', '.join(missing)} (have {', '.join(header)})",
+                               fix=f"a {fmt} trace needs columns {', '.join(cols)}")
+    ix = [header.index(c) for c in cols]
+    t0 = None
+    for i, r in enumerate(rows[1:], 2):
+        if not r or not any(x.strip() for x in r):
+            continue
+        try:
+            if fmt == "azure":  # ISO timestamps, seconds from the first request
+                tt = _dt.datetime.fromisoformat(r[ix[0]].strip()[:26]).timestamp()
+                t0 = tt if t0 is None else t0
+                t = tt - t0
+            else:
+                t = _num(r[ix[0]], cols[0])
+            yield i, (t, _num(r[ix[1]], cols[1]), _num(r[ix[2]], cols[2]), [])
+        except (ValueError, IndexError) as exc:
+            yield i, f"malformed row ({exc})"
+
+
 def read_trace(path: str | Path, fmt: str = "auto", skip_bad: bool = False) -> Trace:
     p = Path(path)
     if not p.is_file():
@@ -69,78 +119,37 @@ def read_trace(path: str | Path, fmt: str = "auto", skip_bad: bool = False) -> T
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidFileError(f"{p}: not UTF-8 text", fix="give a JSONL or CSV trace") from None
-    skipped: list[str] = []
-    ts, inp, out = [], [], []
-    hashes: list[list[int]] | None = [] if fmt == "mooncake" else None
     if fmt == "mooncake":
-        for i, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                o = json.loads(line)
-                if not isinstance(o, dict):
-                    raise ValueError("not a JSON object")
-                t, a, b = _num(o.get("timestamp"), "timestamp") / 1e3, _num(o.get("input_length"), "input_length"), \
-                    _num(o.get("output_length"), "output_length")
-                h = o.get("hash_ids", [])
-                if not isinstance(h, list) or not all(isinstance(x, int) for x in h):
-                    raise ValueError("'hash_ids' must be a list of integers")
-            except (ValueError, TypeError) as exc:
-                _bad(str(p), i, f"malformed record ({exc})", skip_bad, skipped)
-                continue
-            if a < 1 or b < 0 or t < 0:
-                _bad(str(p), i, "negative or zero length, or negative timestamp", skip_bad, skipped)
-                continue
-            ts.append(t)
-            inp.append(a)
-            out.append(b)
-            assert hashes is not None
-            hashes.append(h)
+        records = _mooncake_records(text)
     elif fmt in ("azure", "csv"):
-        cols = {"azure": ("TIMESTAMP", "ContextTokens", "GeneratedTokens"),
-                "csv": ("timestamp_s", "input_tokens", "output_tokens")}[fmt]
-        rows = list(csv.reader(text.splitlines()))
-        if not rows:
-            raise InvalidFileError(f"{p}: the trace is empty", fix="give a trace with a header and at least one request")
-        header = [h.strip() for h in rows[0]]
-        missing = [c for c in cols if c not in header]
-        if missing:
-            raise InvalidFileError(f"{p}: line 1: missing column(s) {', '.join(missing)} (have {', '.join(header)})",
-                                   fix=f"a {fmt} trace needs columns {', '.join(cols)}")
-        ix = [header.index(c) for c in cols]
-        t0 = None
-        for i, r in enumerate(rows[1:], 2):
-            if not r or not any(x.strip() for x in r):
-                continue
-            try:
-                if fmt == "azure":
-                    import datetime as _dt
-
-                    stamp = r[ix[0]].strip()
-                    tt = _dt.datetime.fromisoformat(stamp[:26]).timestamp()
-                    t0 = tt if t0 is None else t0
-                    t = tt - t0
-                else:
-                    t = _num(r[ix[0]], cols[0])
-                a, b = _num(r[ix[1]], cols[1]), _num(r[ix[2]], cols[2])
-            except (ValueError, IndexError) as exc:
-                _bad(str(p), i, f"malformed row ({exc})", skip_bad, skipped)
-                continue
-            if a < 1 or b < 0 or t < 0:
-                _bad(str(p), i, "negative or zero length, or negative timestamp", skip_bad, skipped)
-                continue
-            ts.append(t)
-            inp.append(a)
-            out.append(b)
+        records = _csv_records(text, fmt, str(p))
     else:
         raise PrfaasError(f"unknown trace format {fmt!r}", fix="use --format mooncake, azure or csv")
+    skipped: list[str] = []
+    ts, inp, out, lines = [], [], [], []
+    hashes: list[list[int]] | None = [] if fmt == "mooncake" else None
+    for line, rec in records:
+        if isinstance(rec, str):  # a parse error
+            _bad(str(p), line, rec, skip_bad, skipped)
+            continue
+        t, a, b, h = rec
+        if a < 1 or b < 0 or t < 0:
+            _bad(str(p), line, "negative or zero length, or negative timestamp", skip_bad, skipped)
+            continue
+        ts.append(t)
+        inp.append(a)
+        out.append(b)
+        lines.append(line)
+        if hashes is not None:
+            hashes.append(h)
     if not ts:
         extra = f" ({len(skipped)} bad lines skipped)" if skipped else ""
         raise InvalidFileError(f"{p}: the trace has no valid requests{extra}", fix="give a non-empty trace")
     arr = np.asarray(ts)
-    if np.any(np.diff(arr) < 0):
-        k = int(np.argmax(np.diff(arr) < 0)) + 1
-        raise InvalidFileError(f"{p}: timestamps are not sorted (request {k + 1} arrives before request {k})",
+    back = np.diff(arr) < 0
+    if np.any(back):
+        k = int(np.argmax(back)) + 1
+        raise InvalidFileError(f"{p}: line {lines[k]}: timestamp goes back in time (before line {lines[k - 1]})",
                                fix="sort the trace by timestamp")
     return Trace(str(p), fmt, arr, np.asarray(inp), np.asarray(out), hashes, skipped,
                  hashlib.sha256(raw).hexdigest())
@@ -151,36 +160,19 @@ def cached_prefix(tr: Trace, block_tokens: int = 512, cache_tokens: float | None
     if tr.hash_ids is None:
         return np.zeros(len(tr))
     cap = None if cache_tokens is None else max(0, int(cache_tokens // block_tokens))
+    cache: OrderedDict[tuple[int, int], None] = OrderedDict()  # insertion order = LRU order
     out = np.zeros(len(tr))
-    if cap is None:
-        seen: set[tuple[int, int]] = set()
-        for r, h in enumerate(tr.hash_ids):
-            n = 0
-            for pos, b in enumerate(h):
-                if (pos, b) in seen:
-                    n += 1
-                else:
-                    break
-            out[r] = n
-            seen.update((pos, b) for pos, b in enumerate(h))
-    else:
-        lru: OrderedDict[tuple[int, int], None] = OrderedDict()
-        for r, h in enumerate(tr.hash_ids):
-            n = 0
-            for pos, b in enumerate(h):
-                if (pos, b) in lru:
-                    n += 1
-                else:
-                    break
-            for pos, b in enumerate(h):
-                k = (pos, b)
-                if k in lru:
-                    lru.move_to_end(k)
-                else:
-                    lru[k] = None
-            while len(lru) > cap:
-                lru.popitem(last=False)
-            out[r] = n
+    for r, h in enumerate(tr.hash_ids):
+        keys = list(enumerate(h))  # a block is identified by its position and hash
+        n = 0
+        while n < len(keys) and keys[n] in cache:
+            n += 1
+        out[r] = n
+        for k in keys:
+            cache[k] = None
+            cache.move_to_end(k)
+        while cap is not None and len(cache) > cap:
+            cache.popitem(last=False)
     return np.minimum(out * block_tokens, tr.input_tokens - 1)
 
 

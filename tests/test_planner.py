@@ -137,7 +137,7 @@ def test_exact_and_paper_views_both_reported():
 def test_h20_engine_overheads_are_reproduced_by_calibrate():
     """The catalog's H20 request/forward overheads come from `calibrate --paper-prefill`."""
     from prfaas_plan import catalog
-    from prfaas_plan.cli_calibrate import paper_targets
+    from prfaas_plan.calibration_io import paper_targets
     from prfaas_plan.perf.calibration import fit_system
 
     hw = catalog.load_hardware("h20")

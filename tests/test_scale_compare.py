@@ -45,6 +45,8 @@ def test_scale_scenario_rows_exact_and_bursts():
     inst = np.array([x["instances"] for x in rows])
     assert np.allclose(eg / inst, eg[0] / inst[0])
     for x in rows:
+        # E[S]/E[T] vs S(l)/T(l) at the mean routed length: T is convex in L, so they differ by a few
+        # per cent on this workload (measured -1.2%); 5% would flag a broken routed set
         assert abs(x["egress_gbps_exact"] / x["egress_gbps"] - 1) < 0.05
         assert x["p99_1s_gbps"] > x["egress_gbps_exact"]
     # relative burst shrinks as the cluster grows (more requests per window)
@@ -57,8 +59,9 @@ def test_burst_p99_consistent_between_monte_carlo_and_normal():
     mc = burst_p99_bytes(MC_MAX_RATE * 0.99, sizes, 1.0)
     normal = burst_p99_bytes(MC_MAX_RATE * 1.01, sizes, 1.0) * 0.99 / 1.01
     assert abs(mc / normal - 1) < 0.03
-    # deterministic arrivals and sizes: every window carries the same bytes
-    assert burst_p99_bytes(10.0, np.array([5.0]), 0.0) == pytest.approx(50.0, rel=0.11)
+    # deterministic arrivals (every 0.1 s) and sizes: each window carries 10 x 5 bytes; rounding of
+    # the cumulative arrival times can move one arrival across a window edge, hence 11 x 5 at most
+    assert 50.0 <= burst_p99_bytes(10.0, np.array([5.0]), 0.0) <= 55.0
     # burstier arrivals give a higher P99
     assert burst_p99_bytes(20.0, sizes, 4.0) > burst_p99_bytes(20.0, sizes, 1.0)
 
@@ -117,7 +120,7 @@ def test_compare_paper_equal_cost_gain_and_pareto_reproduced():
     equal-cost homogeneous H20 deployment (+-5 points); every Pareto mix re-plans to the same Lambda."""
     from prfaas_plan.compare_io import run_compare
     from prfaas_plan.plan.planner import make_plan
-    from prfaas_plan.scenario_io import build_inputs, load_scenario
+    from prfaas_plan.scenario_io import build_inputs, load_scenario, mix_inputs
 
     sc, wl, path = load_scenario(None, [])
     res = run_compare(sc, wl, path, None, None, None, None)
@@ -127,20 +130,19 @@ def test_compare_paper_equal_cost_gain_and_pareto_reproduced():
     assert res.scenario_mix is not None and res.scenario_mix.local_gpus == 64
     assert res.equal_cost_homogeneous is not None and res.equal_cost_homogeneous.local_gpus == 128
     assert res.best is not None and res.best.max_throughput_rps >= res.scenario_mix.max_throughput_rps
+    assert any(m.prfaas_gpus for m in res.front) and any(not m.prfaas_gpus for m in res.front)
     for m in res.front:
-        if m.prfaas_gpus:
-            sets = [f"prfaas.gpus={m.prfaas_gpus}", f"local.gpus={m.local_gpus}"]
-            sc2, wl2, p2 = load_scenario(None, sets)
-            rep = make_plan(build_inputs(sc2, wl2, p2, False, None)[0])
-            assert rep.prfaas_pd is not None
-            alone = rep.prfaas_pd.max_throughput_rps
-        else:
-            sc2, wl2, p2 = load_scenario(None, [f"local.gpus={m.local_gpus}", f"local.hardware={m.local_hardware}"])
-            sc2 = sc2.model_copy(update={"prfaas": None})
-            if m.local_hardware == "h200":
-                continue  # homogeneous H200 uses the H200 profile + scaled decode; planned via mix_inputs only
-            alone = make_plan(build_inputs(sc2, wl2, p2, False, None)[0]).homogeneous_pd.max_throughput_rps
+        # the mix on its own, as a scenario with exactly these clusters, planned by make_plan
+        inp, _ = mix_inputs(sc, wl, path, m.prfaas_hardware, m.local_hardware,
+                            m.prfaas_gpus // 8, m.local_gpus // 8)
+        rep = make_plan(inp)
+        alone = rep.prfaas_pd.max_throughput_rps if m.prfaas_gpus else rep.homogeneous_pd.max_throughput_rps
         assert m.max_throughput_rps == pytest.approx(alone, rel=1e-9), m
+        if m.prfaas_hardware == "h200" and m.local_hardware == "h20":
+            # and through the ordinary scenario path (`prfaas plan --set ...`)
+            sc2, wl2, p2 = load_scenario(None, [f"prfaas.gpus={m.prfaas_gpus}", f"local.gpus={m.local_gpus}"])
+            p = make_plan(build_inputs(sc2, wl2, p2, False, None)[0]).prfaas_pd
+            assert p is not None and m.max_throughput_rps == pytest.approx(p.max_throughput_rps, rel=1e-9)
 
 
 def test_pareto_front_is_non_dominated():

@@ -50,10 +50,12 @@ def _trace(hashes, inp=None):
 
 def test_prefix_reuse_leading_run_and_lru_bound():
     tr = _trace([[1, 2, 3], [1, 2, 4], [1, 5, 3], [7, 2, 3], [1, 2, 3]])
-    np.testing.assert_array_equal(cached_prefix(tr), [0, 1024, 512, 0, 1024 + 512 - 1 + 1 - 1])
-    # a cache of 3 blocks: after request 4 ([7,2,3] at positions 0..2) the prefix (0,1),(1,2) is evicted
-    small = cached_prefix(tr, cache_tokens=3 * 512)
-    assert small[-1] < cached_prefix(tr)[-1]
+    # unbounded: leading run of (position, hash) blocks seen before; the last request has all 3
+    # blocks cached but keeps 1 token to prefill (3 x 512 - 1)
+    np.testing.assert_array_equal(cached_prefix(tr), [0, 1024, 512, 0, 1535])
+    # a 3-block LRU cache, traced by hand: request 2 evicts (2,3); request 3 evicts (1,2) and (2,4);
+    # request 4 evicts (0,1) and (1,5), so request 5 finds no leading block
+    np.testing.assert_array_equal(cached_prefix(tr, cache_tokens=3 * 512), [0, 1024, 512, 0, 0])
     # never the whole prompt: at least one token is prefilled
     same = _trace([[1, 2], [1, 2]])
     assert cached_prefix(same)[1] == 1023
@@ -62,7 +64,7 @@ def test_prefix_reuse_leading_run_and_lru_bound():
 @pytest.mark.parametrize("content,needle", [
     ("", "no valid requests"),
     ('{"timestamp": 5, "input_length": 10, "output_length": 1}\n{"timestamp": 1, "input_length": 10, "output_length": 1}\n',
-     "not sorted"),
+     "line 2: timestamp goes back in time"),
     ('{"timestamp": 0, "input_length": -3, "output_length": 1}\n', "line 1"),
     ('{"timestamp": 0, "output_length": 1}\n', "input_length"),
     ('{"timestamp": 0, "input_length": 10, "output_length": 1}\nnot json\n', "line 2"),
@@ -172,7 +174,10 @@ def test_million_requests_under_a_minute():
 
 
 def test_plan_accepts_trace_shortcut(shared):
+    """`plan --trace` on the paper scenario = the shipped scenario built on the imported workload."""
     r = run("plan", "--trace", str(shared / "traces" / "mooncake-conversation.jsonl"), "-f", "json")
     assert r.exit_code == 0, r.output
-    d = json.loads(r.stdout)
-    assert d["prfaas_pd"]["max_throughput_rps"] > 0
+    shipped = run("plan", "mooncake-conversation", "-f", "json")
+    a, b = json.loads(r.stdout)["prfaas_pd"], json.loads(shipped.stdout)["prfaas_pd"]
+    assert a["max_throughput_rps"] == pytest.approx(b["max_throughput_rps"], rel=1e-12)
+    assert a["threshold_tokens"] == pytest.approx(b["threshold_tokens"], rel=1e-12)

@@ -173,3 +173,12 @@ def make_plan(inp: PlanInputs) -> PlanReport:
         "paper approximation (representative lengths)" if paper else "exact (conditional expectations)",
         notes,
     )
+
+
+def routing_cut(plan: Plan, rm: RouteModel) -> tuple[int, float]:
+    """The plan's route as (threshold atom index j, threshold tokens): atoms j.. go to PrfaaS.
+    The threshold is -inf when everything is offloaded and +inf when nothing is."""
+    n = len(rm.atoms)
+    j = n - int(round(plan.offload_fraction * n))
+    t = -math.inf if j == 0 else (math.inf if j == n else float(rm.boundaries[j]))
+    return j, t

@@ -1,0 +1,81 @@
+"""`prfaas scale` inputs: quick mode (one model, GPU and length) or a scenario's routed lengths,
+turned into `plan.scale.project` rows. Returns plain data for the CLI to render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from prfaas_plan import catalog
+from prfaas_plan.errors import PrfaasError
+from prfaas_plan.plan.latency import thinned_scv
+from prfaas_plan.plan.scale import ScaleRow, project
+from prfaas_plan.specs.scenario import ScenarioSpec
+from prfaas_plan.specs.workload import WorkloadSpec
+
+
+def _check_sizes(sizes: list[int], gpi: int) -> None:
+    bad = [g for g in sizes if g < gpi]
+    if bad:
+        raise PrfaasError(f"--gpus: {bad[0]} GPUs is less than one {gpi}-GPU instance",
+                          fix=f"use cluster sizes of at least {gpi} GPUs")
+
+
+def quick(model: str, hardware: str, tokens: int, gpi: int, sizes: list[int], scv: float,
+          target: float) -> tuple[dict[str, Any], list[ScaleRow]]:
+    from prfaas_plan.perf.api import kv_throughput
+    from prfaas_plan.plan.feasibility import check_weights_fit
+
+    _check_sizes(sizes, gpi)
+    m, hw = catalog.load_model(model), catalog.load_hardware(hardware)
+    check_weights_fit(m, hw, gpi, "--hardware")
+    k = kv_throughput(m, hw, gpi, [tokens])
+    S, T = float(k.kv_bytes[0]), float(k.prefill_s[0])
+    rows = project(sizes, gpi, S, T, S, T, None, scv, target, exact=False)
+    head = {"mode": "quick", "model": m.name, "hardware": hw.name, "gpus_per_instance": gpi, "tokens": tokens,
+            "kv_gbps_per_instance": 8 * S / T / 1e9, "prefill_s": T, "representative_tokens": tokens,
+            "link_gbps": None,
+            "notes": ["roofline prefill time; egress assumes every instance always prefilling (Eq. 2)"]}
+    return head, rows
+
+
+def scenario(sc: ScenarioSpec, wl: WorkloadSpec, path: str, sizes: list[int], threshold: float | None,
+             scv: float | None, target: float) -> tuple[dict[str, Any], list[ScaleRow]]:
+    """Routes the scenario's workload with the plan's threshold (or `threshold`) and projects the
+    routed lengths' egress at every size."""
+    from prfaas_plan.plan.planner import make_plan, routing_cut
+    from prfaas_plan.scenario_io import build_inputs
+
+    if sc.prfaas is None:
+        raise PrfaasError(f"{path}: the scenario has no prfaas cluster to project",
+                          fix="add a prfaas: block, or use quick mode (--model --hardware --tokens)")
+    gpi = sc.prfaas.gpus_per_instance
+    _check_sizes(sizes, gpi)
+    inp, info = build_inputs(sc, wl, path, False, None)
+    rm = inp.route
+    assert rm.t_prfaas is not None and rm.prfaas_profile is not None
+    if threshold is None:
+        plan = make_plan(inp).prfaas_pd
+        assert plan is not None
+        j, t = routing_cut(plan, rm)
+    else:
+        t = threshold
+        j = int(np.searchsorted(rm.atoms, t, side="right"))
+    if j >= len(rm.atoms):
+        raise PrfaasError(f"{path}: no request is routed to PrfaaS at threshold {t} tokens",
+                          fix="lower --threshold, or check the scenario with `prfaas plan`")
+    lbar = float(rm.atoms[j:].mean())
+    S_rep = float(rm.kv_profile(np.array([lbar]))[0])
+    T_rep = float(rm.prfaas_profile(np.array([lbar]))[0])
+    p = (len(rm.atoms) - j) / len(rm.atoms)
+    scv_r = thinned_scv(wl.arrival.burstiness_scv if scv is None else scv, p)
+    rows = project(sizes, gpi, float(rm.kv_bytes[j:].mean()), float(rm.t_prfaas[j:].mean()), S_rep, T_rep,
+                   rm.kv_bytes[j:], scv_r, target, exact=True)
+    head = {"mode": "scenario", "scenario": sc.name, "model": info["model"], "hardware": sc.prfaas.hardware,
+            "gpus_per_instance": gpi, "threshold_tokens": t, "offload_fraction": p, "representative_tokens": lbar,
+            "kv_gbps_per_instance": 8 * S_rep / T_rep / 1e9, "prefill_profile": info.get("prfaas_profile"),
+            "link_gbps": sc.link.bandwidth_gbps * sc.link.usable_fraction,
+            "notes": [f"routed lengths: uncached length > {t:,.0f} tokens ({p:.1%} of requests); "
+                      f"arrival SCV after routing {scv_r:.2f}"]}
+    return head, rows
