@@ -21,6 +21,12 @@ class TraceFmt(str, Enum):
     csv = "csv"
 
 
+class PrefixRouting(str, Enum):
+    shared = "shared"
+    scarce = "scarce"
+    abundant = "abundant"
+
+
 def trace_workload(trace: Any, name: str, block_tokens: int, cache_tokens: float | None) -> Any:
     from prfaas_plan import catalog
     from prfaas_plan.specs.workload import WorkloadSpec
@@ -83,7 +89,16 @@ def simulate(
     load: Annotated[float | None, typer.Option(help="offered load / Lambda_max (default 0.8)", min=0.01, max=5.0)] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     link_cv: Annotated[float, typer.Option(help="CV of a random per-second link bandwidth factor", min=0.0, max=3.0)] = 0.0,
-    cache_tokens: Annotated[float | None, typer.Option(help="with --trace: prefix-cache size in tokens", min=0)] = None,
+    cache_tokens: Annotated[float | None, typer.Option(
+        help="with --trace: prefix-cache size in tokens (the PD cluster's with --prefix-routing)", min=0)] = None,
+    prefix_routing: Annotated[PrefixRouting, typer.Option(
+        help="shared: one logical prefix cache (the planner's view); scarce/abundant: one cache per cluster "
+        "and the paper's routing rule for scarce or abundant bandwidth (needs --trace with hash_ids)")
+    ] = PrefixRouting.shared,
+    prfaas_cache_tokens: Annotated[float | None, typer.Option(
+        help="with --prefix-routing: the PrfaaS cluster's cache size in tokens (default: --cache-tokens)", min=0)] = None,
+    bandwidth_trace: Annotated[Path | None, typer.Option(
+        help="CSV 'time_s,gbps': the link's bandwidth over time (step-wise, repeats)")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="override a scenario field: PATH=VALUE")] = None,
     format: Annotated[Fmt, typer.Option("--format", "-f")] = Fmt.table,
     output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
@@ -97,6 +112,10 @@ def simulate(
       prfaas simulate mooncake-conversation --trace mooncake-conversation.jsonl
 
       prfaas simulate --load 1.05 --format json
+
+      prfaas simulate mooncake-conversation --trace mooncake-conversation.jsonl --prefix-routing scarce
+
+      prfaas simulate --bandwidth-trace link.csv --load 0.8
     """
 
     def go() -> None:
@@ -114,8 +133,15 @@ def simulate(
         if trace is not None:
             tr = read_trace(trace)
             wl = trace_workload(tr, trace.stem, 512, cache_tokens)
+        factors = None
+        if bandwidth_trace is not None:
+            from prfaas_plan.traces import read_bandwidth_trace
+
+            factors = read_bandwidth_trace(bandwidth_trace, sc.link.bandwidth_gbps)
         res = run_simulation(sc, wl, path, requests=requests, duration=duration, load=load, seed=seed, trace=tr,
-                             cache_tokens=cache_tokens, link_cv=link_cv)
+                             cache_tokens=cache_tokens, link_cv=link_cv, bandwidth_factors=factors,
+                             prefix_routing=prefix_routing.value,
+                             prfaas_cache_tokens=prfaas_cache_tokens)
         _emit(render_simulation(res, format.value), output)
 
     _run(go)

@@ -24,7 +24,7 @@ from prfaas_plan.scenario_io import build_inputs, length_dist
 from prfaas_plan.sim.engine import SimConfig, check_conservation, growth_slope, simulate, window_bytes
 from prfaas_plan.specs.scenario import FixedDecode, ScenarioSpec
 from prfaas_plan.specs.workload import WorkloadSpec
-from prfaas_plan.traces import Trace, cached_prefix
+from prfaas_plan.traces import Trace, cached_prefix, route_two_caches
 
 WARMUP = 0.1
 
@@ -37,7 +37,12 @@ def _rel(sim: float | None, pred: float | None) -> float | None:
 
 def run_simulation(sc: ScenarioSpec, wl: WorkloadSpec, path: str, *, requests: int | None, duration: float | None,
                    load: float | None, seed: int, trace: Trace | None, block_tokens: int = 512,
-                   cache_tokens: float | None = None, link_cv: float = 0.0) -> dict[str, Any]:
+                   cache_tokens: float | None = None, link_cv: float = 0.0,
+                   bandwidth_factors: np.ndarray | None = None, prefix_routing: str = "shared",
+                   prfaas_cache_tokens: float | None = None) -> dict[str, Any]:
+    """`prefix_routing`: "shared" routes on the uncached length of one logical cache (as the planner
+    assumes); "scarce" / "abundant" keep one prefix cache per cluster and apply the paper's rule
+    (`traces.route_two_caches`); they need a trace with block hashes."""
     if sc.prfaas is None:
         raise PrfaasError(f"{path}: simulate needs a prfaas cluster", fix="add a prfaas: block")
     inp, info = build_inputs(sc, wl, path, False, None)
@@ -45,6 +50,11 @@ def run_simulation(sc: ScenarioSpec, wl: WorkloadSpec, path: str, *, requests: i
     plan = rep.prfaas_pd
     assert plan is not None
     rm = inp.route
+    if prefix_routing != "shared" and (trace is None or trace.hash_ids is None):
+        raise PrfaasError(f"--prefix-routing {prefix_routing} needs per-request prefix blocks",
+                          fix="replay a Mooncake trace with hash_ids (--trace FILE)")
+    if link_cv > 0 and bandwidth_factors is not None:
+        raise PrfaasError("give --link-cv or --bandwidth-trace, not both")
     rng = np.random.default_rng(seed)
     lam_max = plan.max_throughput_rps
     scv_in = wl.arrival.burstiness_scv  # for a trace, its workload was measured from the same trace
@@ -77,7 +87,7 @@ def run_simulation(sc: ScenarioSpec, wl: WorkloadSpec, path: str, *, requests: i
         slots, step = d.max_batch, d.step_time_ms / 1e3
     else:
         slots, step = int(info["decode"]["max_batch"]), float(info["decode"]["step_time_s"])
-    factors = None
+    factors = bandwidth_factors
     if link_cv > 0:
         # lognormal AR(1) bandwidth factor per second, mean 1, capped at 1 (the nominal bandwidth is the peak)
         from scipy.signal import lfilter
@@ -92,14 +102,42 @@ def run_simulation(sc: ScenarioSpec, wl: WorkloadSpec, path: str, *, requests: i
     cfg = SimConfig(thr, plan.instances["prfaas"], plan.instances["pd_prefill"], plan.instances["pd_decode"],
                     slots, step, rm.egress_bytes_per_s, inp.rtt_s, factors)
     assert rm.prfaas_profile is not None
-    r = simulate(arr, unc, out, cfg, rm.prfaas_profile, rm.local_profile, rm.kv_profile)
+    routing_info: dict[str, Any] | None = None
+    kw: dict[str, Any] = {}
+    if prefix_routing != "shared":
+        assert trace is not None
+        cr = route_two_caches(trace, thr, prefix_routing, block_tokens, cache_tokens,
+                              cache_tokens if prfaas_cache_tokens is None else prfaas_cache_tokens)
+        unc = cr.compute_tokens
+        def moved(tok: np.ndarray) -> np.ndarray:
+            # KV of the extra prefix tokens plus the recurrent / window state at its end
+            return np.where(tok > 0, np.asarray(rm.kv_profile(np.maximum(tok, 1.0)), dtype=float), 0.0)
+
+        to_pd, to_pf = moved(cr.move_to_pd_tokens), moved(cr.move_to_prfaas_tokens)
+        kw = {"offload": cr.offload, "move_bytes": to_pd,
+              "release_delay_s": np.where(to_pf > 0, to_pf / rm.egress_bytes_per_s + inp.rtt_s, 0.0)}
+        tin = trace.input_tokens
+        routing_info = {
+            "mode": prefix_routing,
+            "prefix_hit_ratio_pd": float(cr.prefix_pd.sum() / tin.sum()),
+            "prefix_hit_ratio_prfaas": float(cr.prefix_prfaas.sum() / tin.sum()),
+            "computed_token_fraction": float(cr.compute_tokens.sum() / tin.sum()),
+            "moves_to_pd": int((cr.move_to_pd_tokens > 0).sum()),
+            "moves_to_prfaas": int((cr.move_to_prfaas_tokens > 0).sum()),
+            "moved_to_pd_gb": float(to_pd.sum() / 1e9),
+            "moved_to_prfaas_gb": float(to_pf.sum() / 1e9),
+        }
+    r = simulate(arr, unc, out, cfg, rm.prfaas_profile, rm.local_profile, rm.kv_profile, **kw)
     horizon = float(arr[-1])
     done, inside = check_conservation(r, horizon)
     w0 = float(arr[int(len(arr) * WARMUP)])
     stat = arr >= w0
     ttft = r.ready_s - r.arrival_s
     thr_sim = float(((r.decode_end_s >= w0) & (r.decode_end_s <= horizon)).sum() / max(horizon - w0, 1e-9))
-    wb = window_bytes(r.transfer_start_s, r.transfer_end_s, r.kv_bytes, w0, horizon)
+    t_s, t_e, t_b = r.transfer_start_s, r.transfer_end_s, r.kv_bytes
+    if r.move_bytes is not None and r.move_start_s is not None and r.move_end_s is not None:
+        t_s, t_e, t_b = (np.concatenate(x) for x in ((t_s, r.move_start_s), (t_e, r.move_end_s), (t_b, r.move_bytes)))
+    wb = window_bytes(t_s, t_e, t_b, w0, horizon)
     stages: dict[str, Any] = {}
     for name, mask, st, ref in (
         ("prfaas", r.offloaded, r.prefill_start_s, r.arrival_s),
@@ -149,6 +187,17 @@ def run_simulation(sc: ScenarioSpec, wl: WorkloadSpec, path: str, *, requests: i
     ]
     if growing:
         notes.append(f"queues growing without bound at: {', '.join(growing)} (planner's binding stage: {plan.binding})")
+    if routing_info is not None:
+        notes.append(
+            f"per-cluster prefix caches, {prefix_routing}-bandwidth rule: PD cache covers "
+            f"{routing_info['prefix_hit_ratio_pd']:.1%} of input tokens, PrfaaS cache "
+            f"{routing_info['prefix_hit_ratio_prfaas']:.1%}; {routing_info['moves_to_pd']:,} prefix moves to PD "
+            f"({routing_info['moved_to_pd_gb']:.2f} GB on the egress link), {routing_info['moves_to_prfaas']:,} to "
+            f"PrfaaS ({routing_info['moved_to_prfaas_gb']:.2f} GB, reverse direction); the closed form assumes one "
+            "shared cache")
+    if factors is not None:
+        notes.append(f"link bandwidth follows a per-second factor (mean {float(np.mean(factors)):.2f}, min "
+                     f"{float(np.min(factors)):.2f} of nominal); the closed form uses the nominal bandwidth")
     if load_used >= 0.99:
         notes.append(f"offered load is {load_used:.0%} of Lambda_max: no steady-state closed-form TTFT")
     return {
@@ -156,6 +205,7 @@ def run_simulation(sc: ScenarioSpec, wl: WorkloadSpec, path: str, *, requests: i
         "load": load_used, "max_throughput_rps": lam_max, "binding": plan.binding,
         "plan": {"threshold_tokens": plan.threshold_tokens, "instances": plan.instances},
         "simulated": sim, "closed_form": pred, "comparison": compare, "stages": stages,
+        "prefix_routing": routing_info or {"mode": "shared"},
         "growing_queues": growing, "conservation": {"arrived": len(arr), "completed": done, "in_system": inside},
         "notes": notes,
     }

@@ -155,25 +155,102 @@ def read_trace(path: str | Path, fmt: str = "auto", skip_bad: bool = False) -> T
                  hashlib.sha256(raw).hexdigest())
 
 
+class BlockLRU:
+    """A prefix cache of blocks identified by (position, hash), LRU by block; `cap` blocks (None:
+    unbounded)."""
+
+    def __init__(self, cap: int | None) -> None:
+        self.cap = cap
+        self.cache: OrderedDict[tuple[int, int], None] = OrderedDict()  # insertion order = LRU order
+
+    def hit(self, keys: list[tuple[int, int]]) -> int:
+        """Length in blocks of the leading run of `keys` already cached."""
+        n = 0
+        while n < len(keys) and keys[n] in self.cache:
+            n += 1
+        return n
+
+    def insert(self, keys: list[tuple[int, int]]) -> None:
+        for k in keys:
+            self.cache[k] = None
+            self.cache.move_to_end(k)
+        while self.cap is not None and len(self.cache) > self.cap:
+            self.cache.popitem(last=False)
+
+
+def _cap(cache_tokens: float | None, block_tokens: int) -> int | None:
+    return None if cache_tokens is None else max(0, int(cache_tokens // block_tokens))
+
+
 def cached_prefix(tr: Trace, block_tokens: int = 512, cache_tokens: float | None = None) -> Arr:
     """Cached prefix tokens of each request (see the module docstring)."""
     if tr.hash_ids is None:
         return np.zeros(len(tr))
-    cap = None if cache_tokens is None else max(0, int(cache_tokens // block_tokens))
-    cache: OrderedDict[tuple[int, int], None] = OrderedDict()  # insertion order = LRU order
+    lru = BlockLRU(_cap(cache_tokens, block_tokens))
     out = np.zeros(len(tr))
     for r, h in enumerate(tr.hash_ids):
         keys = list(enumerate(h))  # a block is identified by its position and hash
-        n = 0
-        while n < len(keys) and keys[n] in cache:
-            n += 1
-        out[r] = n
-        for k in keys:
-            cache[k] = None
-            cache.move_to_end(k)
-        while cap is not None and len(cache) > cap:
-            cache.popitem(last=False)
+        out[r] = lru.hit(keys)
+        lru.insert(keys)
     return np.minimum(out * block_tokens, tr.input_tokens - 1)
+
+
+@dataclass
+class ClusterRouting:
+    """Per-request outcome of routing with one prefix cache per cluster (`route_two_caches`)."""
+
+    offload: NDArray[np.bool_]  # prefilled on the PrfaaS cluster
+    compute_tokens: Arr  # tokens prefilled where the request runs (input - prefix usable there)
+    prefix_pd: Arr  # cached prefix in the PD cluster at arrival (tokens)
+    prefix_prfaas: Arr  # cached prefix in the PrfaaS cluster at arrival (tokens)
+    move_to_pd_tokens: Arr  # prefix tokens whose KV moves PrfaaS -> PD (shares the egress link)
+    move_to_prfaas_tokens: Arr  # prefix tokens whose KV moves PD -> PrfaaS (the reverse direction)
+
+
+def route_two_caches(tr: Trace, threshold: float, mode: str, block_tokens: int = 512,
+                     pd_cache_tokens: float | None = None, prfaas_cache_tokens: float | None = None) -> ClusterRouting:
+    """The paper's routing rule (section 3.3) with a separate prefix cache in each cluster.
+
+    l_total = input length, l_pd / l_prfaas = leading cached run in each cluster's cache.
+    - scarce bandwidth: each cluster is judged on its own cache: PD-P if l_total - l_pd <= t, else
+      PrfaaS, which prefills l_total - l_prfaas tokens. No cache moves.
+    - abundant bandwidth: l_prefix = max(l_prfaas, l_pd); PD-P if l_total - l_prefix <= t, else
+      PrfaaS; when the longer prefix is in the other cluster its extra blocks move there first.
+    Cache contents: the PD cluster holds the KV of every request (it decodes all of them: local
+    prefills, and PrfaaS prefills whose KV crossed the link); the PrfaaS cluster holds what it
+    prefilled. Moved blocks are inserted where they land. Caches are updated in arrival order.
+    Only the incremental KV (compute_tokens) crosses the link after a PrfaaS prefill.
+    """
+    if mode not in ("scarce", "abundant"):
+        raise PrfaasError(f"unknown prefix routing mode {mode!r}", fix="use scarce or abundant")
+    n = len(tr)
+    off = np.zeros(n, bool)
+    pre_pd, pre_pf, comp = np.zeros(n), np.zeros(n), np.zeros(n)
+    mv_pd, mv_pf = np.zeros(n), np.zeros(n)
+    pd, pf = BlockLRU(_cap(pd_cache_tokens, block_tokens)), BlockLRU(_cap(prfaas_cache_tokens, block_tokens))
+    inp = tr.input_tokens
+    hashes = tr.hash_ids if tr.hash_ids is not None else [[] for _ in range(n)]
+    for r, h in enumerate(hashes):
+        keys = list(enumerate(h))
+        top = float(inp[r]) - 1.0  # at least one token is prefilled
+        a, b = min(pd.hit(keys) * block_tokens, top), min(pf.hit(keys) * block_tokens, top)
+        pre_pd[r], pre_pf[r] = a, b
+        if mode == "scarce":
+            go = inp[r] - a > threshold
+            comp[r] = inp[r] - (b if go else a)
+        else:
+            best = max(a, b)
+            go = inp[r] - best > threshold
+            comp[r] = inp[r] - best
+            if go and a > b:
+                mv_pf[r] = a - b
+            elif not go and b > a:
+                mv_pd[r] = b - a
+        off[r] = go
+        if go:
+            pf.insert(keys)
+        pd.insert(keys)
+    return ClusterRouting(off, comp, pre_pd, pre_pf, mv_pd, mv_pf)
 
 
 def _quantiles(x: Arr) -> list[list[float]]:
@@ -231,3 +308,54 @@ def summarise(tr: Trace, name: str, block_tokens: int, cache_tokens: float | Non
             "prefix_hit_ratio": round(hit, 4),
         },
     }
+
+
+def read_bandwidth_trace(path: str | Path, nominal_gbps: float) -> Arr:
+    """Per-second link bandwidth factors (measured / nominal) from a CSV with columns `time_s,gbps`.
+
+    Each row's bandwidth holds from its time until the next row's; the last row holds at least one
+    second (to a whole second); before the first row the first value holds. The series is averaged into 1-s slots and
+    repeats when the simulation runs longer than the file. Factors above 1 are kept (the file is
+    the truth); an all-zero file is rejected (nothing could ever cross the link).
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidFileError(f"bandwidth trace not found: {p}", fix="check the path") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidFileError(f"cannot read bandwidth trace {p}: {exc}") from None
+    rows = list(csv.reader(text.splitlines()))
+    if not rows or [c.strip() for c in rows[0][:2]] != ["time_s", "gbps"]:
+        raise InvalidFileError(f"{p}: line 1: expected a header 'time_s,gbps'",
+                               fix="write one row per change: time in seconds, bandwidth in Gbps")
+    ts: list[float] = []
+    gs: list[float] = []
+    for i, row in enumerate(rows[1:], start=2):
+        if not row or not "".join(row).strip():
+            continue
+        try:
+            t, g = float(row[0]), float(row[1])
+        except (ValueError, IndexError):
+            raise InvalidFileError(f"{p}: line {i}: expected two numbers 'time_s,gbps', got {','.join(row)!r}") from None
+        if not (np.isfinite(t) and np.isfinite(g)) or t < 0 or g < 0:
+            raise InvalidFileError(f"{p}: line {i}: time and bandwidth must be finite and >= 0")
+        if ts and t <= ts[-1]:
+            raise InvalidFileError(f"{p}: line {i}: time_s {t:g} is not after the previous row's {ts[-1]:g}",
+                                   fix="sort the rows by time, one row per time")
+        ts.append(t)
+        gs.append(g)
+    if not ts:
+        raise InvalidFileError(f"{p}: no rows after the header", fix="add at least one 'time_s,gbps' row")
+    if max(gs) <= 0:
+        raise InvalidFileError(f"{p}: bandwidth is zero throughout: nothing could cross the link",
+                               fix="check the units (Gbps) of the gbps column")
+    if nominal_gbps <= 0:
+        raise PrfaasError("the scenario's link bandwidth is zero", fix="set link.bandwidth_gbps > 0")
+    t_arr, g_arr = np.array(ts), np.array(gs)
+    end = float(np.ceil(t_arr[-1] + 1.0))
+    edges = np.concatenate([[0.0], t_arr[1:], [end]])  # the first value also holds before t[0]
+    cum = np.concatenate([[0.0], np.cumsum(g_arr * np.diff(edges))])
+    sec = np.arange(0.0, end + 0.5)
+    area = np.interp(sec, edges, cum)
+    return np.asarray(np.diff(area) / nominal_gbps, dtype=float)

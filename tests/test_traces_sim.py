@@ -181,3 +181,120 @@ def test_plan_accepts_trace_shortcut(shared):
     a, b = json.loads(r.stdout)["prfaas_pd"], json.loads(shipped.stdout)["prfaas_pd"]
     assert a["max_throughput_rps"] == pytest.approx(b["max_throughput_rps"], rel=1e-12)
     assert a["threshold_tokens"] == pytest.approx(b["threshold_tokens"], rel=1e-12)
+
+
+def test_two_cache_routing_scarce_and_abundant_traced_by_hand():
+    """Paper section 3.3 rule with one cache per cluster; threshold 600 tokens, 512-token blocks."""
+    from prfaas_plan.traces import route_two_caches
+
+    tr = _trace([[1, 2, 3], [1, 2, 4], [1, 2, 4, 5], [1, 2, 4, 6, 7]])
+    s = route_two_caches(tr, 600, "scarce")
+    a = route_two_caches(tr, 600, "abundant")
+    # r0 empty caches -> PrfaaS, 1536 tokens; r1 PD has 2 blocks: 512 <= 600 -> PD; r2 PD has 3 blocks
+    # (the PD cluster holds every request's KV) -> PD; r3 PD has 3 blocks, PrfaaS only 2 (r1 and r2 ran
+    # locally): 1024 > 600 -> PrfaaS. Scarce prefills 2560 - 1024 there; abundant moves the PD's extra
+    # block to PrfaaS and prefills 1024.
+    np.testing.assert_array_equal(s.offload, [True, False, False, True])
+    np.testing.assert_array_equal(a.offload, [True, False, False, True])
+    np.testing.assert_array_equal(s.prefix_pd, [0, 1024, 1536, 1536])
+    np.testing.assert_array_equal(s.prefix_prfaas, [0, 1024, 1024, 1024])
+    np.testing.assert_array_equal(s.compute_tokens, [1536, 512, 512, 1536])
+    np.testing.assert_array_equal(a.compute_tokens, [1536, 512, 512, 1024])
+    np.testing.assert_array_equal(a.move_to_prfaas_tokens, [0, 0, 0, 512])
+    assert not s.move_to_prfaas_tokens.any() and not s.move_to_pd_tokens.any()
+    # no PD cache at all: r1 finds 2 blocks only in PrfaaS. Scarce judges PD on its own (empty) cache
+    # and sends r1 to PrfaaS (512 tokens there); abundant sees l_prefix = 1024, keeps r1 local and moves
+    # the prefix PrfaaS -> PD.
+    tr2 = _trace([[1, 2, 3], [1, 2, 4]])
+    s2 = route_two_caches(tr2, 600, "scarce", pd_cache_tokens=0)
+    a2 = route_two_caches(tr2, 600, "abundant", pd_cache_tokens=0)
+    np.testing.assert_array_equal(s2.offload, [True, True])
+    np.testing.assert_array_equal(s2.compute_tokens, [1536, 512])
+    np.testing.assert_array_equal(a2.offload, [True, False])
+    np.testing.assert_array_equal(a2.compute_tokens, [1536, 512])
+    np.testing.assert_array_equal(a2.move_to_pd_tokens, [0, 1024])
+
+
+def test_engine_cache_moves_delay_ready_and_use_the_link():
+    from prfaas_plan.sim.engine import SimConfig, check_conservation, simulate
+
+    cfg = SimConfig(np.inf, 1, 1, 1, 4, 0.01, 10.0, rtt_s=0.5)
+    const = lambda x: np.full(len(x), 2.0)  # noqa: E731
+    kv = lambda x: np.asarray(x, dtype=float)  # noqa: E731  one byte per token
+    r = simulate(np.array([0.0, 0.0]), np.array([30.0, 40.0]), np.ones(2), cfg, const, const, kv,
+                 offload=np.array([False, True]), move_bytes=np.array([100.0, 0.0]),
+                 release_delay_s=np.array([0.0, 3.0]))
+    # r0 local: prefill [0, 2]; its 100-byte prefix shares the 10 B/s link with r1's 40 bytes from t = 3
+    # (r1's prefill is released at 3, runs [3, 5], streams from max(3, 5 - 40 / 10) = 3):
+    # [0, 3) 30 B to r0 alone; then 5 B/s each: r1 done at 3 + 8 = 11, r0 has 70 - 40 = 30 left at 11,
+    # done at 14 -> ready 14.5; r1 ready max(11, 5) + 0.5 = 11.5
+    np.testing.assert_allclose(r.prefill_start_s, [0.0, 3.0])
+    np.testing.assert_allclose(r.transfer_end_s[1], 11.0)
+    assert r.move_end_s is not None
+    np.testing.assert_allclose(r.move_end_s[0], 14.0)
+    np.testing.assert_allclose(r.ready_s, [14.5, 11.5])
+    assert check_conservation(r, 100.0) == (2, 0)
+
+
+def test_bandwidth_trace_factors_and_equivalence(tmp_path):
+    from prfaas_plan.sim.engine import _link
+    from prfaas_plan.traces import read_bandwidth_trace
+
+    f = tmp_path / "bw.csv"
+    f.write_text("time_s,gbps\n0,100\n1.5,50\n")
+    # [0,1): 100; [1,2): half 100, half 50; the last row holds to the next whole second >= 1 s later
+    np.testing.assert_allclose(read_bandwidth_trace(f, 100.0), [1.0, 0.75, 0.5])
+    # a constant half-bandwidth trace is the same link as half the nominal bandwidth
+    rng = np.random.default_rng(3)
+    st = np.sort(rng.uniform(0, 50, 200))
+    kv = rng.uniform(1, 30, 200)
+    a = _link(st, st, kv, 10.0, np.full(7, 0.5))
+    b = _link(st, st, kv, 5.0, None)
+    np.testing.assert_allclose(a[1], b[1], rtol=1e-9)
+
+
+@pytest.mark.parametrize("content,needle", [
+    ("", "header"),
+    ("t,bw\n0,1\n", "header"),
+    ("time_s,gbps\n", "no rows"),
+    ("time_s,gbps\n0,10\n0,20\n", "line 3"),
+    ("time_s,gbps\n0,10\n1,x\n", "line 3"),
+    ("time_s,gbps\n0,-1\n", "line 2"),
+    ("time_s,gbps\n0,0\n5,0\n", "zero throughout"),
+])
+def test_bad_bandwidth_traces(tmp_path, content, needle):
+    f = tmp_path / "bw.csv"
+    f.write_text(content)
+    r = run("simulate", "--bandwidth-trace", str(f), "--requests", "100")
+    assert r.exit_code == 2 and needle in r.stderr and "Traceback" not in r.output, r.output
+
+
+def test_simulate_bandwidth_trace_and_prefix_routing_cli(shared, tmp_path):
+    f = tmp_path / "bw.csv"
+    f.write_text("time_s,gbps\n0,100\n30,10\n60,100\n")
+    r = run("simulate", "--bandwidth-trace", str(f), "--requests", "3000", "-f", "json")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert any("per-second factor" in n for n in d["notes"])
+    # both random and file-driven fluctuation at once is ambiguous
+    r = run("simulate", "--bandwidth-trace", str(f), "--link-cv", "0.3", "--requests", "100")
+    assert r.exit_code == 2 and "not both" in r.stderr
+    # per-cluster routing needs block hashes
+    r = run("simulate", "--prefix-routing", "scarce", "--requests", "100")
+    assert r.exit_code == 2 and "hash_ids" in r.stderr
+    trace = str(shared / "traces" / "mooncake-conversation.jsonl")
+    out = {}
+    for mode in ("shared", "scarce", "abundant"):
+        r = run("simulate", "mooncake-conversation", "--trace", trace, "--prefix-routing", mode,
+                "--cache-tokens", "2e6", "--prfaas-cache-tokens", "5e7", "-f", "json")
+        assert r.exit_code == 0, r.output
+        out[mode] = json.loads(r.stdout)
+        c = out[mode]["conservation"]
+        assert c["completed"] + c["in_system"] == c["arrived"] == 12031
+    pr = out["abundant"]["prefix_routing"]
+    # a small PD cache: abundant bandwidth moves PrfaaS prefixes to PD, scarce never moves
+    assert pr["moves_to_pd"] > 0 and out["scarce"]["prefix_routing"]["moves_to_pd"] == 0
+    # scarce judges the PD cluster on its small cache, so more requests cross to PrfaaS
+    assert out["scarce"]["simulated"]["offload_fraction"] > out["abundant"]["simulated"]["offload_fraction"]
+    print({m: (round(o["simulated"]["ttft_mean_s"], 3), round(o["simulated"]["egress_mean_gbps"], 2))
+           for m, o in out.items()})

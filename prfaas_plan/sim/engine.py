@@ -10,6 +10,10 @@ Model (one request = one prompt):
   max(transfer end, prefill end) + RTT;
 - decode: n_decode x max_batch slots, FCFS; each request holds one slot for output x step time.
 - local requests are ready when their prefill ends (intra-cluster RDMA not modelled).
+- per-cluster prefix caches (optional, `offload` / `move_bytes` / `release_delay_s` from
+  `traces.route_two_caches`): a prefix moved PrfaaS -> PD shares the egress link from arrival and
+  the local request is ready no earlier than its move end + RTT; a prefix moved PD -> PrfaaS
+  travels the reverse direction (not the egress link) and delays the PrfaaS prefill start.
 
 Each FCFS pool is an O(N log c) recursion over requests in arrival order with a heap of instance
 free times, and the link an event loop over joins and completions (O(N k) for k concurrent
@@ -54,6 +58,9 @@ class SimRecords:
     kv_bytes: Arr
     transfer_start_s: Arr  # nan for local requests
     transfer_end_s: Arr
+    move_bytes: Arr | None = None  # prefix KV moved PrfaaS -> PD over the egress link (0: none)
+    move_start_s: Arr | None = None  # nan where nothing moved
+    move_end_s: Arr | None = None
 
 
 def fcfs(arrival: Arr, service: Arr, servers: int) -> Arr:
@@ -106,7 +113,10 @@ def _link(pf_start: Arr, pf_end: Arr, kv: Arr, bw: float, factors: Arr | None) -
         t_next = min(nxt, t_done, t_fac)
         sent = share * (t_next - t)
         t = t_next
-        done = [j for j, r in active.items() if r - sent <= 1.0]  # within a byte (also guards float stalls)
+        # a completion event finishes the smallest transfer(s) exactly (no float stall); otherwise
+        # only transfers within relative round-off of done
+        cut = rem_min * (1 + 1e-9) if t_next == t_done else sent
+        done = [j for j, r in active.items() if r <= cut or r - sent <= 1e-9 * r]
         for j in active:
             active[j] -= sent
         for j in done:
@@ -122,31 +132,49 @@ def _link(pf_start: Arr, pf_end: Arr, kv: Arr, bw: float, factors: Arr | None) -
 def simulate(
     arrival_s: Arr, uncached_tokens: Arr, output_tokens: Arr, cfg: SimConfig,
     t_prfaas: Callable[[Arr], Arr] | None, t_local: Callable[[Arr], Arr], kv: Callable[[Arr], Arr],
+    *, offload: NDArray[np.bool_] | None = None, move_bytes: Arr | None = None,
+    release_delay_s: Arr | None = None,
 ) -> SimRecords:
+    """`uncached_tokens` are the tokens each request prefills where it runs; `offload` overrides the
+    threshold rule (per-cluster caches decide it); `move_bytes` (local requests) and
+    `release_delay_s` (PrfaaS requests) model cache moves (see the module docstring)."""
     a = np.asarray(arrival_s, dtype=float)
     L = np.asarray(uncached_tokens, dtype=float)
     out = np.asarray(output_tokens, dtype=float)
-    off = (L > cfg.threshold_tokens) if (cfg.n_prfaas > 0 and t_prfaas is not None) else np.zeros(len(a), bool)
+    has_prf = cfg.n_prfaas > 0 and t_prfaas is not None
+    if offload is not None:
+        off = np.asarray(offload, bool) & has_prf
+    else:
+        off = (L > cfg.threshold_tokens) if has_prf else np.zeros(len(a), bool)
     S = np.asarray(kv(L), dtype=float)
+    rel = a if release_delay_s is None else a + np.where(off, release_delay_s, 0.0)
     ps, pe = np.empty(len(a)), np.empty(len(a))
     for mask, prof, c in ((off, t_prfaas, cfg.n_prfaas), (~off, t_local, cfg.n_pd_prefill)):
         if not mask.any():
             continue
         assert prof is not None
         svc = np.asarray(prof(L[mask]), dtype=float)
-        st = fcfs(a[mask], svc, c)
+        st = fcfs(rel[mask], svc, c)
         ps[mask], pe[mask] = st, st + svc
     ready = pe.copy()
     tr_s, tr_e = np.full(len(a), np.nan), np.full(len(a), np.nan)
-    if off.any():
-        s_, e_ = _link(ps[off], pe[off], S[off], cfg.link_bytes_per_s, cfg.bandwidth_factors)
-        tr_s[off], tr_e[off] = s_, e_
-        ready[off] = np.maximum(e_, pe[off]) + cfg.rtt_s
+    mv = np.zeros(len(a)) if move_bytes is None else np.where(off, 0.0, np.asarray(move_bytes, dtype=float))
+    moving = mv > 0
+    mv_s, mv_e = np.full(len(a), np.nan), np.full(len(a), np.nan)
+    if off.any() or moving.any():
+        # one shared link: KV of PrfaaS prefills, and prefix moves that start at arrival
+        s_, e_ = _link(np.concatenate([ps[off], a[moving]]), np.concatenate([pe[off], a[moving]]),
+                       np.concatenate([S[off], mv[moving]]), cfg.link_bytes_per_s, cfg.bandwidth_factors)
+        k = int(off.sum())
+        tr_s[off], tr_e[off] = s_[:k], e_[:k]
+        ready[off] = np.maximum(e_[:k], pe[off]) + cfg.rtt_s
+        mv_s[moving], mv_e[moving] = s_[k:], e_[k:]
+        ready[moving] = np.maximum(ready[moving], e_[k:] + cfg.rtt_s)
     order = np.argsort(ready, kind="stable")
     dsvc = np.maximum(out, 1.0) * cfg.decode_step_s
     ds = np.empty(len(a))
     ds[order] = fcfs(ready[order], dsvc[order], cfg.n_pd_decode * cfg.decode_slots_per_instance)
-    return SimRecords(a, off, ps, pe, ready, ds, ds + dsvc, S, tr_s, tr_e)
+    return SimRecords(a, off, ps, pe, ready, ds, ds + dsvc, S, tr_s, tr_e, mv, mv_s, mv_e)
 
 
 def check_conservation(r: SimRecords, horizon_s: float) -> tuple[int, int]:
