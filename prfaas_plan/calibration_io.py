@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import Field
 
 from prfaas_plan.catalog import read_yaml, validate_data
+from prfaas_plan.errors import InvalidFileError
 from prfaas_plan.specs.base import StrictModel
 from prfaas_plan.specs.hardware import Efficiency, HardwareSpec
 
@@ -28,6 +29,19 @@ class CalibrationFile(StrictModel):
 def apply_calibration(hw: HardwareSpec, path: Path) -> HardwareSpec:
     cal = validate_data(CalibrationFile, read_yaml(path), str(path))
     return hw.model_copy(update={"efficiency": cal.efficiency})
+
+
+def calibration_overrides(paths: list[Path]) -> dict[str, HardwareSpec]:
+    """{GPU name: catalog entry with the file's efficiency block} for `catalog.calibrated`."""
+    from prfaas_plan.catalog import load_hardware
+
+    out: dict[str, HardwareSpec] = {}
+    for p in paths:
+        cal = validate_data(CalibrationFile, read_yaml(p), str(p))
+        if cal.hardware in out:
+            raise InvalidFileError(f"two calibration files for {cal.hardware!r}", where=str(p), fix="give one per GPU type")
+        out[cal.hardware] = load_hardware(cal.hardware).model_copy(update={"efficiency": cal.efficiency})
+    return out
 
 
 def dump_calibration(cal: CalibrationFile) -> str:

@@ -8,8 +8,10 @@ top-level folders `hardware/`, `models/`, `workloads/`, `scenarios/`.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -125,10 +127,27 @@ def load(kind: str, ref: str, schema: type[M]) -> M:
     return obj
 
 
+_HW_OVERRIDES: dict[str, Any] = {}
+
+
+@contextlib.contextmanager
+def calibrated(specs: dict[str, Any]) -> Iterator[None]:
+    """Within the block, `load_hardware` returns these specs (by GPU name) instead of the
+    catalog's: how `--calibration FILE` reaches every cluster of a scenario."""
+    old = dict(_HW_OVERRIDES)
+    _HW_OVERRIDES.update(specs)
+    try:
+        yield
+    finally:
+        _HW_OVERRIDES.clear()
+        _HW_OVERRIDES.update(old)
+
+
 def load_hardware(ref: str):  # noqa: ANN201 - returns HardwareSpec
     from prfaas_plan.specs.hardware import HardwareSpec
 
-    return load("hardware", ref, HardwareSpec)
+    hw = load("hardware", ref, HardwareSpec)
+    return _HW_OVERRIDES.get(hw.name, hw)
 
 
 def load_model(ref: str):  # noqa: ANN201 - returns ModelSpec

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as _dt
+import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -33,12 +35,31 @@ def calibrate(
     def go() -> None:
         from prfaas_plan import __version__, catalog
         from prfaas_plan.calibration_io import CalibrationFile, dump_calibration, paper_targets
+        from prfaas_plan.errors import PrfaasError
         from prfaas_plan.measurements import read_many
         from prfaas_plan.perf import calibration as cal
 
-        hw = _load_hw(hardware, None)
         meas = read_many([str(p) for p in measurements])
+        host_cpu = hardware.strip().lower() == "cpu"
+        if host_cpu:
+            if paper_prefill or system_from:
+                raise PrfaasError("--hardware cpu fits kernels only", fix="drop --paper-prefill / --system-from")
+            hw = cal.host_cpu_spec(meas, _sidecar(measurements[0]))
+        else:
+            hw = _load_hw(hardware, None)
         eff = cal.fit_kernels(hw, meas, "prfaas calibrate on " + ", ".join(Path(f).name for f in meas.files))
+        if host_cpu:
+            # the roofline runs bf16 models through the bf16 entry; on a CPU that is the fp32 BLAS path
+            gemm = dict(eff.gemm)
+            gemm["bf16"] = gemm.get("fp32", gemm["bf16"])
+            eff = eff.model_copy(update={"gemm": gemm, "source": eff.source + " (bf16 GEMMs = the fitted fp32 "
+                                         "entry; engine overheads not fitted: zero)"})
+            import yaml
+
+            spec = hw.model_copy(update={"efficiency": eff}).model_dump(mode="json", exclude_none=True)
+            _emit(yaml.safe_dump(spec, sort_keys=False, width=100), output)
+            _report_fit(eff)
+            return
         system: dict[str, Any] | None = None
         if system_from:
             other = catalog.load_hardware(system_from).efficiency
@@ -56,8 +77,33 @@ def calibrate(
             tool_version=__version__, created=_dt.date.today().isoformat(),
         )
         _emit(dump_calibration(out), output)
+        _report_fit(eff)
 
     _run(go)
+
+
+def _sidecar(csv_path: Path) -> dict[str, Any] | None:
+    """The profiler's NAME.meta.yaml next to a measurement file, if any (unreadable: ignored)."""
+    from prfaas_plan.profiler.runner import sidecar_path
+
+    p = sidecar_path(csv_path)
+    if not p.is_file():
+        return None
+    try:
+        import yaml
+
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    except Exception:  # noqa: BLE001 - yaml.YAMLError: a corrupt sidecar only loses the labels
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _report_fit(eff: Any) -> None:
+    res = eff.fit_residuals or {}
+    parts = [f"{k.replace('/median_ape', '')} {v:.1%}" for k, v in res.items()]
+    sys.stderr.write("fit median APE: " + ", ".join(parts) + "\n")
 
 
 @app.command()
@@ -68,7 +114,10 @@ def validate(
     format: Annotated[Fmt, typer.Option("--format", "-f")] = Fmt.table,
     output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
 ) -> None:
-    """Predicted vs measured kernel latency: MAPE, median and P90 APE, bias per op class.
+    """Predicted vs measured kernel latency: MAPE, median and P90 APE, bias per op class, worst rows.
+
+    Errors are fractions of the measured latency (predicted / measured - 1); bias is the median
+    signed error. The JSON adds "worst": the five rows with the largest error.
 
     Examples:
 
@@ -79,15 +128,17 @@ def validate(
 
     def go() -> None:
         from prfaas_plan.measurements import read_many
-        from prfaas_plan.perf.calibration import error_stats, predict
+        from prfaas_plan.perf.calibration import error_stats, predict, worst_rows
         from prfaas_plan.report.tables import rich_table, to_csv, to_json, to_markdown
 
         hw = _load_hw(hardware, calibration)
         meas = read_many([str(p) for p in measurements])
-        groups, overall = error_stats(predict(hw, meas), meas)
+        pred = predict(hw, meas)
+        groups, overall = error_stats(pred, meas)
+        worst = worst_rows(pred, meas)
         data = {
             "hardware": hw.name, "rows": len(meas),
-            "summary": [g.__dict__ for g in groups], "overall": overall,
+            "summary": [g.__dict__ for g in groups], "overall": overall, "worst": worst,
         }
         if format.value == "json":
             _emit(to_json(data), output)
@@ -103,6 +154,78 @@ def validate(
 
         srows = [[str(r[0]), str(r[1]), str(r[2])] + [pct(x) for x in r[3:]] for r in rows]
         title = f"{hw.name}: roofline vs {len(meas)} measured kernels ({hw.efficiency.source})"
-        _emit(to_markdown(cols, srows, title) if format.value == "markdown" else rich_table(cols, srows, title), output)
+        wcols = ["worst rows: op", "dtype", "shape", "measured ms", "predicted ms", "error"]
+        wrows = [[w["op"], w["dtype"], w["shape"], f"{w['measured_ms']:.4g}", f"{w['predicted_ms']:.4g}",
+                  f"{w['error'] * 100:+.0f}%"] for w in worst]
+        if format.value == "markdown":
+            _emit(to_markdown(cols, srows, title) + "\n" + to_markdown(wcols, wrows), output)
+            return
+        from rich.console import Group
+
+        _emit(Group(rich_table(cols, srows, title), rich_table(wcols, wrows)), output)
+
+    _run(go)
+
+
+class Device(str, Enum):
+    auto = "auto"
+    cuda = "cuda"
+    cpu = "cpu"
+
+
+@app.command()
+def profile(
+    device: Annotated[Device, typer.Option(help="auto: CUDA when PyTorch sees a GPU, else the CPU")] = Device.auto,
+    model: Annotated[str | None, typer.Option(help="add this model's per-GPU GEMM and attention shapes")] = None,
+    gpus: Annotated[int, typer.Option(help="with --model: GPUs per instance (tensor/expert-parallel degree)",
+                                      min=1, max=1024)] = 8,
+    quick: Annotated[bool, typer.Option(help="the quick suite (about a minute on a CPU)")] = False,
+    smoke: Annotated[bool, typer.Option(help="a few tiny shapes: checks the pipeline in seconds, not for calibration")] = False,
+    output: Annotated[Path, typer.Option("--output", "-o", help="CSV to write; the sidecar is NAME.meta.yaml")] =
+        Path("measurements.csv"),
+    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+) -> None:
+    """Time a fixed kernel suite on this machine: GEMMs, prefill and decode attention, a copy.
+
+    Writes the measurement CSV (the schema `calibrate` and `validate` read) and a sidecar
+    NAME.meta.yaml (device, driver and library versions, date, tool version, protocol).
+
+    Examples:
+
+      prfaas profile --device cpu --quick -o cpu.csv
+
+      prfaas profile --model minimax-m2.5 -o h200-mine.csv
+
+      prfaas calibrate --hardware cpu cpu.csv -o cpu.yaml && prfaas validate --hardware cpu.yaml cpu.csv
+    """
+
+    def go() -> None:
+        from prfaas_plan import catalog
+        from prfaas_plan.errors import PrfaasError
+        from prfaas_plan.fileio import atomic_write_text
+        from prfaas_plan.profiler.backends import select_backend
+        from prfaas_plan.profiler.runner import meta_yaml, run_profile, sidecar_path, to_csv
+        from prfaas_plan.profiler.suite import build_suite
+
+        if quick and smoke:
+            raise PrfaasError("give --quick or --smoke, not both")
+        suite = "smoke" if smoke else "quick" if quick else "full"
+        m = catalog.load_model(model) if model else None
+        if output.suffix.lower() != ".csv":
+            raise PrfaasError(f"--output {output}: the measurement file must end in .csv", fix="e.g. -o measurements.csv")
+        if not output.parent.exists():
+            raise PrfaasError(f"--output {output}: folder {output.parent} does not exist", fix="create it first")
+        backend, note = select_backend(device.value)
+        if note:
+            sys.stderr.write(f"note: {note}\n")
+        cases = build_suite(backend.name, suite, list(backend.dtypes), m, gpus)
+        res = run_profile(backend, cases, suite, progress and sys.stderr.isatty())
+        if not res.rows:
+            raise PrfaasError("every case was skipped (out of memory): nothing to write", fix="free device memory")
+        atomic_write_text(output, to_csv(res.rows))
+        atomic_write_text(sidecar_path(output), meta_yaml(backend, suite, model, gpus, res))
+        sys.stderr.write(f"{len(res.rows)} kernels timed on {backend.name} in {res.seconds:.1f} s"
+                         + (f", {len(res.skipped)} skipped" if res.skipped else "")
+                         + f": {output} (+ {sidecar_path(output).name})\n")
 
     _run(go)

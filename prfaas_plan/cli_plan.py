@@ -36,6 +36,9 @@ def plan(
     sweep: Annotated[Sweep | None, typer.Option(help="print the bound curves against t or N_p")] = None,
     paper_approximation: Annotated[bool, typer.Option(help="optimise with representative lengths, as the paper")] = False,
     trace: Annotated[Path | None, typer.Option(help="use this request trace as the workload")] = None,
+    calibration: Annotated[list[Path] | None, typer.Option(
+        help="calibration YAML from `prfaas calibrate` (repeat for several GPU types); applies to the "
+        "clusters of the GPU it names")] = None,
 ) -> None:
     """Find the throughput-optimal routing threshold and prefill/decode split, with baselines.
 
@@ -52,9 +55,29 @@ def plan(
       prfaas plan --sweep threshold --format csv
 
       prfaas plan --trace mooncake-conversation.jsonl
+
+      prfaas plan --calibration h200-cal.yaml --calibration h20-cal.yaml
     """
 
     def go() -> int:
+        if not calibration:
+            return _plan()
+        from prfaas_plan import catalog
+        from prfaas_plan.calibration_io import calibration_overrides
+        from prfaas_plan.errors import PrfaasError
+        from prfaas_plan.scenario_io import load_scenario
+
+        over = calibration_overrides(calibration)
+        sc, _, _ = load_scenario(scenario, set_ or [])
+        used = {catalog.load_hardware(c.hardware).name for c in (sc.prfaas, sc.local) if c is not None}
+        unused = sorted(set(over) - used)
+        if unused:
+            raise PrfaasError(f"--calibration for {', '.join(unused)}, which no cluster of {sc.name} uses",
+                              fix=f"the scenario's GPUs are {', '.join(sorted(used))}")
+        with catalog.calibrated(over):
+            return _plan()
+
+    def _plan() -> int:
         from prfaas_plan.plan.expect import check_expectations, junit_xml
         from prfaas_plan.plan.planner import make_plan
         from prfaas_plan.report.plan import render_plan

@@ -36,20 +36,22 @@ def predict(hw: HardwareSpec, meas: Measurements) -> Arr:
         sel = (meas.op == "gemm") & (meas.dtype == dt)
         if sel.any():
             out[sel] = kernels.gemm_time(hw, str(dt), c["m"][sel], c["n"][sel], c["k"][sel])
-    sel = meas.op == "prefill_attention"
-    if sel.any():
-        hd = c["head_dim"][sel]
-        out[sel] = kernels.prefill_attention_time(
-            hw, c["batch"][sel], c["seq_len"][sel], 0.0, c["num_heads"][sel],
-            c["num_kv_heads"][sel], hd, hd,
-        )
-    sel = meas.op == "decode_attention"
-    if sel.any():
-        hd = c["head_dim"][sel]
-        out[sel] = kernels.decode_attention_time(
-            hw, c["batch"][sel], c["seq_len"][sel], c["num_heads"][sel],
-            c["num_kv_heads"][sel] * 2 * hd * ACT_BYTES, hd, hd,
-        )
+    for dt in np.unique(meas.dtype):  # attention activations and caches in the row's dtype
+        ab = kernels.DTYPE_OPERAND_BYTES.get(str(dt), ACT_BYTES)
+        sel = (meas.op == "prefill_attention") & (meas.dtype == dt)
+        if sel.any():
+            hd = c["head_dim"][sel]
+            out[sel] = kernels.prefill_attention_time(
+                hw, c["batch"][sel], c["seq_len"][sel], 0.0, c["num_heads"][sel],
+                c["num_kv_heads"][sel], hd, hd, act_bytes=ab, dtype=str(dt),
+            )
+        sel = (meas.op == "decode_attention") & (meas.dtype == dt)
+        if sel.any():
+            hd = c["head_dim"][sel]
+            out[sel] = kernels.decode_attention_time(
+                hw, c["batch"][sel], c["seq_len"][sel], c["num_heads"][sel],
+                c["num_kv_heads"][sel] * 2 * hd * ab, hd, hd, dtype=str(dt),
+            )
     sel = meas.op == "copy"
     if sel.any():
         out[sel] = kernels.copy_time(hw, c["bytes"][sel])
@@ -82,6 +84,25 @@ def error_stats(pred: Arr, meas: Measurements) -> tuple[list[GroupStats], dict[s
         )
     overall = {"mape": float(ape.mean()), "median_ape": float(np.median(ape))}
     return groups, overall
+
+
+def shape_label(meas: Measurements, i: int) -> str:
+    c = meas.cols
+    if meas.op[i] == "gemm":
+        return f"{c['m'][i]:.0f}x{c['n'][i]:.0f}x{c['k'][i]:.0f}"
+    if meas.op[i] == "copy":
+        return f"{c['bytes'][i] / 2**20:.1f} MiB"
+    return (f"b{c['batch'][i]:.0f} s{c['seq_len'][i]:.0f} h{c['num_heads'][i]:.0f}/{c['num_kv_heads'][i]:.0f}"
+            f"x{c['head_dim'][i]:.0f}")
+
+
+def worst_rows(pred: Arr, meas: Measurements, n: int = 5) -> list[dict[str, Any]]:
+    """The `n` rows with the largest absolute relative error (row = data line in its file)."""
+    rel = pred / meas.latency_s - 1.0
+    idx = np.argsort(-np.abs(rel), kind="stable")[:n]
+    return [{"op": str(meas.op[i]), "dtype": str(meas.dtype[i]), "shape": shape_label(meas, int(i)),
+             "measured_ms": float(meas.latency_s[i] * 1e3), "predicted_ms": float(pred[i] * 1e3),
+             "error": float(rel[i])} for i in idx]
 
 
 def _lsq(fun: Any, x0: list[float], lo: list[float], hi: list[float]) -> Arr:
@@ -217,3 +238,49 @@ def fit_system(
     x = np.array([round(float(v), 4) for v in x])
     rel = pred(x) / y - 1.0
     return with_params(x).efficiency, rel
+
+
+def host_cpu_spec(meas: Measurements, meta: dict[str, Any] | None = None) -> HardwareSpec:
+    """A hardware entry for the measuring host's CPU, from its own measurements (`prfaas profile
+    --device cpu`): peak FLOP/s = the achieved rate of the largest measured GEMM, memory bandwidth =
+    that of the largest copy (read + write). Compute units = cores (the sidecar's, else this
+    machine's). Efficiencies start neutral and are then fitted by `fit_kernels`; engine-level
+    parameters are zero (no end-to-end CPU prefill measurements exist to fit them).
+    """
+    import os
+
+    from prfaas_plan.errors import PrfaasError
+
+    meta = meta or {}
+    c = meas.cols
+    g = np.flatnonzero(meas.op == "gemm")
+    cp = np.flatnonzero(meas.op == "copy")
+    if len(g) == 0 or len(cp) == 0:
+        raise PrfaasError("--hardware cpu needs GEMM and copy rows to take the peaks from",
+                          where=", ".join(meas.files), fix="profile with `prfaas profile --device cpu`")
+    flops = 2 * c["m"][g] * c["n"][g] * c["k"][g]
+    i = g[int(np.argmax(flops))]
+    peak = float(flops.max() / meas.latency_s[i])
+    j = cp[int(np.argmax(c["bytes"][cp]))]
+    bw = float(2 * c["bytes"][j] / meas.latency_s[j])
+    cores = int(meta.get("cores") or os.cpu_count() or 1)
+    mem = float(meta.get("memory_bytes") or 16e9)
+    src = (f"measured by prfaas profile: peak = largest GEMM ({int(c['m'][i])}x{int(c['n'][i])}x{int(c['k'][i])}, "
+           f"{peak / 1e9:.1f} GFLOP/s), bandwidth = largest copy ({c['bytes'][j] / 2**20:.0f} MiB, {bw / 1e9:.1f} GB/s); "
+           f"compute units = {cores} cores; scale-up and NIC figures are placeholders (one host)")
+    neutral_g = GemmEfficiency(compute_efficiency=0.9, memory_efficiency=0.9, launch_s=5e-6, saturation_tiles_per_sm=1.0)
+    neutral_k = KernelEfficiency(compute_efficiency=0.5, memory_efficiency=0.5, launch_s=20e-6)
+    eff = Efficiency(
+        source="neutral prior", gemm={"bf16": neutral_g, "fp32": neutral_g}, prefill_attention=neutral_k,
+        decode_attention=neutral_k, memory_efficiency=1.0, scaleup_efficiency=1.0, collective_latency_s=0.0,
+        request_overhead_s=0.0, forward_overhead_s=0.0, prefill_chunk_tokens=8192,
+    )
+    return HardwareSpec.model_validate({
+        "name": "cpu", "display_name": str(meta.get("device_name") or "host CPU"), "vendor": "cpu",
+        "datasheet": {
+            "bf16_dense_flops_per_s": peak, "fp32_flops_per_s": peak, "hbm_capacity_bytes": mem,
+            "hbm_bandwidth_bytes_per_s": bw, "scaleup_bandwidth_bytes_per_s": bw, "nic_bandwidth_gbps": 10.0,
+            "sm_count": cores, "max_gpus_per_scaleup_domain": 1, "source": src,
+        },
+        "efficiency": eff.model_dump(),
+    })

@@ -80,6 +80,7 @@ def prefill_attention_time(
     v_dim: ArrayLike,
     window: ArrayLike | None = None,
     act_bytes: float = 2.0,
+    dtype: str = "bf16",
 ) -> Arr:
     """Causal attention of q_tokens new queries over prefix + themselves (FlashAttention-style)."""
     b, c, P, h, hk, dq, dv = (
@@ -98,7 +99,7 @@ def prefill_attention_time(
     tiles = b * np.ceil(h) * np.ceil(np.maximum(c, 1.0) / TILE_ATTN_Q)
     occ = np.minimum(1.0, tiles / ds.sm_count)
     t = np.maximum(
-        flops / (hw.peak_flops("bf16") * e.compute_efficiency * occ),
+        flops / (hw.peak_flops(dtype) * e.compute_efficiency * occ),
         byts / (ds.hbm_bandwidth_bytes_per_s * e.memory_efficiency),
     )
     return np.asarray(e.launch_s + t, dtype=float)
@@ -112,6 +113,7 @@ def decode_attention_time(
     kv_token_bytes: ArrayLike,
     dot_dim: ArrayLike,
     v_dim: ArrayLike,
+    dtype: str = "bf16",
 ) -> Arr:
     """One new query per sequence over `context` cached tokens: reads the whole cache."""
     b, s, h, kvt, dq, dv = (
@@ -122,7 +124,7 @@ def decode_attention_time(
     flops = 2.0 * b * h * s * (dq + dv)
     byts = b * s * kvt
     t = np.maximum(
-        flops / (hw.peak_flops("bf16") * e.compute_efficiency),
+        flops / (hw.peak_flops(dtype) * e.compute_efficiency),
         byts / (ds.hbm_bandwidth_bytes_per_s * e.memory_efficiency),
     )
     return np.asarray(e.launch_s + t, dtype=float)
