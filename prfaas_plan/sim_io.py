@@ -27,6 +27,7 @@ from prfaas_plan.specs.workload import WorkloadSpec
 from prfaas_plan.traces import Trace, cached_prefix, route_two_caches
 
 WARMUP = 0.1
+BOUND_STAGE = {"prfaas_compute": "prfaas", "prfaas_link": "link"}  # planner bound -> simulated stage
 
 
 def _rel(sim: float | None, pred: float | None) -> float | None:
@@ -155,6 +156,7 @@ def run_simulation(sc: ScenarioSpec, wl: WorkloadSpec, path: str, *, requests: i
             "wait_growth_s_per_s": growth_slope(r.arrival_s[mm], wait) if mm.any() else 0.0,
         }
     growing = [k for k, v in stages.items() if v["wait_growth_s_per_s"] > 0.01]
+    binding_stage = BOUND_STAGE.get(plan.binding, plan.binding)
     # closed form beside it
     pred: dict[str, Any] = {"throughput_rps": min(offered, lam_max), "ttft_mean_s": None, "ttft_p90_s": None}
     if load_used < 0.99:
@@ -186,7 +188,8 @@ def run_simulation(sc: ScenarioSpec, wl: WorkloadSpec, path: str, *, requests: i
         f"statistics skip the first {WARMUP:.0%} of arrivals (warm-up)",
     ]
     if growing:
-        notes.append(f"queues growing without bound at: {', '.join(growing)} (planner's binding stage: {plan.binding})")
+        notes.append(f"queues growing without bound at: {', '.join(growing)} "
+                     f"(planner's binding stage: {binding_stage}, bound {plan.binding})")
     if routing_info is not None:
         notes.append(
             f"per-cluster prefix caches, {prefix_routing}-bandwidth rule: PD cache covers "
@@ -202,7 +205,7 @@ def run_simulation(sc: ScenarioSpec, wl: WorkloadSpec, path: str, *, requests: i
         notes.append(f"offered load is {load_used:.0%} of Lambda_max: no steady-state closed-form TTFT")
     return {
         "scenario": sc.name, "arrivals": src, "requests": len(arr), "offered_rps": offered,
-        "load": load_used, "max_throughput_rps": lam_max, "binding": plan.binding,
+        "load": load_used, "max_throughput_rps": lam_max, "binding": plan.binding, "binding_stage": binding_stage,
         "plan": {"threshold_tokens": plan.threshold_tokens, "instances": plan.instances},
         "simulated": sim, "closed_form": pred, "comparison": compare, "stages": stages,
         "prefix_routing": routing_info or {"mode": "shared"},

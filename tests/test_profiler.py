@@ -136,9 +136,8 @@ def test_calibration_recovers_known_parameters_from_synthetic_measurements(share
     hw_true = hw.model_copy(update={"efficiency": truth})
     rng = np.random.default_rng(7)
     meas.latency_s = predict(hw_true, meas) * np.exp(rng.normal(0, 0.03, len(meas)))
-    start = hw.efficiency.model_copy(update={
-        "gemm": {k: v.model_copy(update={"compute_efficiency": 0.9, "memory_efficiency": 0.3}) for k, v in hw.efficiency.gemm.items()},
-    })
+    off = {"compute_efficiency": 0.9, "memory_efficiency": 0.3}
+    start = hw.efficiency.model_copy(update={"gemm": {k: v.model_copy(update=off) for k, v in hw.efficiency.gemm.items()}})
     fit = fit_kernels(hw.model_copy(update={"efficiency": start}), meas, "synthetic")
     for dt in ("bf16", "fp8"):
         got, want = fit.gemm[dt], truth.gemm[dt]

@@ -138,7 +138,7 @@ def test_simulator_agrees_with_closed_form_under_poisson(load):
 
 def test_overload_grows_the_binding_queue():
     d = _sim(1.05, 30000)
-    assert d["binding"] in d["growing_queues"]
+    assert d["binding_stage"] in d["growing_queues"]
     assert d["simulated"]["throughput_rps"] <= d["max_throughput_rps"] * 1.01
 
 

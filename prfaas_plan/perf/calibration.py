@@ -50,7 +50,7 @@ def predict(hw: HardwareSpec, meas: Measurements) -> Arr:
             hd = c["head_dim"][sel]
             out[sel] = kernels.decode_attention_time(
                 hw, c["batch"][sel], c["seq_len"][sel], c["num_heads"][sel],
-                c["num_kv_heads"][sel] * 2 * hd * ab, hd, hd, dtype=str(dt),
+                c["num_kv_heads"][sel] * 2 * hd * ab, hd, hd, dtype=str(dt), kv_heads=c["num_kv_heads"][sel],
             )
     sel = meas.op == "copy"
     if sel.any():
@@ -138,21 +138,27 @@ def _fit_gemm(hw: HardwareSpec, meas: Measurements, dt: str, prior: GemmEfficien
 
 
 def _fit_attention(hw: HardwareSpec, meas: Measurements, op: str, prior: KernelEfficiency) -> KernelEfficiency:
+    """Compute and memory efficiency and launch latency; decode attention also its per-work-item cost."""
     s = meas.op == op
     sub = meas.select(s)
     y = sub.latency_s
+    items = op == "decode_attention"
 
     def with_params(p: Arr) -> HardwareSpec:
         ke = KernelEfficiency.model_construct(
-            compute_efficiency=float(p[0]), memory_efficiency=float(p[1]), launch_s=float(p[2]) * 1e-6
+            compute_efficiency=float(p[0]), memory_efficiency=float(p[1]), launch_s=float(p[2]) * 1e-6,
+            work_item_s=float(p[3]) * 1e-6 if items else 0.0,
         )
         return hw.model_copy(update={"efficiency": hw.efficiency.model_copy(update={op: ke})})
 
     x0 = [prior.compute_efficiency, prior.memory_efficiency, max(prior.launch_s * 1e6, 1.0)]
-    x = _lsq(lambda p: np.log(predict(with_params(p), sub) / y), x0, [0.02, 0.02, 0.0], [1.0, 1.0, 500.0])
+    lo, hi = [0.02, 0.02, 0.0], [1.0, 1.0, 500.0]
+    if items:
+        x0, lo, hi = x0 + [max(prior.work_item_s * 1e6, 0.5)], lo + [0.0], hi + [100.0]
+    x = _lsq(lambda p: np.log(predict(with_params(p), sub) / y), x0, lo, hi)
     return KernelEfficiency(
         compute_efficiency=round(float(x[0]), 4), memory_efficiency=round(float(x[1]), 4),
-        launch_s=round(float(x[2]) * 1e-6, 9),
+        launch_s=round(float(x[2]) * 1e-6, 9), work_item_s=round(float(x[3]) * 1e-6, 9) if items else 0.0,
     )
 
 

@@ -5,6 +5,7 @@ Each cost is `launch + max(compute / (peak x eff_c x occupancy), bytes / (bandwi
   fraction of the chip computes; GEMM tiles are 64 x 64 (TILE_GEMM), attention tiles are one
   (sequence, head, 128-query block) (TILE_ATTN_Q). Too few tiles also cannot saturate HBM: the
   GEMM memory term reaches full bandwidth once tiles >= SMs x saturation_tiles_per_sm.
+- causal attention computes whole diagonal tiles (see `prefill_attention_time`).
 - fp8 GEMMs pay a per-token activation quantisation pass (read bf16, write fp8: 3 bytes/elem),
   as in SGLang/DeepGEMM fp8 paths.
 All arguments broadcast as numpy arrays.
@@ -86,7 +87,10 @@ def prefill_attention_time(
     b, c, P, h, hk, dq, dv = (
         np.asarray(x, dtype=float) for x in (batch, q_tokens, prefix, heads, kv_heads, qk_dim, v_dim)
     )
-    keys_per_query = P + (c + 1.0) / 2.0
+    # causal over whole tiles: a query tile of TILE_ATTN_Q rows computes every key up to the end of
+    # its own tile (the diagonal tile is computed in full, then masked), so the mean keys per query
+    # is (c + TILE) / 2, not (c + 1) / 2; a chunk shorter than a tile computes its full square.
+    keys_per_query = P + np.minimum(c, (c + TILE_ATTN_Q) / 2.0)
     ctx = P + c
     if window is not None:
         w = np.asarray(window, dtype=float)
@@ -114,10 +118,13 @@ def decode_attention_time(
     dot_dim: ArrayLike,
     v_dim: ArrayLike,
     dtype: str = "bf16",
+    kv_heads: ArrayLike = 1.0,
 ) -> Arr:
-    """One new query per sequence over `context` cached tokens: reads the whole cache."""
-    b, s, h, kvt, dq, dv = (
-        np.asarray(x, dtype=float) for x in (batch, context, heads, kv_token_bytes, dot_dim, v_dim)
+    """One new query per sequence over `context` cached tokens: reads the whole cache, plus a
+    fixed cost per (sequence, KV head) work item spread over the SMs (FlashInfer-style decode
+    kernels give each pair its own thread block: large batches of short contexts pay for it)."""
+    b, s, h, kvt, dq, dv, hk = (
+        np.asarray(x, dtype=float) for x in (batch, context, heads, kv_token_bytes, dot_dim, v_dim, kv_heads)
     )
     e = hw.efficiency.decode_attention
     ds = hw.datasheet
@@ -127,7 +134,8 @@ def decode_attention_time(
         flops / (hw.peak_flops(dtype) * e.compute_efficiency),
         byts / (ds.hbm_bandwidth_bytes_per_s * e.memory_efficiency),
     )
-    return np.asarray(e.launch_s + t, dtype=float)
+    items = e.work_item_s * b * np.maximum(hk, 1.0) / ds.sm_count
+    return np.asarray(e.launch_s + t + items, dtype=float)
 
 
 def copy_time(hw: HardwareSpec, nbytes: ArrayLike) -> Arr:

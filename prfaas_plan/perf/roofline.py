@@ -59,7 +59,8 @@ def op_time(op: Op, c: Arr, prefix: Arr, hw: HardwareSpec, model: ModelSpec, gpu
     elif isinstance(op, AttentionOp):
         if decode:
             ctx = prefix if op.window is None else np.minimum(prefix, op.window)
-            t = kernels.decode_attention_time(hw, c, ctx, op.heads, op.kv_token_bytes, op.decode_qk_dim, op.v_dim)
+            t = kernels.decode_attention_time(hw, c, ctx, op.heads, op.kv_token_bytes, op.decode_qk_dim, op.v_dim,
+                                             kv_heads=op.kv_heads)
         else:
             t = kernels.prefill_attention_time(
                 hw, 1.0, c, prefix, op.heads, op.kv_heads, op.qk_dim, op.v_dim, op.window

@@ -70,8 +70,8 @@ class CpuBackend:
     def _one(self, case: Case, buf: np.ndarray, out: np.ndarray) -> Call:
         if case.op == "gemm":
             m, n, k = case.m or 0, case.n or 0, case.k or 0
-            a, b, c = buf[: m * k].reshape(m, k), buf[m * k:].reshape(k, n), out.reshape(m, n)
-            return lambda: np.matmul(a, b, out=c)
+            a, w, c = buf[: m * k].reshape(m, k), buf[m * k:].reshape(k, n), out.reshape(m, n)
+            return lambda: np.matmul(a, w, out=c)
         if case.op == "copy":
             return lambda: np.copyto(out, buf)
         b, s, h, hk, d = case.batch or 1, case.seq_len or 0, case.num_heads or 0, case.num_kv_heads or 0, case.head_dim or 0

@@ -54,6 +54,11 @@ class KernelEfficiency(StrictModel):
     compute_efficiency: Fraction
     memory_efficiency: Fraction
     launch_s: NonNegFloat
+    work_item_s: NonNegFloat = Field(
+        default=0.0,
+        description="decode attention: fixed cost of one (sequence, KV head) work item on one SM "
+        "(split, reduce, write-out), paid in waves over the SMs",
+    )
 
 
 class Efficiency(StrictModel):
