@@ -43,12 +43,9 @@ def catalog_names(kind: str) -> tuple[str, ...]:
 def read_yaml(path: Path) -> Any:
     import yaml
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidFileError(f"file not found: {path}", fix="check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidFileError(f"cannot read {path}: {exc}") from None
+    from prfaas_plan.fileio import read_text
+
+    text = read_text(path)
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

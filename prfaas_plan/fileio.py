@@ -1,5 +1,6 @@
-"""File output helpers: every file is written to a temporary sibling, then renamed into place,
-so an error never leaves a partial output file."""
+"""File helpers. Output: every file is written to a temporary sibling, then renamed into place,
+so an error never leaves a partial output file. Input: `read_text` turns a missing or unreadable
+file into a message naming it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,18 @@ import os
 import tempfile
 from pathlib import Path
 
-from prfaas_plan.errors import PrfaasError
+from prfaas_plan.errors import InvalidFileError, PrfaasError
+
+
+def read_text(path: str | Path, what: str = "file") -> str:
+    """UTF-8 text of `path`; a missing or unreadable file is an InvalidFileError naming it."""
+    p = Path(path)
+    try:
+        return p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidFileError(f"{what} not found: {p}", fix="check the path") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidFileError(f"cannot read {what} {p}: {exc}") from None
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from prfaas_plan.errors import InvalidFileError
+from prfaas_plan.fileio import read_text
 
 REQUIRED = (
     "op", "dtype", "m", "n", "k", "batch", "seq_len", "num_heads", "num_kv_heads",
@@ -77,12 +78,7 @@ def _num(value: str, col: str, where: str) -> float:
 
 def read_measurements(path: str | Path) -> Measurements:
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidFileError(f"file not found: {p}", fix="check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidFileError(f"cannot read {p}: {exc}") from None
+    text = read_text(p, "measurement file")
     reader = csv.DictReader(text.splitlines())
     header = reader.fieldnames or []
     missing = [c for c in REQUIRED if c not in header]

@@ -318,13 +318,10 @@ def read_bandwidth_trace(path: str | Path, nominal_gbps: float) -> Arr:
     repeats when the simulation runs longer than the file. Factors above 1 are kept (the file is
     the truth); an all-zero file is rejected (nothing could ever cross the link).
     """
+    from prfaas_plan.fileio import read_text
+
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidFileError(f"bandwidth trace not found: {p}", fix="check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidFileError(f"cannot read bandwidth trace {p}: {exc}") from None
+    text = read_text(p, "bandwidth trace")
     rows = list(csv.reader(text.splitlines()))
     if not rows or [c.strip() for c in rows[0][:2]] != ["time_s", "gbps"]:
         raise InvalidFileError(f"{p}: line 1: expected a header 'time_s,gbps'",
