@@ -103,6 +103,12 @@ def resolve(kind: str, ref: str) -> Path:
     names = catalog_names(kind)
     if key in names:
         return catalog_dir(kind) / f"{key}.yaml"
+    if kind == "hardware" and key == "cpu":
+        raise UnknownNameError(
+            "'cpu' is not a catalog GPU: a host-CPU entry is made from this machine's measurements",
+            fix="prfaas profile --device cpu --quick -o cpu.csv; prfaas calibrate --hardware cpu cpu.csv -o cpu.yaml; "
+            "then pass --hardware cpu.yaml",
+        )
     close = difflib.get_close_matches(key, names, n=3, cutoff=0.4)
     hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(names)}"
     raise UnknownNameError(

@@ -215,6 +215,8 @@ def test_bad_profile_and_calibration_arguments(tmp_path):
     except ImportError:
         r = run("profile", "--device", "cuda", "--smoke", "-o", tmp_path / "m.csv")
         assert r.exit_code == 2 and "gpu" in r.stderr
+    r = run("validate", "--hardware", "cpu", tmp_path / "m.csv")
+    assert r.exit_code == 2 and "calibrate --hardware cpu" in r.stderr
     # a hardware entry is not a calibration file
     (tmp_path / "c.yaml").write_text("name: x\n")
     r = run("plan", "--calibration", tmp_path / "c.yaml")
