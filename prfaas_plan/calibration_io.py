@@ -26,8 +26,16 @@ class CalibrationFile(StrictModel):
     created: str | None = None
 
 
+def read_calibration(path: Path) -> CalibrationFile:
+    return validate_data(CalibrationFile, read_yaml(path), str(path))
+
+
 def apply_calibration(hw: HardwareSpec, path: Path) -> HardwareSpec:
-    cal = validate_data(CalibrationFile, read_yaml(path), str(path))
+    """`hw` with the file's efficiency block; the file must be for this GPU type."""
+    cal = read_calibration(path)
+    if cal.hardware != hw.name:
+        raise InvalidFileError(f"calibration is for {cal.hardware!r}, not {hw.name!r}", where=str(path),
+                               fix=f"use a calibration made with `prfaas calibrate --hardware {hw.name}`")
     return hw.model_copy(update={"efficiency": cal.efficiency})
 
 
@@ -37,10 +45,10 @@ def calibration_overrides(paths: list[Path]) -> dict[str, HardwareSpec]:
 
     out: dict[str, HardwareSpec] = {}
     for p in paths:
-        cal = validate_data(CalibrationFile, read_yaml(p), str(p))
-        if cal.hardware in out:
-            raise InvalidFileError(f"two calibration files for {cal.hardware!r}", where=str(p), fix="give one per GPU type")
-        out[cal.hardware] = load_hardware(cal.hardware).model_copy(update={"efficiency": cal.efficiency})
+        name = read_calibration(p).hardware
+        if name in out:
+            raise InvalidFileError(f"two calibration files for {name!r}", where=str(p), fix="give one per GPU type")
+        out[name] = apply_calibration(load_hardware(name), p)
     return out
 
 

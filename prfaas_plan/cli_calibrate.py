@@ -44,22 +44,17 @@ def calibrate(
         if host_cpu:
             if paper_prefill or system_from:
                 raise PrfaasError("--hardware cpu fits kernels only", fix="drop --paper-prefill / --system-from")
-            hw = cal.host_cpu_spec(meas, _sidecar(measurements[0]))
-        else:
-            hw = _load_hw(hardware, None)
-        eff = cal.fit_kernels(hw, meas, "prfaas calibrate on " + ", ".join(Path(f).name for f in meas.files))
-        if host_cpu:
-            # the roofline runs bf16 models through the bf16 entry; on a CPU that is the fp32 BLAS path
-            gemm = dict(eff.gemm)
-            gemm["bf16"] = gemm.get("fp32", gemm["bf16"])
-            eff = eff.model_copy(update={"gemm": gemm, "source": eff.source + " (bf16 GEMMs = the fitted fp32 "
-                                         "entry; engine overheads not fitted: zero)"})
             import yaml
 
-            spec = hw.model_copy(update={"efficiency": eff}).model_dump(mode="json", exclude_none=True)
-            _emit(yaml.safe_dump(spec, sort_keys=False, width=100), output)
-            _report_fit(eff)
+            from prfaas_plan.profiler.backends import CpuBackend
+
+            # cores and memory: the profiler's sidecar, else this machine's (calibrating where it profiled)
+            spec = cal.fit_host_cpu(meas, _sidecar(measurements[0]) or CpuBackend.host_facts())
+            _emit(yaml.safe_dump(spec.model_dump(mode="json", exclude_none=True), sort_keys=False, width=100), output)
+            _report_fit(spec.efficiency)
             return
+        hw = _load_hw(hardware, None)
+        eff = cal.fit_kernels(hw, meas, "prfaas calibrate on " + ", ".join(Path(f).name for f in meas.files))
         system: dict[str, Any] | None = None
         if system_from:
             other = catalog.load_hardware(system_from).efficiency
@@ -84,18 +79,16 @@ def calibrate(
 
 def _sidecar(csv_path: Path) -> dict[str, Any] | None:
     """The profiler's NAME.meta.yaml next to a measurement file, if any (unreadable: ignored)."""
+    from prfaas_plan.catalog import read_yaml
+    from prfaas_plan.errors import PrfaasError
     from prfaas_plan.profiler.runner import sidecar_path
 
     p = sidecar_path(csv_path)
     if not p.is_file():
         return None
     try:
-        import yaml
-
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError):
-        return None
-    except Exception:  # noqa: BLE001 - yaml.YAMLError: a corrupt sidecar only loses the labels
+        data = read_yaml(p)
+    except PrfaasError:  # a corrupt sidecar only loses the labels (CPU name, core count)
         return None
     return data if isinstance(data, dict) else None
 

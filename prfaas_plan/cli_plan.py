@@ -60,36 +60,31 @@ def plan(
     """
 
     def go() -> int:
-        if not calibration:
-            return _plan()
         from prfaas_plan import catalog
-        from prfaas_plan.calibration_io import calibration_overrides
-        from prfaas_plan.errors import PrfaasError
-        from prfaas_plan.scenario_io import load_scenario
-
-        over = calibration_overrides(calibration)
-        sc, _, _ = load_scenario(scenario, set_ or [])
-        used = {catalog.load_hardware(c.hardware).name for c in (sc.prfaas, sc.local) if c is not None}
-        unused = sorted(set(over) - used)
-        if unused:
-            raise PrfaasError(f"--calibration for {', '.join(unused)}, which no cluster of {sc.name} uses",
-                              fix=f"the scenario's GPUs are {', '.join(sorted(used))}")
-        with catalog.calibrated(over):
-            return _plan()
-
-    def _plan() -> int:
         from prfaas_plan.plan.expect import check_expectations, junit_xml
         from prfaas_plan.plan.planner import make_plan
         from prfaas_plan.report.plan import render_plan
         from prfaas_plan.scenario_io import build_inputs, load_scenario
 
         sc, wl, path = load_scenario(scenario, set_ or [])
+        over = {}
+        if calibration:
+            from prfaas_plan.calibration_io import calibration_overrides
+            from prfaas_plan.errors import PrfaasError
+
+            over = calibration_overrides(calibration)
+            used = {catalog.load_hardware(c.hardware).name for c in (sc.prfaas, sc.local) if c is not None}
+            unused = sorted(set(over) - used)
+            if unused:
+                raise PrfaasError(f"--calibration for {', '.join(unused)}, which no cluster of {sc.name} uses",
+                                  fix=f"the scenario's GPUs are {', '.join(sorted(used))}")
         if trace is not None:
             from prfaas_plan.cli_trace import trace_workload
             from prfaas_plan.traces import read_trace
 
             wl = trace_workload(read_trace(trace), trace.stem, 512, None)
-        inp, info = build_inputs(sc, wl, path, paper_approximation, load)
+        with catalog.calibrated(over):  # hardware is loaded while the inputs are built
+            inp, info = build_inputs(sc, wl, path, paper_approximation, load)
         if sweep is not None:
             from prfaas_plan.report.sweep import render_sweep
 

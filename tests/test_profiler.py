@@ -217,6 +217,12 @@ def test_bad_profile_and_calibration_arguments(tmp_path):
         assert r.exit_code == 2 and "gpu" in r.stderr
     r = run("validate", "--hardware", "cpu", tmp_path / "m.csv")
     assert r.exit_code == 2 and "calibrate --hardware cpu" in r.stderr
+    # a calibration made for another GPU is refused, not silently applied
+    h20cal = tmp_path / "h20cal.yaml"
+    h20cal.write_text(yaml.safe_dump({"hardware": "h20", "efficiency": catalog.load_hardware("h20").efficiency.model_dump(
+        mode="json", exclude_none=True)}))
+    r = run("kv", "minimax-m2.5", "--hardware", "h200", "--calibration", h20cal)
+    assert r.exit_code == 2 and "not 'h200'" in r.stderr
     # a hardware entry is not a calibration file
     (tmp_path / "c.yaml").write_text("name: x\n")
     r = run("plan", "--calibration", tmp_path / "c.yaml")

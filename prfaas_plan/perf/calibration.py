@@ -10,6 +10,7 @@ prefill latencies and are kept as they are by `fit_kernels`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -246,11 +247,23 @@ def fit_system(
     return with_params(x).efficiency, rel
 
 
+def fit_host_cpu(meas: Measurements, meta: dict[str, Any] | None = None) -> HardwareSpec:
+    """`host_cpu_spec` with its kernels fitted. The roofline runs bf16 models through the bf16
+    GEMM entry; on a CPU that is the fp32 BLAS path, so bf16 = the fitted fp32 entry."""
+    hw = host_cpu_spec(meas, meta)
+    eff = fit_kernels(hw, meas, "prfaas calibrate --hardware cpu on " + ", ".join(Path(f).name for f in meas.files))
+    gemm = dict(eff.gemm)
+    gemm["bf16"] = gemm.get("fp32", gemm["bf16"])
+    eff = eff.model_copy(update={"gemm": gemm, "source": eff.source + " (bf16 GEMMs = the fitted fp32 entry; "
+                                 "engine overheads not fitted: zero)"})
+    return hw.model_copy(update={"efficiency": eff})
+
+
 def host_cpu_spec(meas: Measurements, meta: dict[str, Any] | None = None) -> HardwareSpec:
     """A hardware entry for the measuring host's CPU, from its own measurements (`prfaas profile
     --device cpu`): peak FLOP/s = the achieved rate of the largest measured GEMM, memory bandwidth =
-    that of the largest copy (read + write). Compute units = cores (the sidecar's, else this
-    machine's). Efficiencies start neutral and are then fitted by `fit_kernels`; engine-level
+    that of the largest copy (read + write). Compute units = cores and capacity = memory, from
+    `meta` (the profiler's sidecar, or this machine's facts). Efficiencies start neutral and are then fitted by `fit_kernels`; engine-level
     parameters are zero (no end-to-end CPU prefill measurements exist to fit them).
     """
     import os
@@ -270,7 +283,10 @@ def host_cpu_spec(meas: Measurements, meta: dict[str, Any] | None = None) -> Har
     j = cp[int(np.argmax(c["bytes"][cp]))]
     bw = float(2 * c["bytes"][j] / meas.latency_s[j])
     cores = int(meta.get("cores") or os.cpu_count() or 1)
-    mem = float(meta.get("memory_bytes") or 16e9)
+    mem = float(meta.get("memory_bytes") or 0.0)
+    if mem <= 0:
+        raise PrfaasError("--hardware cpu: the host's memory size is unknown",
+                          fix="keep the profiler's NAME.meta.yaml next to NAME.csv")
     src = (f"measured by prfaas profile: peak = largest GEMM ({int(c['m'][i])}x{int(c['n'][i])}x{int(c['k'][i])}, "
            f"{peak / 1e9:.1f} GFLOP/s), bandwidth = largest copy ({c['bytes'][j] / 2**20:.0f} MiB, {bw / 1e9:.1f} GB/s); "
            f"compute units = {cores} cores; scale-up and NIC figures are placeholders (one host)")

@@ -106,6 +106,10 @@ class CpuBackend:
         return None
 
     def meta(self) -> dict[str, Any]:
+        return self.host_facts()
+
+    @staticmethod
+    def host_facts() -> dict[str, Any]:
         import os
         import platform
 

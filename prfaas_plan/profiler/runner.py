@@ -8,9 +8,7 @@ latency is the median. A case that runs out of memory is skipped with a warning 
 
 from __future__ import annotations
 
-import csv
 import datetime as _dt
-import io
 import math
 import statistics
 import sys
@@ -82,12 +80,11 @@ def run_profile(backend: Any, cases: list[Case], suite: str, progress: bool = Tr
 
 
 def to_csv(rows: list[dict[str, Any]]) -> str:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(REQUIRED), lineterminator="\n")
-    w.writeheader()
-    for r in rows:
-        w.writerow({k: ("" if r.get(k) is None else (f"{r[k]:.6g}" if k == "latency_ms" else r[k])) for k in REQUIRED})
-    return buf.getvalue()
+    """Rows in the measurement schema's column order (latency to 6 significant digits)."""
+    from prfaas_plan.report.tables import to_csv as write
+
+    return write(REQUIRED, [[f"{r['latency_ms']:.6g}" if k == "latency_ms" else r.get(k) for k in REQUIRED]
+                            for r in rows])
 
 
 def sidecar_path(csv_path: Path) -> Path:
