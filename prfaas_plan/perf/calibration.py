@@ -263,8 +263,9 @@ def host_cpu_spec(meas: Measurements, meta: dict[str, Any] | None = None) -> Har
     """A hardware entry for the measuring host's CPU, from its own measurements (`prfaas profile
     --device cpu`): peak FLOP/s = the achieved rate of the largest measured GEMM, memory bandwidth =
     that of the largest copy (read + write). Compute units = cores and capacity = memory, from
-    `meta` (the profiler's sidecar, or this machine's facts). Efficiencies start neutral and are then fitted by `fit_kernels`; engine-level
-    parameters are zero (no end-to-end CPU prefill measurements exist to fit them).
+    `meta` (the profiler's sidecar, or this machine's facts). Efficiencies start neutral and are
+    then fitted by `fit_kernels`; engine-level parameters are zero (no end-to-end CPU prefill
+    measurements exist to fit them).
     """
     import os
 
