@@ -215,8 +215,9 @@ def profile(
         res = run_profile(backend, cases, suite, progress and sys.stderr.isatty())
         if not res.rows:
             raise PrfaasError("every case was skipped (out of memory): nothing to write", fix="free device memory")
-        atomic_write_text(output, to_csv(res.rows))
-        atomic_write_text(sidecar_path(output), meta_yaml(backend, suite, model, gpus, res))
+        csv_text, meta_text = to_csv(res.rows), meta_yaml(backend, suite, model, gpus, res)  # both before either is written
+        atomic_write_text(output, csv_text)
+        atomic_write_text(sidecar_path(output), meta_text)
         sys.stderr.write(f"{len(res.rows)} kernels timed on {backend.name} in {res.seconds:.1f} s"
                          + (f", {len(res.skipped)} skipped" if res.skipped else "")
                          + f": {output} (+ {sidecar_path(output).name})\n")

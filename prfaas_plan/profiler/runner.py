@@ -65,14 +65,17 @@ def run_profile(backend: Any, cases: list[Case], suite: str, progress: bool = Tr
             bar.update(task, description=case.describe()[:60])
             try:
                 lat = measure(backend, case, suite)
-            except backend.oom_errors:
-                msg = f"skipped (out of memory): {case.describe()}"
+            except backend.oom_errors as e:
+                why = "out of memory" if isinstance(e, MemoryError) or "memory" in type(e).__name__.lower() else str(e)
+                msg = f"skipped ({why}): {case.describe()}"
                 res.skipped.append(msg)
                 sys.stderr.write(f"warning: {msg}\n")
                 backend.synchronize()
             else:
                 row = case.row()
-                row.update(latency_ms=lat * 1e3, source=source + (f" {case.label}" if case.label else ""))
+                choice = getattr(backend, "choice", "")
+                row.update(latency_ms=lat * 1e3, source=source + (f" {case.label}" if case.label else "")
+                           + (f" [{choice}]" if choice else ""))
                 res.rows.append(row)
             bar.advance(task)
     res.seconds = time.perf_counter() - t0
