@@ -139,6 +139,9 @@ def kv(
     format: Annotated[Fmt, typer.Option("--format", "-f")] = Fmt.table,
     breakdown: Annotated[bool, typer.Option(help="time per op class")] = False,
     calibration: Annotated[Path | None, typer.Option(help="calibration YAML from `prfaas calibrate`")] = None,
+    attention_dp: Annotated[int | None, typer.Option(
+        help="DP-attention groups (SGLang --dp-size with --enable-dp-attention); default: the model's "
+        "published serving recipe (its `serving:` block), else 1", min=1, max=1024)] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
 ) -> None:
     """KV throughput of one prefill instance (paper Eq 1): KV bytes, prefill seconds, Gbps.
@@ -150,6 +153,8 @@ def kv(
       prfaas kv kimi-linear-48b --hardware h20 --lengths 4k,16k,64k --format json
 
       prfaas kv ./my-model.yaml --breakdown
+
+      prfaas kv mimo-v2-flash --attention-dp 1
     """
 
     def go() -> None:
@@ -159,6 +164,14 @@ def kv(
         from prfaas_plan.report.kv import render_kv
 
         m = catalog.load_model(model)
+        if attention_dp is not None:
+            from prfaas_plan.specs.model import ServingLayout
+
+            if gpus % attention_dp:
+                raise PrfaasError(f"--attention-dp {attention_dp} does not divide --gpus {gpus}",
+                                  fix="use a divisor of the instance's GPU count")
+            m = m.model_copy(update={"serving": ServingLayout(attention_data_parallel=attention_dp,
+                                                              source="--attention-dp")})
         hw = _load_hw(hardware, calibration)
         check_weights_fit(m, hw, gpus, "--gpus")
         r = kv_throughput(m, hw, gpus, parse_lengths(lengths))

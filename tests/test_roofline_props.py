@@ -45,7 +45,7 @@ def test_more_flops_never_slower(name, l, scale):
 
 
 @settings(max_examples=20, deadline=None)
-@given(st.sampled_from(["minimax-m2.5", "kimi-linear-48b", "llama-3.1-70b"]), st.integers(1024, 131072))
+@given(st.sampled_from(["minimax-m2.5", "kimi-linear-48b", "llama-3.1-70b", "mimo-v2-flash"]), st.integers(1024, 131072))
 def test_more_gpus_never_slower(name, l):
     m = catalog.load_model(name)
     hw = catalog.load_hardware("h200")

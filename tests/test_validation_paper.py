@@ -11,17 +11,12 @@ from prfaas_plan.perf import paper_targets as pt
 from prfaas_plan.perf.api import kv_throughput
 
 H200 = catalog.load_hardware("h200")
-# MiMo-V2-Flash at 32K/128K is under-predicted (the engine runs it slower than its FLOPs imply:
-# attention sinks and 192/128 head dims); kept visible as a strict xfail.
-KNOWN_MISSES = {("mimo-v2-flash", 131072), ("mimo-v2-flash", 32768)}
 
 
 @pytest.mark.parametrize("model", sorted(pt.TABLE3_KV_GBPS))
 @pytest.mark.parametrize("idx", [1, 2, 3])
-def test_table3_kv_throughput_within_15pct(model, idx, request):
+def test_table3_kv_throughput_within_15pct(model, idx):
     tok = pt.TABLE3_TOKENS[idx]
-    if (model, tok) in KNOWN_MISSES:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="MiMo under-predicted by 14-19%"))
     r = kv_throughput(catalog.load_model(model), H200, 8, [tok])
     want = pt.TABLE3_KV_GBPS[model][idx]
     err = r.kv_gbps[0] / want - 1
@@ -30,13 +25,8 @@ def test_table3_kv_throughput_within_15pct(model, idx, request):
 
 
 @pytest.mark.parametrize("idx", range(4))
-def test_table5_prefill_within_10pct(idx, request):
+def test_table5_prefill_within_10pct(idx):
     tok = pt.TABLE5_TOKENS[idx]
-    if tok == 32768:
-        # a known miss by 0.3 points since attention is costed over whole diagonal tiles (which the
-        # kernel measurements support: prefill-attention median APE 10.3% -> 9.7% on H200, 11% -> 3% on
-        # the CPU); reported in the README's Accuracy section
-        request.applymarker(pytest.mark.xfail(strict=True, reason="prfaas-hybrid-1t at 32K: +10.3%"))
     r = kv_throughput(catalog.load_model(pt.TABLE5_MODEL), H200, 8, [tok])
     err = r.prefill_s[0] / pt.TABLE5_PREFILL_S[idx] - 1
     print(f"table5 {tok}: predicted {r.prefill_s[0]:.2f} s vs paper {pt.TABLE5_PREFILL_S[idx]} ({err:+.1%})")

@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from prfaas_plan.perf.kv import kv_layout
+from prfaas_plan.perf.ops import attention_groups
 from prfaas_plan.perf.roofline import prefill_time
 from prfaas_plan.specs.hardware import HardwareSpec
 from prfaas_plan.specs.model import ModelSpec
@@ -26,6 +27,7 @@ class KVThroughput:
     kv_gbps: NDArray[np.float64]
     dominant: list[str]
     breakdown: dict[str, NDArray[np.float64]]
+    attention_dp: int = 1  # DP-attention groups the prediction assumed (perf.ops)
 
 
 def kv_throughput(model: ModelSpec, hw: HardwareSpec, gpus: int, tokens: ArrayLike) -> KVThroughput:
@@ -37,4 +39,5 @@ def kv_throughput(model: ModelSpec, hw: HardwareSpec, gpus: int, tokens: ArrayLi
     return KVThroughput(
         model.name, hw.name, gpus, layout.full_bytes_per_token, layout.fixed_state_bytes,
         L, S, pc.seconds, 8.0 * S / pc.seconds / 1e9, pc.dominant(), pc.by_class,
+        attention_groups(model, gpus),
     )

@@ -139,7 +139,8 @@ def _fit_gemm(hw: HardwareSpec, meas: Measurements, dt: str, prior: GemmEfficien
 
 
 def _fit_attention(hw: HardwareSpec, meas: Measurements, op: str, prior: KernelEfficiency) -> KernelEfficiency:
-    """Compute and memory efficiency and launch latency; decode attention also its per-work-item cost."""
+    """Compute and memory efficiency and launch latency; decode attention also its per-work-item
+    cost, prefill attention its occupancy ramp (saturation tiles per SM)."""
     s = meas.op == op
     sub = meas.select(s)
     y = sub.latency_s
@@ -149,6 +150,7 @@ def _fit_attention(hw: HardwareSpec, meas: Measurements, op: str, prior: KernelE
         ke = KernelEfficiency.model_construct(
             compute_efficiency=float(p[0]), memory_efficiency=float(p[1]), launch_s=float(p[2]) * 1e-6,
             work_item_s=float(p[3]) * 1e-6 if items else 0.0,
+            saturation_tiles_per_sm=0.0 if items else float(p[3]),
         )
         return hw.model_copy(update={"efficiency": hw.efficiency.model_copy(update={op: ke})})
 
@@ -156,10 +158,13 @@ def _fit_attention(hw: HardwareSpec, meas: Measurements, op: str, prior: KernelE
     lo, hi = [0.02, 0.02, 0.0], [1.0, 1.0, 500.0]
     if items:
         x0, lo, hi = x0 + [max(prior.work_item_s * 1e6, 0.5)], lo + [0.0], hi + [100.0]
+    else:
+        x0, lo, hi = x0 + [max(prior.saturation_tiles_per_sm, 0.5)], lo + [0.0], hi + [20.0]
     x = _lsq(lambda p: np.log(predict(with_params(p), sub) / y), x0, lo, hi)
     return KernelEfficiency(
         compute_efficiency=round(float(x[0]), 4), memory_efficiency=round(float(x[1]), 4),
         launch_s=round(float(x[2]) * 1e-6, 9), work_item_s=round(float(x[3]) * 1e-6, 9) if items else 0.0,
+        saturation_tiles_per_sm=0.0 if items else round(float(x[3]), 4),
     )
 
 

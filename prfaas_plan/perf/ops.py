@@ -8,6 +8,12 @@ Parallel layout assumed (the common SGLang/vLLM deployment of one instance of G 
   tensor-parallel;
 - activations are replicated across ranks after each all-reduce, so norms and residual adds run
   on the whole hidden state on every GPU.
+- DP attention (`attention_dp` = D > 1, SGLang's `--enable-dp-attention --dp-size D`, the default
+  where the model's `serving` block says so): attention is tensor-parallel over G / D GPUs within
+  a group; one request's tokens live on one group (so a lone prefill computes its attention on
+  G / D GPUs) and a decode batch is split evenly over the groups; tokens are gathered to every
+  GPU for the experts and scattered back, costed as one all-reduce of the hidden state over G
+  (an approximation of SGLang's gather + scatter).
 
 Each op has a `count` (how many times per forward: layers of that kind) and a shape that scales
 with the tokens of the forward `c` and, for attention, with the cached prefix `P`.
@@ -16,6 +22,7 @@ To add an op kind: add a dataclass here and its cost in `roofline.op_time`.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -47,6 +54,7 @@ class Gemm:
     n: int
     k: int
     rows_per_token: float = 1.0
+    dp: int = 1  # DP-attention groups sharing a decode batch (attention-side ops only)
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,7 @@ class AttentionOp:
     window: int | None
     kv_token_bytes: float  # decode: bytes of cache read per context token per GPU
     decode_qk_dim: int  # decode: dims of the dot products (MLA absorbed: latent + rope)
+    dp: int = 1
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,7 @@ class LinearAttentionOp:
     value_dim: int
     chunk: int
     state_bytes: float  # per head element
+    dp: int = 1
 
 
 @dataclass(frozen=True)
@@ -94,6 +104,7 @@ class Elementwise:
     count: int
     bytes_per_token: float
     kernels: int
+    dp: int = 1
 
 
 @dataclass(frozen=True)
@@ -103,6 +114,7 @@ class Collective:
     count: int
     kind: str  # "allreduce" | "alltoall"
     bytes_per_token: float
+    group: int = 0  # GPUs taking part; 0 = the whole instance
 
 
 Op = Gemm | GroupedGemm | AttentionOp | LinearAttentionOp | Elementwise | Collective
@@ -192,19 +204,31 @@ def _ffn_ops(g_count: int, f: object, hidden: int, G: int, act: float) -> list[O
     return ops
 
 
-def build_ops(model: ModelSpec, gpus: int) -> list[Op]:
+def attention_groups(model: ModelSpec, gpus: int, attention_dp: int | None = None) -> int:
+    """DP-attention groups on an instance of `gpus`: the override, else the model's serving recipe,
+    else 1; reduced to a divisor of `gpus` (gcd) so any instance size stays valid."""
+    d = attention_dp if attention_dp is not None else (model.serving.attention_data_parallel if model.serving else 1)
+    return math.gcd(max(int(d), 1), gpus)
+
+
+def build_ops(model: ModelSpec, gpus: int, attention_dp: int | None = None) -> list[Op]:
     """Per-GPU op list of one forward pass of `model` on an instance of `gpus` GPUs."""
     hidden = model.hidden_size
     act = DTYPE_BYTES[model.activation_dtype]
     kvb = DTYPE_BYTES[model.kv_dtype]
+    dp = attention_groups(model, gpus, attention_dp)
+    ga = gpus // dp  # attention tensor-parallel degree
     ops: list[Op] = []
     for g in model.layers:
-        ops += _attention_ops(g.count, g.attention, hidden, gpus, act, kvb)
+        att = _attention_ops(g.count, g.attention, hidden, ga, act, kvb)
+        ops += [dataclasses.replace(o, dp=dp) for o in att] if dp > 1 else att  # type: ignore[arg-type]  # all have dp
         ops += _ffn_ops(g.count, g.ffn, hidden, gpus, act)
         ops.append(
             Elementwise("norm_residual", "elementwise", g.count, NORM_RESIDUAL_PASSES_PER_LAYER * hidden * act, 4)
         )
-        ops.append(Collective("attn.allreduce", "collective", g.count, "allreduce", hidden * act))
+        ops.append(Collective("attn.allreduce", "collective", g.count, "allreduce", hidden * act, group=ga))
+        if dp > 1:
+            ops.append(Collective("dp.gather_scatter", "collective", g.count, "allreduce", hidden * act))
     # LM head: only the last position of a prefill needs logits (rows_per_token=0 -> one row).
     ops.append(Gemm("lm_head", "gemm", 1, math.ceil(model.vocab_size / gpus), hidden, rows_per_token=0.0))
     return ops

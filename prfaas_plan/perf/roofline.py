@@ -34,6 +34,7 @@ OP_CLASSES = ("gemm", "moe_gemm", "attention", "linear_attention", "elementwise"
 
 
 def _collective_time(hw: HardwareSpec, op: Collective, c: Arr, gpus: int) -> Arr:
+    gpus = op.group or gpus
     if gpus <= 1:
         return np.zeros_like(c)
     e = hw.efficiency
@@ -46,6 +47,9 @@ def _collective_time(hw: HardwareSpec, op: Collective, c: Arr, gpus: int) -> Arr
 def op_time(op: Op, c: Arr, prefix: Arr, hw: HardwareSpec, model: ModelSpec, gpus: int, decode: bool) -> Arr:
     """Per-GPU time of one op (all `op.count` layers) for forwards of c tokens over a prefix."""
     gdt = hw.gemm_dtype(model.weights_dtype)
+    dp = getattr(op, "dp", 1)  # attention-side ops carry their DP-attention group count
+    if decode and not isinstance(op, Collective) and dp > 1:
+        c = np.maximum(c / dp, np.minimum(c, 1.0))  # DP attention: each group decodes its share
     mem_bw = hw.datasheet.hbm_bandwidth_bytes_per_s * hw.efficiency.memory_efficiency
     if isinstance(op, Gemm):
         rows = np.maximum(c * op.rows_per_token, 1.0)

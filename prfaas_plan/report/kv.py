@@ -1,5 +1,5 @@
 """Rendering of `prfaas kv` results. JSON shape (stable):
-{"model", "hardware", "gpus", "kv_bytes_per_token", "fixed_state_bytes",
+{"model", "hardware", "gpus", "attention_dp", "kv_bytes_per_token", "fixed_state_bytes",
  "rows": [{"tokens", "kv_bytes", "prefill_s", "kv_gbps", "dominant"[, "breakdown_s"]}]}
 """
 
@@ -25,7 +25,7 @@ def kv_data(r: KVThroughput, breakdown: bool) -> dict[str, Any]:
             row["breakdown_s"] = {k: float(v[i]) for k, v in r.breakdown.items()}
         rows.append(row)
     return {
-        "model": r.model, "hardware": r.hardware, "gpus": r.gpus,
+        "model": r.model, "hardware": r.hardware, "gpus": r.gpus, "attention_dp": r.attention_dp,
         "kv_bytes_per_token": r.kv_bytes_per_token, "fixed_state_bytes": r.fixed_state_bytes,
         "rows": rows,
     }
@@ -53,7 +53,9 @@ def render_kv(r: KVThroughput, fmt_name: str, breakdown: bool) -> Any:
     ]
     title = (
         f"{r.model} on {r.gpus}x{r.hardware}: KV {r.kv_bytes_per_token:,.0f} B/token + "
-        f"{r.fixed_state_bytes / 2**20:,.1f} MiB fixed state (roofline prediction)"
+        f"{r.fixed_state_bytes / 2**20:,.1f} MiB fixed state (roofline prediction"
+        + (f"; DP attention: {r.attention_dp} groups of TP {r.gpus // r.attention_dp}" if r.attention_dp > 1 else "")
+        + ")"
     )
     if fmt_name == "markdown":
         return to_markdown(cols, str_rows, title)

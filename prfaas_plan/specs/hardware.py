@@ -59,6 +59,12 @@ class KernelEfficiency(StrictModel):
         description="decode attention: fixed cost of one (sequence, KV head) work item on one SM "
         "(split, reduce, write-out), paid in waves over the SMs",
     )
+    saturation_tiles_per_sm: NonNegFloat = Field(
+        default=0.0,
+        description="prefill attention: compute throughput ramps as tiles / (tiles + this x SMs) "
+        "(pipeline fill and causal load imbalance with few 128-query tiles per SM); 0 = full "
+        "throughput once every SM has a tile",
+    )
 
 
 class Efficiency(StrictModel):

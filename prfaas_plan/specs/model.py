@@ -118,6 +118,18 @@ class LayerGroup(StrictModel):
     note: str | None = None
 
 
+class ServingLayout(StrictModel):
+    """How the model's own published launch recipe deploys it on one instance (where it differs
+    from the default: attention tensor-parallel over every GPU of the instance)."""
+
+    attention_data_parallel: PosInt = Field(
+        default=1,
+        description="DP-attention groups: attention runs tensor-parallel over GPUs / this within a "
+        "group, one request's tokens on one group; experts stay expert-parallel over every GPU",
+    )
+    source: str = Field(description="where the recipe is published")
+
+
 class ModelSpec(StrictModel):
     name: str
     display_name: str
@@ -131,6 +143,7 @@ class ModelSpec(StrictModel):
     published_total_params: PosFloat | None = None
     tie_word_embeddings: bool = False
     layers: list[LayerGroup] = Field(min_length=1)
+    serving: ServingLayout | None = None
     notes: str | None = None
 
     @model_validator(mode="after")
