@@ -267,8 +267,12 @@ def mix_inputs(sc: ScenarioSpec, wl: WorkloadSpec, path: str, prfaas_hw: str | N
         t_ref = decode_step_time(model, catalog.load_hardware(sc.local.hardware), g, [sc.decode.max_batch], ctx).total[0]
         t_new = decode_step_time(model, catalog.load_hardware(local_hw), g, [sc.decode.max_batch], ctx).total[0]
         ratio = float(t_ref / t_new)
-        inp = dataclasses.replace(inp, route=dataclasses.replace(
-            inp.route, decode_rps_per_instance=inp.route.decode_rps_per_instance * ratio))
+        inp = dataclasses.replace(  # both routings: the PrfaaS-PD one and the homogeneous baseline's
+            inp,
+            route=dataclasses.replace(inp.route, decode_rps_per_instance=inp.route.decode_rps_per_instance * ratio),
+            homo_route=dataclasses.replace(
+                inp.homo_route, decode_rps_per_instance=inp.homo_route.decode_rps_per_instance * ratio),
+        )
         info["decode_scaled"] = ratio
     info["prices"]["prfaas_instance_usd_h"] = inp.prfaas_instance_usd_h
     info["prices"]["local_instance_usd_h"] = inp.local_instance_usd_h
