@@ -62,8 +62,9 @@ def paper_targets(hardware: str = "h200") -> tuple[list[Any], tuple[str, ...]]:
     """The paper's end-to-end prefill figures for this GPU and which engine parameters they fit.
 
     h200: Tables 3 and 5 (15 points, three models) fit all three engine parameters.
-    h20: Table 6's homogeneous-PD column (mean and P90 TTFT, Theta_pdp) fits the request and
-    per-forward overheads; the MoE effective-rows factor stays as copied (--system-from).
+    h20: Table 6's homogeneous-PD column (mean and P90 TTFT, Theta_pdp: three figures over a
+    length distribution) fits all three engine parameters too (copying H200's MoE effective-rows
+    factor instead pushed the per-forward overhead to an implausible 0.18 s, six times H200's).
     """
     from prfaas_plan import catalog
     from prfaas_plan.errors import PrfaasError
@@ -88,7 +89,7 @@ def paper_targets(hardware: str = "h200") -> tuple[list[Any], tuple[str, ...]]:
             PrefillTarget(m, g, atoms, ttft["mean"], "table6/homogeneous/mean_ttft", np.full(n, 1.0 / n)),
             PrefillTarget(m, g, float(np.ravel(d.ppf(0.9))[0]), ttft["p90"], "table6/homogeneous/p90_ttft"),
             PrefillTarget(m, g, rep, hp["instances"] / hp["theta_rps"], "table6/homogeneous/theta_pdp@mean_length"),
-        ], ("request_overhead_s", "forward_overhead_s")
+        ], SYSTEM_PARAMS
     if hardware != "h200":
         raise PrfaasError(f"--paper-prefill: the paper publishes end-to-end prefill figures for h200 and h20 only, "
                           f"not {hardware!r}; drop --paper-prefill or use --system-from")
