@@ -60,7 +60,7 @@ def test_profiler_timing_protocol_is_the_median_over_rotating_buffers():
 
     class Fake:
         name, elem_bytes, rotate_bytes, dtypes = "fake", 4, 4000, ["fp32"]
-        oom_errors = (MemoryError,)
+        skip_errors = (MemoryError,)
 
         def __init__(self):
             self.built, self.calls, self.times = 0, [], iter([5.0, 1.0, 3.0, 2.0, 4.0, 9.0, 9.0])

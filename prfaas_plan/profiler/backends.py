@@ -49,7 +49,7 @@ class CpuBackend:
     dtypes = ["fp32"]
     elem_bytes = 4
     rotate_bytes = 256 * 2**20  # > any last-level cache
-    oom_errors: tuple[type[BaseException], ...] = (MemoryError,)
+    skip_errors: tuple[type[BaseException], ...] = (MemoryError,)
 
     def __init__(self, seed: int = 0) -> None:
         self.rng = np.random.default_rng(seed)
@@ -188,7 +188,7 @@ class CudaBackend:  # pragma: no cover - needs torch and an NVIDIA GPU (not in C
         cap = torch.cuda.get_device_capability()
         self.fp8 = hasattr(torch, "_scaled_mm") and hasattr(torch, "float8_e4m3fn") and cap >= (8, 9)
         self.dtypes = ["bf16"] + (["fp8"] if self.fp8 else [])
-        self.oom_errors: tuple[type[BaseException], ...] = (torch.cuda.OutOfMemoryError, MemoryError, Unsupported)
+        self.skip_errors: tuple[type[BaseException], ...] = (torch.cuda.OutOfMemoryError, MemoryError, Unsupported)
         self.choice = ""
         self.graphs = False
         self._per_call = 1
@@ -226,7 +226,7 @@ class CudaBackend:  # pragma: no cover - needs torch and an NVIDIA GPU (not in C
             self.synchronize()
         if best is None:
             raise Unsupported("; ".join(errors) or "no kernel")
-        self.choice = best[1] if len(variants) > 1 else ""
+        self.choice = best[1] if len(variants) > 1 or case.dtype == "fp8" else ""
         fns = [best[2]() for _ in range(sets)]
         self._per_call = len(fns)
         return [self._pass(fns)]

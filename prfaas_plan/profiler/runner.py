@@ -65,7 +65,7 @@ def run_profile(backend: Any, cases: list[Case], suite: str, progress: bool = Tr
             bar.update(task, description=case.describe()[:60])
             try:
                 lat = measure(backend, case, suite)
-            except backend.oom_errors as e:
+            except backend.skip_errors as e:
                 why = "out of memory" if isinstance(e, MemoryError) or "memory" in type(e).__name__.lower() else str(e)
                 msg = f"skipped ({why}): {case.describe()}"
                 res.skipped.append(msg)
