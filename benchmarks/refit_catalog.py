@@ -81,7 +81,7 @@ def main() -> int:
     h100 = calibrate(["--hardware", "h100", "--system-from", "h200", *h100_files])
     h100["source"] = (
         "prfaas calibrate --hardware h100 --system-from h200 measurements/h100/*.csv (kernels: "
-        f"{sum(1 for f in h100_files for _ in open(f)) - len(h100_files)} rows timed by `prfaas profile "
+        f"{sum(len(Path(f).read_text().splitlines()) - 1 for f in h100_files)} rows timed by `prfaas profile "
         "--device cuda` on one H100 SXM 80GB, PyTorch 2.11 / CUDA 13.0, 2026-11-22; request and forward "
         "overheads and the MoE rows factor copied from h200: engine-level, no end-to-end H100 prefill "
         "figure is published); benchmarks/refit_catalog.py")

@@ -63,6 +63,9 @@ def test_dp_attention_decode_splits_the_batch():
     mimo = catalog.load_model("mimo-v2-flash")
     m1 = decode_step_time(with_dp(mimo, 1), H200, 8, [64], [32768]).by_class["attention"][0]
     m2 = decode_step_time(mimo, H200, 8, [64], [32768]).by_class["attention"][0]
+    # the 9 global layers' cache reads halve and dominate at 32K context; the 39 window-128 layers
+    # and launch costs do not change (measured ratio 0.59); a layout that kept the replication
+    # would give ~1.0
     assert m2 < 0.75 * m1
 
 

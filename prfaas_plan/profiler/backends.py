@@ -330,7 +330,7 @@ class CudaBackend:  # pragma: no cover - needs torch and an NVIDIA GPU (not in C
 
         if case.op == "prefill_attention":
             for name, bk in backends:
-                for gqa in (True, False):
+                for gqa in (True, False) if hk != h else (False,):  # native GQA only where heads differ
                     out.append((f"sdpa {name}{' gqa' if gqa else ''}",
                                 functools.partial(sdpa, bk, (b, h, s, d), (b, hk, s, d), True, gqa)))
             return out

@@ -3,7 +3,8 @@
 Per case: enough rotating buffer sets that together they exceed the last-level cache (at most
 MAX_SETS); one warm-up call on every set (faults pages in, loads kernels); then timed calls,
 cycling through the sets, until `min_reps` and either `max_reps` or the time budget; the row's
-latency is the median. A case that runs out of memory is skipped with a warning and counted.
+latency is the median. A case that runs out of memory, or that the backend refuses (e.g. an fp8
+shape its kernel does not take), is skipped with a warning and counted in the sidecar.
 """
 
 from __future__ import annotations
