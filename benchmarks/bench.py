@@ -28,12 +28,15 @@ def main() -> None:
 
     n = json.loads(out)["mixes_evaluated"]
     print(f"prfaas compare ({n:,} mixes)  {wall(cmp, 3):.3f} s")
+    from prfaas_plan.assemble.inputs import build_inputs
+    from prfaas_plan.assemble.scenario import load_scenario
+    from prfaas_plan.catalog import Catalog
     from prfaas_plan.plan.planner import make_plan
-    from prfaas_plan.scenario_io import build_inputs, load_scenario
 
-    sc, wl, path = load_scenario(None)
+    cat = Catalog()
+    ld = load_scenario(cat, None)
     t0 = time.perf_counter()
-    inp, _ = build_inputs(sc, wl, path, False, None)
+    inp, _ = build_inputs(cat, ld.spec, ld.workload, ld.path, False, None)
     t1 = time.perf_counter()
     for _ in range(10):
         make_plan(inp)

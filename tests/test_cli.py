@@ -7,7 +7,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from prfaas_plan.cli import app
+from prfaas_plan.cli.app import app
 
 runner = CliRunner()
 

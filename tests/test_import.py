@@ -7,7 +7,7 @@ import yaml
 
 from prfaas_plan import catalog
 from prfaas_plan.errors import InvalidFileError
-from prfaas_plan.hf_import import import_config
+from prfaas_plan.io.hf_config import import_config
 from prfaas_plan.perf.kv import kv_layout
 from prfaas_plan.specs.model import ModelSpec
 

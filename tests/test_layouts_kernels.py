@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from prfaas_plan import catalog
-from prfaas_plan.cli import app
-from prfaas_plan.measurements import read_many
+from prfaas_plan.cli.app import app
+from prfaas_plan.io.measurements import read_many
 from prfaas_plan.perf import kernels
 from prfaas_plan.perf.calibration import error_stats, predict
 from prfaas_plan.perf.ops import AttentionOp, GroupedGemm, attention_groups, build_ops

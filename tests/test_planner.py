@@ -6,16 +6,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from prfaas_plan import catalog
+from prfaas_plan.assemble.inputs import build_inputs
+from prfaas_plan.assemble.scenario import load_scenario
 from prfaas_plan.plan import dist as D
 from prfaas_plan.plan.latency import erlang_c
 from prfaas_plan.plan.planner import make_plan
 from prfaas_plan.plan.throughput import RouteModel, lambda_matrix, optimise, stage_grid
-from prfaas_plan.scenario_io import build_inputs, load_scenario
+
+
+def _unpack(ld):  # LoadedScenario -> (spec, workload, path)
+    return ld.spec, ld.workload, ld.path
 
 
 def _plan(sets=(), paper=False, atoms=4000):
-    sc, wl, path = load_scenario("prfaas-paper", list(sets))
-    inp, info = build_inputs(sc, wl, path, paper, None, atoms=atoms)
+    CAT = catalog.Catalog()
+    sc, wl, path = _unpack(load_scenario(CAT, "prfaas-paper", list(sets)))
+    inp, info = build_inputs(CAT, sc, wl, path, paper, None, atoms=atoms)
     return make_plan(inp), inp
 
 
@@ -137,11 +144,11 @@ def test_exact_and_paper_views_both_reported():
 def test_h20_engine_overheads_are_reproduced_by_calibrate():
     """The catalog's H20 engine parameters come from `calibrate --paper-prefill` (from any start)."""
     from prfaas_plan import catalog
-    from prfaas_plan.calibration_io import paper_targets
+    from prfaas_plan.assemble.calibration import paper_targets
     from prfaas_plan.perf.calibration import fit_system
 
     hw = catalog.load_hardware("h20")
-    targets, free = paper_targets("h20")
+    targets, free = paper_targets(catalog.Catalog(), "h20")
     start = hw.efficiency.model_copy(update={"request_overhead_s": 0.1, "forward_overhead_s": 0.01,
                                              "moe_effective_rows_factor": 2.0})
     eff, rel = fit_system(hw.model_copy(update={"efficiency": start}), targets, free)

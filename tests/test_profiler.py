@@ -9,8 +9,8 @@ import yaml
 from typer.testing import CliRunner
 
 from prfaas_plan import catalog
-from prfaas_plan.cli import app
-from prfaas_plan.measurements import read_measurements
+from prfaas_plan.cli.app import app
+from prfaas_plan.io.measurements import read_measurements
 
 runner = CliRunner()
 
@@ -119,7 +119,7 @@ def test_cpu_causal_attention_is_exact():
 def test_calibration_recovers_known_parameters_from_synthetic_measurements(shared):
     """Generate latencies with the roofline itself at known parameters on the real H200 shapes,
     add 3% lognormal noise, fit from a different start: the parameters come back."""
-    from prfaas_plan.measurements import read_measurements as rm
+    from prfaas_plan.io.measurements import read_measurements as rm
     from prfaas_plan.perf.calibration import fit_kernels, predict
     from prfaas_plan.specs.hardware import GemmEfficiency, KernelEfficiency
 

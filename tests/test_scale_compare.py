@@ -6,10 +6,15 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from prfaas_plan.cli import app
+from prfaas_plan import catalog
+from prfaas_plan.cli.app import app
 from prfaas_plan.plan.compare import Mix, lambda_many, pareto
 from prfaas_plan.plan.scale import MC_MAX_RATE, burst_p99_bytes
 from prfaas_plan.plan.throughput import optimise, stage_grid
+
+
+def _unpack(ld):  # LoadedScenario -> (spec, workload, path)
+    return ld.spec, ld.workload, ld.path
 
 runner = CliRunner()
 
@@ -95,10 +100,12 @@ def test_scale_quick_mode_needs_all_three():
 
 
 def _paper_route():
-    from prfaas_plan.scenario_io import build_inputs, load_scenario
+    from prfaas_plan.assemble.inputs import build_inputs
+    from prfaas_plan.assemble.scenario import load_scenario
 
-    sc, wl, path = load_scenario(None, [])
-    inp, _ = build_inputs(sc, wl, path, False, None, atoms=2000)
+    cat = catalog.Catalog()
+    sc, wl, path = _unpack(load_scenario(cat, None, []))
+    inp, _ = build_inputs(cat, sc, wl, path, False, None, atoms=2000)
     return inp
 
 
@@ -118,12 +125,15 @@ def test_lambda_many_matches_exhaustive_optimiser():
 def test_compare_paper_equal_cost_gain_and_pareto_reproduced():
     """VALIDATION: with H200 at 2x the H20 price the PrfaaS-PD mix is ~15% ahead per dollar of the
     equal-cost homogeneous H20 deployment (+-5 points); every Pareto mix re-plans to the same Lambda."""
-    from prfaas_plan.compare_io import run_compare
+    from prfaas_plan.assemble.inputs import build_inputs, mix_inputs
+    from prfaas_plan.assemble.scenario import load_scenario
+    from prfaas_plan.commands.compare import run_compare
     from prfaas_plan.plan.planner import make_plan
-    from prfaas_plan.scenario_io import build_inputs, load_scenario, mix_inputs
 
-    sc, wl, path = load_scenario(None, [])
-    res = run_compare(sc, wl, path, None, None, None, None)
+    cat = catalog.Catalog()
+    loaded = load_scenario(cat, None, [])
+    sc, wl, path = loaded.spec, loaded.workload, loaded.path
+    res = run_compare(cat, loaded, None, None, None, None)
     gain = res.gains["scenario_mix_per_usd_vs_equal_cost_homogeneous"]
     print(f"equal-cost gain {gain:.3f} (paper ~1.15); best {res.best}")
     assert abs(gain - 1.15) <= 0.05
@@ -133,15 +143,15 @@ def test_compare_paper_equal_cost_gain_and_pareto_reproduced():
     assert any(m.prfaas_gpus for m in res.front) and any(not m.prfaas_gpus for m in res.front)
     for m in res.front:
         # the mix on its own, as a scenario with exactly these clusters, planned by make_plan
-        inp, _ = mix_inputs(sc, wl, path, m.prfaas_hardware, m.local_hardware,
+        inp, _ = mix_inputs(cat, sc, wl, path, m.prfaas_hardware, m.local_hardware,
                             m.prfaas_gpus // 8, m.local_gpus // 8)
         rep = make_plan(inp)
         alone = rep.prfaas_pd.max_throughput_rps if m.prfaas_gpus else rep.homogeneous_pd.max_throughput_rps
         assert m.max_throughput_rps == pytest.approx(alone, rel=1e-9), m
         if m.prfaas_hardware == "h200" and m.local_hardware == "h20":
             # and through the ordinary scenario path (`prfaas plan --set ...`)
-            sc2, wl2, p2 = load_scenario(None, [f"prfaas.gpus={m.prfaas_gpus}", f"local.gpus={m.local_gpus}"])
-            p = make_plan(build_inputs(sc2, wl2, p2, False, None)[0]).prfaas_pd
+            sc2, wl2, p2 = _unpack(load_scenario(cat, None, [f"prfaas.gpus={m.prfaas_gpus}", f"local.gpus={m.local_gpus}"]))
+            p = make_plan(build_inputs(cat, sc2, wl2, p2, False, None)[0]).prfaas_pd
             assert p is not None and m.max_throughput_rps == pytest.approx(p.max_throughput_rps, rel=1e-9)
 
 

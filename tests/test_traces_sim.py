@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from prfaas_plan.cli import app
+from prfaas_plan.cli.app import app
+from prfaas_plan.io.traces import read_trace
 from prfaas_plan.sim.engine import fcfs, window_bytes
-from prfaas_plan.traces import Trace, cached_prefix, read_trace
+from prfaas_plan.sim.prefix_cache import cached_prefix
+from prfaas_plan.specs.trace import Trace
 
 runner = CliRunner()
 
@@ -185,7 +187,7 @@ def test_plan_accepts_trace_shortcut(shared):
 
 def test_two_cache_routing_scarce_and_abundant_traced_by_hand():
     """Paper section 3.3 rule with one cache per cluster; threshold 600 tokens, 512-token blocks."""
-    from prfaas_plan.traces import route_two_caches
+    from prfaas_plan.sim.prefix_cache import route_two_caches
 
     tr = _trace([[1, 2, 3], [1, 2, 4], [1, 2, 4, 5], [1, 2, 4, 6, 7]])
     s = route_two_caches(tr, 600, "scarce")
@@ -237,8 +239,8 @@ def test_engine_cache_moves_delay_ready_and_use_the_link():
 
 
 def test_bandwidth_trace_factors_and_equivalence(tmp_path):
+    from prfaas_plan.io.traces import read_bandwidth_trace
     from prfaas_plan.sim.engine import _link
-    from prfaas_plan.traces import read_bandwidth_trace
 
     f = tmp_path / "bw.csv"
     f.write_text("time_s,gbps\n0,100\n1.5,50\n")

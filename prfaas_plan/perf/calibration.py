@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from prfaas_plan.measurements import Measurements
 from prfaas_plan.perf import kernels
 from prfaas_plan.specs.hardware import (
     Efficiency,
@@ -24,6 +23,7 @@ from prfaas_plan.specs.hardware import (
     HardwareSpec,
     KernelEfficiency,
 )
+from prfaas_plan.specs.measurements import Measurements
 
 Arr = NDArray[np.float64]
 ACT_BYTES = 2.0

@@ -12,7 +12,8 @@ threshold is found by binary search (see `lambda_many`). Same global optimum as
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -102,3 +103,20 @@ def pareto(mixes: list[Mix]) -> list[Mix]:
             front.append(m)
             best = m.max_throughput_rps
     return front
+
+
+@dataclass
+class CompareResult:
+    """What `prfaas compare` found: every mix scored, the Pareto front, the best mixes and gains."""
+
+    scenario: str
+    budget_usd_per_hour: float
+    prices: dict[str, dict[str, Any]]
+    mixes: list[Mix]
+    front: list[Mix]
+    best: Mix | None
+    best_homogeneous: Mix | None
+    scenario_mix: Mix | None
+    equal_cost_homogeneous: Mix | None
+    gains: dict[str, float | None]
+    notes: list[str] = field(default_factory=list)

@@ -1,6 +1,6 @@
 """Assembles a plan: optimum, baselines, TTFT (unloaded and loaded), egress, cost and gains.
 
-Inputs are already-evaluated numbers (`PlanInputs`); `scenario_io.build_inputs` makes them from
+Inputs are already-evaluated numbers (`PlanInputs`); `assemble.inputs.build_inputs` makes them from
 a scenario file. Returns plain dataclasses; `report/plan.py` renders them.
 """
 

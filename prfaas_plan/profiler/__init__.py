@@ -1,5 +1,5 @@
 """Embedded kernel profiler: times a small fixed suite of kernels on the local device and writes
-rows in the measurement CSV schema (`prfaas_plan.measurements`), with a `meta.yaml` sidecar.
+rows in the measurement CSV schema (`prfaas_plan.specs.measurements`), with a `meta.yaml` sidecar.
 
 - `suite`: the shapes (GEMM grid + the chosen model's per-GPU shapes, causal prefill attention,
   decode attention, a large copy), sized for the device and the suite (smoke / quick / full);

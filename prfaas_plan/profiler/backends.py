@@ -268,43 +268,56 @@ class CudaBackend:  # pragma: no cover - needs torch and an NVIDIA GPU (not in C
         return float(start.elapsed_time(end)) * 1e-3
 
     def _variants(self, case: Case) -> list[tuple[str, Callable[[], Call]]]:
+        """(label, builder) per way of running the case; the fastest is kept."""
+        if case.op == "gemm":
+            return self._gemm_variants(case)
+        if case.op == "copy":
+            return self._copy_variants(case)
+        return self._attention_variants(case)
+
+    def _gemm_variants(self, case: Case) -> list[tuple[str, Callable[[], Call]]]:
+        t = self.torch
+        m, n, k = case.m or 0, case.n or 0, case.k or 0
+        if case.dtype == "fp8":
+            quant = self._fused_quant()
+
+            def fp8() -> Call:
+                a, w = self._rand(m, k), self._rand(n, k)
+                w8 = (w * 16).to(t.float8_e4m3fn).t()  # B column-major, as _scaled_mm requires
+                sb = t.full((1, n), 1 / 16, device=self.dev, dtype=t.float32)
+                a8 = t.empty((m, k), device=self.dev, dtype=t.float8_e4m3fn)
+                sa = t.empty((m, 1), device=self.dev, dtype=t.float32)
+
+                def call() -> object:  # per-token activation quantisation, then the GEMM
+                    if quant is not None:
+                        quant(a, a8, sa)
+                        q8, s8 = a8, sa
+                    else:  # unfused fallback: slower than an engine's fused kernel
+                        s8 = t.linalg.vector_norm(a, ord=math.inf, dim=1, keepdim=True,
+                                                  dtype=t.float32).clamp(min=1e-6) / 448.0
+                        q8 = (a / s8).to(t.float8_e4m3fn)
+                    return t._scaled_mm(q8, w8, scale_a=s8, scale_b=sb, out_dtype=t.bfloat16)
+                return call
+            return [("fused per-token quant + scaled_mm" if quant is not None
+                     else "unfused per-token quant + scaled_mm", fp8)]
+
+        def bf16() -> Call:
+            a, wt = self._rand(m, k), self._rand(n, k).t()
+            return lambda: t.matmul(a, wt)
+        return [("matmul", bf16)]
+
+    def _copy_variants(self, case: Case) -> list[tuple[str, Callable[[], Call]]]:
+        t = self.torch
+
+        def copy() -> Call:
+            n_el = (case.bytes or 0) // 2
+            src, dst = self._rand(n_el), t.empty(n_el, device=self.dev, dtype=t.bfloat16)
+            return lambda: dst.copy_(src)
+        return [("copy_", copy)]
+
+    def _attention_variants(self, case: Case) -> list[tuple[str, Callable[[], Call]]]:
         t = self.torch
         F = t.nn.functional
-        if case.op == "gemm":
-            m, n, k = case.m or 0, case.n or 0, case.k or 0
-            if case.dtype == "fp8":
-                quant = self._fused_quant()
-
-                def fp8() -> Call:
-                    a, w = self._rand(m, k), self._rand(n, k)
-                    w8 = (w * 16).to(t.float8_e4m3fn).t()  # B column-major, as _scaled_mm requires
-                    sb = t.full((1, n), 1 / 16, device=self.dev, dtype=t.float32)
-                    a8 = t.empty((m, k), device=self.dev, dtype=t.float8_e4m3fn)
-                    sa = t.empty((m, 1), device=self.dev, dtype=t.float32)
-
-                    def call() -> object:  # per-token activation quantisation, then the GEMM
-                        if quant is not None:
-                            quant(a, a8, sa)
-                            q8, s8 = a8, sa
-                        else:  # unfused fallback: slower than an engine's fused kernel
-                            s8 = t.linalg.vector_norm(a, ord=math.inf, dim=1, keepdim=True,
-                                                      dtype=t.float32).clamp(min=1e-6) / 448.0
-                            q8 = (a / s8).to(t.float8_e4m3fn)
-                        return t._scaled_mm(q8, w8, scale_a=s8, scale_b=sb, out_dtype=t.bfloat16)
-                    return call
-                return [("fused per-token quant + scaled_mm" if quant is not None
-                         else "unfused per-token quant + scaled_mm", fp8)]
-
-            def bf16() -> Call:
-                a, wt = self._rand(m, k), self._rand(n, k).t()
-                return lambda: t.matmul(a, wt)
-            return [("matmul", bf16)]
-        if case.op == "copy":
-            def copy() -> Call:
-                n_el = (case.bytes or 0) // 2
-                src, dst = self._rand(n_el), t.empty(n_el, device=self.dev, dtype=t.bfloat16)
-                return lambda: dst.copy_(src)
-            return [("copy_", copy)]
         b, s, h, hk, d = case.batch or 1, case.seq_len or 0, case.num_heads or 0, case.num_kv_heads or 0, case.head_dim or 0
         g = max(1, h // max(1, hk))
         try:

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prfaas_plan.measurements import REQUIRED
 from prfaas_plan.profiler.backends import elements
 from prfaas_plan.profiler.suite import Case
 
@@ -81,14 +80,6 @@ def run_profile(backend: Any, cases: list[Case], suite: str, progress: bool = Tr
             bar.advance(task)
     res.seconds = time.perf_counter() - t0
     return res
-
-
-def to_csv(rows: list[dict[str, Any]]) -> str:
-    """Rows in the measurement schema's column order (latency to 6 significant digits)."""
-    from prfaas_plan.report.tables import to_csv as write
-
-    return write(REQUIRED, [[f"{r['latency_ms']:.6g}" if k == "latency_ms" else r.get(k) for k in REQUIRED]
-                            for r in rows])
 
 
 def sidecar_path(csv_path: Path) -> Path:

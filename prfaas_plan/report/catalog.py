@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from prfaas_plan import catalog
 from prfaas_plan.perf.kv import kv_layout
 from prfaas_plan.perf.ops import param_count, weight_bytes
 from prfaas_plan.report.tables import fmt, rich_table, to_csv, to_json, to_markdown
+from prfaas_plan.specs.hardware import HardwareSpec
+from prfaas_plan.specs.model import ModelSpec
 
 
 def _out(cols: list[str], rows: list[list[Any]], fmt_name: str, title: str, data: Any) -> Any:
@@ -21,9 +22,8 @@ def _out(cols: list[str], rows: list[list[Any]], fmt_name: str, title: str, data
     return rich_table(cols, srows, title)
 
 
-def render_hardware(name: str | None, fmt_name: str) -> Any:
-    names = [name] if name else list(catalog.catalog_names("hardware"))
-    specs = [catalog.load_hardware(n) for n in names]
+def render_hardware(specs: list[HardwareSpec], one: bool, fmt_name: str) -> Any:
+    """The GPU list (or, with `one`, the single entry's JSON object rather than a list)."""
     cols = ["name", "BF16 TFLOPS", "FP8 TFLOPS", "HBM GB", "HBM TB/s", "scale-up GB/s", "NIC Gbps", "$/GPU-h", "calibration"]
     rows = []
     for h in specs:
@@ -36,12 +36,11 @@ def render_hardware(name: str | None, fmt_name: str) -> Any:
             h.price.usd_per_gpu_hour if h.price else None, h.efficiency.source[:40],
         ])
     data: Any = [h.model_dump() for h in specs]
-    return _out(cols, rows, fmt_name, "GPU catalog (datasheet values; see YAML for sources)", data[0] if name else data)
+    return _out(cols, rows, fmt_name, "GPU catalog (datasheet values; see YAML for sources)", data[0] if one else data)
 
 
-def render_models(name: str | None, fmt_name: str) -> Any:
-    names = [name] if name else list(catalog.catalog_names("models"))
-    specs = [catalog.load_model(n) for n in names]
+def render_models(specs: list[ModelSpec], one: bool, fmt_name: str) -> Any:
+    """The model list with derived figures (or, with `one`, the single entry's JSON object)."""
     cols = ["name", "layers", "params B", "weights GB", "KV B/token", "fixed state MiB", "KV @32K GiB", "weights"]
     rows = []
     data = []
@@ -57,4 +56,4 @@ def render_models(name: str | None, fmt_name: str) -> Any:
             "fixed_state_bytes": lay.fixed_state_bytes, "linear_state_bytes": lay.linear_state_bytes,
             "conv_state_bytes": lay.conv_state_bytes, "swa_window_bytes": lay.swa_full_window_bytes,
         }})
-    return _out(cols, rows, fmt_name, "Model catalog (derived from the layer lists)", data[0] if name else data)
+    return _out(cols, rows, fmt_name, "Model catalog (derived from the layer lists)", data[0] if one else data)

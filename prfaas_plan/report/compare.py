@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from prfaas_plan.compare_io import CompareResult
-from prfaas_plan.plan.compare import Mix
+from prfaas_plan.plan.compare import CompareResult, Mix
 from prfaas_plan.report.tables import rich_table, to_csv, to_json, to_markdown
 
 COLS = ["prfaas_hardware", "prfaas_gpus", "local_hardware", "local_gpus", "cost_usd_per_hour",

@@ -15,6 +15,7 @@ import dataclasses
 import math
 from typing import Any
 
+from prfaas_plan.plan.expect import Check
 from prfaas_plan.plan.planner import Plan, PlanReport
 from prfaas_plan.report.tables import rich_table, to_json, to_markdown
 
@@ -105,3 +106,13 @@ def render_plan(r: PlanReport, info: dict[str, Any], fmt_name: str, load: float)
     from rich.text import Text
 
     return Group(rich_table(cols, rows, title), *[Text(x) for x in foot])
+
+
+def expectation_lines(checks: list[Check]) -> str:
+    """One line per `expect:` check, for stderr."""
+    out = []
+    for c in checks:
+        mark = "ok  " if c.passed else "FAIL"
+        out.append(f"expect {mark} {c.name}: actual {c.actual if c.actual is None else round(c.actual, 4)} "
+                   f"({c.kind} {c.expected})\n")
+    return "".join(out)

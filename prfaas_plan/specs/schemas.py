@@ -8,7 +8,7 @@ from prfaas_plan.errors import PrfaasError
 
 
 def schema_for(kind: str) -> dict[str, Any]:
-    from prfaas_plan.calibration_io import CalibrationFile
+    from prfaas_plan.specs.calibration import CalibrationFile
     from prfaas_plan.specs.hardware import HardwareSpec
     from prfaas_plan.specs.model import ModelSpec
     from prfaas_plan.specs.scenario import ScenarioSpec

@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from prfaas_plan.catalog import validate_data
 from prfaas_plan.errors import InvalidFileError
+from prfaas_plan.io.yamlfile import validate_data
 from prfaas_plan.specs.model import ModelSpec
 
 

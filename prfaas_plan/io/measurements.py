@@ -8,57 +8,15 @@ fields its op needs present, positive and numeric; errors name the file and line
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from numpy.typing import NDArray
 
 from prfaas_plan.errors import InvalidFileError
-from prfaas_plan.fileio import read_text
+from prfaas_plan.io.files import read_text
+from prfaas_plan.specs.measurements import DTYPES, NUMERIC, OPS, REQUIRED, Measurements
 
-REQUIRED = (
-    "op", "dtype", "m", "n", "k", "batch", "seq_len", "num_heads", "num_kv_heads",
-    "head_dim", "bytes", "latency_ms", "source",
-)
-OPS = {
-    "gemm": ("m", "n", "k"),
-    "prefill_attention": ("batch", "seq_len", "num_heads", "num_kv_heads", "head_dim"),
-    "decode_attention": ("batch", "seq_len", "num_heads", "num_kv_heads", "head_dim"),
-    "copy": ("bytes",),
-}
-DTYPES = ("bf16", "fp8", "fp16", "fp32")
-NUMERIC = ("m", "n", "k", "batch", "seq_len", "num_heads", "num_kv_heads", "head_dim", "bytes")
-
-
-@dataclass
-class Measurements:
-    """Column arrays (NaN where a field does not apply)."""
-
-    op: NDArray[np.str_]
-    dtype: NDArray[np.str_]
-    cols: dict[str, NDArray[np.float64]]
-    latency_s: NDArray[np.float64]
-    files: list[str] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.latency_s)
-
-    def select(self, mask: NDArray[np.bool_]) -> Measurements:
-        return Measurements(
-            self.op[mask], self.dtype[mask], {k: v[mask] for k, v in self.cols.items()},
-            self.latency_s[mask], self.files,
-        )
-
-    @staticmethod
-    def concat(parts: list[Measurements]) -> Measurements:
-        return Measurements(
-            np.concatenate([p.op for p in parts]),
-            np.concatenate([p.dtype for p in parts]),
-            {k: np.concatenate([p.cols[k] for p in parts]) for k in NUMERIC},
-            np.concatenate([p.latency_s for p in parts]),
-            [f for p in parts for f in p.files],
-        )
+__all__ = ["DTYPES", "NUMERIC", "OPS", "REQUIRED", "Measurements", "read_many", "read_measurements"]
 
 
 def _num(value: str, col: str, where: str) -> float:

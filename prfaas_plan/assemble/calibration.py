@@ -1,33 +1,17 @@
-"""Calibration files: an `efficiency` block plus provenance (inputs and fit error).
-
-Format (YAML): {hardware: str, efficiency: {...same as the catalog block...},
-inputs: [paths], fit: {"<op>/<dtype>/median_ape": f, ...}, system_fit: {...} | null}
-"""
+"""Calibration as the assembly layer sees it: a calibration file applied to its GPU's catalog entry
+(`apply_calibration`), several files as catalog overrides (`calibration_overrides`, passed on as
+`Catalog.with_hardware`), and the paper's end-to-end prefill figures as fit targets
+(`paper_targets`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
-
-from prfaas_plan.catalog import read_yaml, validate_data
+from prfaas_plan.catalog import Catalog
 from prfaas_plan.errors import InvalidFileError
-from prfaas_plan.specs.base import StrictModel
-from prfaas_plan.specs.hardware import Efficiency, HardwareSpec
-
-
-class CalibrationFile(StrictModel):
-    hardware: str
-    efficiency: Efficiency
-    inputs: list[str] = Field(default_factory=list)
-    system_fit: dict[str, Any] | None = None
-    tool_version: str | None = None
-    created: str | None = None
-
-
-def read_calibration(path: Path) -> CalibrationFile:
-    return validate_data(CalibrationFile, read_yaml(path), str(path))
+from prfaas_plan.io.calibration import read_calibration
+from prfaas_plan.specs.hardware import HardwareSpec
 
 
 def apply_calibration(hw: HardwareSpec, path: Path) -> HardwareSpec:
@@ -39,26 +23,18 @@ def apply_calibration(hw: HardwareSpec, path: Path) -> HardwareSpec:
     return hw.model_copy(update={"efficiency": cal.efficiency})
 
 
-def calibration_overrides(paths: list[Path]) -> dict[str, HardwareSpec]:
-    """{GPU name: catalog entry with the file's efficiency block} for `catalog.calibrated`."""
-    from prfaas_plan.catalog import load_hardware
-
+def calibration_overrides(cat: Catalog, paths: list[Path]) -> dict[str, HardwareSpec]:
+    """{GPU name: catalog entry with the file's efficiency block}, for `Catalog.with_hardware`."""
     out: dict[str, HardwareSpec] = {}
     for p in paths:
         name = read_calibration(p).hardware
         if name in out:
             raise InvalidFileError(f"two calibration files for {name!r}", where=str(p), fix="give one per GPU type")
-        out[name] = apply_calibration(load_hardware(name), p)
+        out[name] = apply_calibration(cat.hardware(name), p)
     return out
 
 
-def dump_calibration(cal: CalibrationFile) -> str:
-    import yaml
-
-    return yaml.safe_dump(cal.model_dump(mode="json", exclude_none=True), sort_keys=False, width=100)
-
-
-def paper_targets(hardware: str = "h200") -> tuple[list[Any], tuple[str, ...]]:
+def paper_targets(cat: Catalog, hardware: str = "h200") -> tuple[list[Any], tuple[str, ...]]:
     """The paper's end-to-end prefill figures for this GPU and which engine parameters they fit.
 
     h200: Tables 3 and 5 (15 points, three models) fit all three engine parameters.
@@ -66,7 +42,6 @@ def paper_targets(hardware: str = "h200") -> tuple[list[Any], tuple[str, ...]]:
     length distribution) fits all three engine parameters too (copying H200's MoE effective-rows
     factor instead pushed the per-forward overhead to an implausible 0.18 s, six times H200's).
     """
-    from prfaas_plan import catalog
     from prfaas_plan.errors import PrfaasError
     from prfaas_plan.perf import paper_targets as pt
     from prfaas_plan.perf.calibration import SYSTEM_PARAMS, PrefillTarget
@@ -77,7 +52,7 @@ def paper_targets(hardware: str = "h200") -> tuple[list[Any], tuple[str, ...]]:
 
         from prfaas_plan.plan.dist import TruncLogNormal
 
-        m = catalog.load_model(pt.TABLE5_MODEL)
+        m = cat.model(pt.TABLE5_MODEL)
         d = TruncLogNormal(**pt.TABLE6_LOGNORMAL)
         n = 400
         atoms = d.ppf((np.arange(n) + 0.5) / n)
@@ -95,11 +70,11 @@ def paper_targets(hardware: str = "h200") -> tuple[list[Any], tuple[str, ...]]:
                           f"not {hardware!r}; drop --paper-prefill or use --system-from")
     out: list[Any] = []
     for name, gbps in pt.TABLE3_KV_GBPS.items():
-        m = catalog.load_model(name)
+        m = cat.model(name)
         S = kv_bytes(m, pt.TABLE3_TOKENS)
         for tok, s, gb in zip(pt.TABLE3_TOKENS, S, gbps, strict=True):
             out.append(PrefillTarget(m, pt.PAPER_GPUS, tok, float(s) * 8 / (gb * 1e9), f"table3/{name}@{tok}"))
-    m = catalog.load_model(pt.TABLE5_MODEL)
+    m = cat.model(pt.TABLE5_MODEL)
     for tok, sec in zip(pt.TABLE5_TOKENS, pt.TABLE5_PREFILL_S, strict=True):
         out.append(PrefillTarget(m, pt.PAPER_GPUS, tok, sec, f"table5/{pt.TABLE5_MODEL}@{tok}"))
     return out, SYSTEM_PARAMS

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from prfaas_plan.cli import Fmt, _emit, _run, app
+from prfaas_plan.cli.common import Fmt, emit, run
 
 workload_app = typer.Typer(help="Workload tools (import a request trace).", no_args_is_help=True)
-app.add_typer(workload_app, name="workload")
 
 
 class TraceFmt(str, Enum):
@@ -27,16 +26,9 @@ class PrefixRouting(str, Enum):
     abundant = "abundant"
 
 
-def trace_workload(trace: Any, name: str, block_tokens: int, cache_tokens: float | None) -> Any:
-    from prfaas_plan import catalog
-    from prfaas_plan.specs.workload import WorkloadSpec
-    from prfaas_plan.traces import summarise
-
-    return catalog.validate_data(WorkloadSpec, summarise(trace, name, block_tokens, cache_tokens), trace.path)
-
-
 @workload_app.command("import")
 def import_(
+    ctx: typer.Context,
     trace: Annotated[Path, typer.Argument(help="trace file (Mooncake JSONL, Azure CSV or plain CSV)")],
     format: Annotated[TraceFmt, typer.Option("--format", help="trace format (auto: by extension)")] = TraceFmt.auto,
     block_tokens: Annotated[int, typer.Option(help="tokens per hash_ids block", min=1)] = 512,
@@ -62,26 +54,17 @@ def import_(
     def go() -> None:
         import sys
 
-        import yaml
+        from prfaas_plan.commands.workload import import_trace
 
-        from prfaas_plan.traces import read_trace
+        res = import_trace(trace, format.value, skip_bad, block_tokens, cache_tokens, name)
+        emit(res.yaml_text, output)
+        sys.stderr.write(res.summary + "\n")
 
-        tr = read_trace(trace, format.value, skip_bad)
-        wl = trace_workload(tr, name or trace.stem.replace("_", "-"), block_tokens, cache_tokens)
-        data = wl.model_dump(mode="json", exclude_none=True)
-        _emit(yaml.safe_dump(data, sort_keys=False, width=120), output)
-        pv = data["provenance"]
-        sys.stderr.write(
-            f"{pv['requests']:,} requests over {pv['time_span_s']:,.0f} s; mean input {pv['mean_input_tokens']:,.0f}, "
-            f"P90 {pv['p90_input_tokens']:,.0f}; prefix hit ratio {pv['prefix_hit_ratio']:.1%}; "
-            f"arrival SCV {data['arrival']['burstiness_scv']:.2f}"
-            + (f"; {len(tr.skipped)} bad lines skipped" if tr.skipped else "") + "\n")
-
-    _run(go)
+    run(go, ctx)
 
 
-@app.command()
 def simulate(
+    ctx: typer.Context,
     scenario: Annotated[str | None, typer.Argument(help="scenario name or YAML path (default: prfaas-paper)")] = None,
     requests: Annotated[int | None, typer.Option(help="number of requests (default 20,000)", min=10)] = None,
     duration: Annotated[float | None, typer.Option(help="simulated seconds of arrivals instead of --requests", min=1.0)] = None,
@@ -119,29 +102,13 @@ def simulate(
     """
 
     def go() -> None:
+        from prfaas_plan.commands.simulate import simulate_scenario
         from prfaas_plan.report.simulate import render_simulation
-        from prfaas_plan.scenario_io import load_scenario
-        from prfaas_plan.sim_io import run_simulation
-        from prfaas_plan.traces import read_trace
 
-        if requests is not None and duration is not None:
-            from prfaas_plan.errors import PrfaasError
+        res = simulate_scenario(scenario, set_ or [], trace_path=trace, bandwidth_trace=bandwidth_trace,
+                                cache_tokens=cache_tokens, requests=requests, duration=duration, load=load, seed=seed,
+                                link_cv=link_cv, prefix_routing=prefix_routing.value,
+                                prfaas_cache_tokens=prfaas_cache_tokens)
+        emit(render_simulation(res, format.value), output)
 
-            raise PrfaasError("give --requests or --duration, not both")
-        sc, wl, path = load_scenario(scenario, set_ or [])
-        tr = None
-        if trace is not None:
-            tr = read_trace(trace)
-            wl = trace_workload(tr, trace.stem, 512, cache_tokens)
-        factors = None
-        if bandwidth_trace is not None:
-            from prfaas_plan.traces import read_bandwidth_trace
-
-            factors = read_bandwidth_trace(bandwidth_trace, sc.link.bandwidth_gbps)
-        res = run_simulation(sc, wl, path, requests=requests, duration=duration, load=load, seed=seed, trace=tr,
-                             cache_tokens=cache_tokens, link_cv=link_cv, bandwidth_factors=factors,
-                             prefix_routing=prefix_routing.value,
-                             prfaas_cache_tokens=prfaas_cache_tokens)
-        _emit(render_simulation(res, format.value), output)
-
-    _run(go)
+    run(go, ctx)

@@ -1,5 +1,5 @@
-"""`prfaas scale` inputs: quick mode (one model, GPU and length) or a scenario's routed lengths,
-turned into `plan.scale.project` rows. Returns plain data for the CLI to render."""
+"""`prfaas scale`: quick mode (one model, GPU and length) or a scenario's routed lengths, turned
+into `plan.scale.project` rows. Returns plain data for `report/` to render."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from prfaas_plan import catalog
+from prfaas_plan.assemble.inputs import build_inputs
+from prfaas_plan.assemble.scenario import load_scenario
+from prfaas_plan.catalog import Catalog
 from prfaas_plan.errors import PrfaasError
 from prfaas_plan.plan.latency import thinned_scv
 from prfaas_plan.plan.scale import ScaleRow, project
@@ -22,13 +24,13 @@ def _check_sizes(sizes: list[int], gpi: int) -> None:
                           fix=f"use cluster sizes of at least {gpi} GPUs")
 
 
-def quick(model: str, hardware: str, tokens: int, gpi: int, sizes: list[int], scv: float,
+def quick(cat: Catalog, model: str, hardware: str, tokens: int, gpi: int, sizes: list[int], scv: float,
           target: float) -> tuple[dict[str, Any], list[ScaleRow]]:
     from prfaas_plan.perf.api import kv_throughput
     from prfaas_plan.plan.feasibility import check_weights_fit
 
     _check_sizes(sizes, gpi)
-    m, hw = catalog.load_model(model), catalog.load_hardware(hardware)
+    m, hw = cat.model(model), cat.hardware(hardware)
     check_weights_fit(m, hw, gpi, "--hardware")
     k = kv_throughput(m, hw, gpi, [tokens])
     S, T = float(k.kv_bytes[0]), float(k.prefill_s[0])
@@ -40,19 +42,18 @@ def quick(model: str, hardware: str, tokens: int, gpi: int, sizes: list[int], sc
     return head, rows
 
 
-def scenario(sc: ScenarioSpec, wl: WorkloadSpec, path: str, sizes: list[int], threshold: float | None,
+def scenario(cat: Catalog, sc: ScenarioSpec, wl: WorkloadSpec, path: str, sizes: list[int], threshold: float | None,
              scv: float | None, target: float) -> tuple[dict[str, Any], list[ScaleRow]]:
     """Routes the scenario's workload with the plan's threshold (or `threshold`) and projects the
     routed lengths' egress at every size."""
     from prfaas_plan.plan.planner import make_plan, routing_cut
-    from prfaas_plan.scenario_io import build_inputs
 
     if sc.prfaas is None:
         raise PrfaasError(f"{path}: the scenario has no prfaas cluster to project",
                           fix="add a prfaas: block, or use quick mode (--model --hardware --tokens)")
     gpi = sc.prfaas.gpus_per_instance
     _check_sizes(sizes, gpi)
-    inp, info = build_inputs(sc, wl, path, False, None)
+    inp, info = build_inputs(cat, sc, wl, path, False, None)
     rm = inp.route
     assert rm.t_prfaas is not None and rm.prfaas_profile is not None
     if threshold is None:
@@ -79,3 +80,28 @@ def scenario(sc: ScenarioSpec, wl: WorkloadSpec, path: str, sizes: list[int], th
             "notes": [f"routed lengths: uncached length > {t:,.0f} tokens ({p:.1%} of requests); "
                       f"arrival SCV after routing {scv_r:.2f}"]}
     return head, rows
+
+
+def run_scale(scenario_ref: str | None, sets: list[str], sizes: list[int], model: str | None, hardware: str | None,
+              tokens: list[int] | None, gpus_per_instance: int, burstiness_scv: float | None, threshold: float | None,
+              target_utilization: float) -> dict[str, Any]:
+    """Quick mode when any of model / hardware / tokens is given (all three then needed), else scenario mode.
+    Returns the report's data: the header fields, "target_utilization", "rows" and "notes"."""
+    cat = Catalog()
+    if model is not None or hardware is not None or tokens is not None:
+        if scenario_ref is not None:
+            raise PrfaasError("give either a SCENARIO or --model/--hardware/--tokens, not both")
+        if model is None or hardware is None or tokens is None:
+            missing = [f for f, v in (("--model", model), ("--hardware", hardware), ("--tokens", tokens)) if v is None]
+            raise PrfaasError(f"quick mode needs {', '.join(missing)}",
+                              fix="e.g. prfaas scale --model minimax-m2.5 --hardware h200 --tokens 32k")
+        if len(tokens) != 1:
+            raise PrfaasError("--tokens takes one length in quick mode", fix="e.g. --tokens 32k")
+        head, rows = quick(cat, model, hardware, tokens[0], gpus_per_instance, sizes,
+                           1.0 if burstiness_scv is None else burstiness_scv, target_utilization)
+    else:
+        ld = load_scenario(cat, scenario_ref, sets)
+        head, rows = scenario(cat, ld.spec, ld.workload, ld.path, sizes, threshold, burstiness_scv, target_utilization)
+    notes = head.pop("notes") + [
+        f"link needed = max(mean egress / {target_utilization:g} target utilisation, P99 1-s burst)"]
+    return {**head, "target_utilization": target_utilization, "rows": [r.__dict__ for r in rows], "notes": notes}

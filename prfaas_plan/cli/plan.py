@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from prfaas_plan.cli import _emit, _run, app
+from prfaas_plan.cli.common import emit, run
 
 
 class PlanFmt(str, Enum):
@@ -26,8 +26,8 @@ class Sweep(str, Enum):
     split = "split"  # type: ignore[assignment]  # shadows str.split on purpose: the CLI value
 
 
-@app.command()
 def plan(
+    ctx: typer.Context,
     scenario: Annotated[str | None, typer.Argument(help="scenario name or YAML path (default: prfaas-paper)")] = None,
     format: Annotated[PlanFmt, typer.Option("--format", "-f")] = PlanFmt.table,
     output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
@@ -60,48 +60,25 @@ def plan(
     """
 
     def go() -> int:
-        from prfaas_plan import catalog
-        from prfaas_plan.plan.expect import check_expectations, junit_xml
-        from prfaas_plan.plan.planner import make_plan
-        from prfaas_plan.report.plan import render_plan
-        from prfaas_plan.scenario_io import build_inputs, load_scenario
+        from prfaas_plan.commands.plan import plan_inputs, run_plan
 
-        sc, wl, path = load_scenario(scenario, set_ or [])
-        over = {}
-        if calibration:
-            from prfaas_plan.calibration_io import calibration_overrides
-            from prfaas_plan.errors import PrfaasError
-
-            over = calibration_overrides(calibration)
-            used = {catalog.load_hardware(c.hardware).name for c in (sc.prfaas, sc.local) if c is not None}
-            unused = sorted(set(over) - used)
-            if unused:
-                raise PrfaasError(f"--calibration for {', '.join(unused)}, which no cluster of {sc.name} uses",
-                                  fix=f"the scenario's GPUs are {', '.join(sorted(used))}")
-        if trace is not None:
-            from prfaas_plan.cli_trace import trace_workload
-            from prfaas_plan.traces import read_trace
-
-            wl = trace_workload(read_trace(trace), trace.stem, 512, None)
-        with catalog.calibrated(over):  # hardware is loaded while the inputs are built
-            inp, info = build_inputs(sc, wl, path, paper_approximation, load)
         if sweep is not None:
             from prfaas_plan.report.sweep import render_sweep
 
-            _emit(render_sweep(inp, sweep.value, format.value), output)
+            pre = plan_inputs(scenario, set_ or [], calibration, trace, load, paper_approximation)
+            emit(render_sweep(pre.inputs, sweep.value, format.value), output)
             return 0
-        rep = make_plan(inp)
-        checks = check_expectations(rep, sc.expect)
+        from prfaas_plan.plan.expect import junit_xml
+        from prfaas_plan.report.plan import expectation_lines, render_plan
+
+        r = run_plan(scenario, set_ or [], calibration, trace, load, paper_approximation)
+        assert r.report is not None
         if format == PlanFmt.junit:
-            _emit(junit_xml(sc.name, checks), output)
+            emit(junit_xml(r.scenario, r.checks), output)
         else:
             fmt_name = "markdown" if format == PlanFmt.csv else format.value
-            _emit(render_plan(rep, info, fmt_name, inp.load), output)
-        failed = [c for c in checks if not c.passed]
-        for c in checks:
-            mark = "ok  " if c.passed else "FAIL"
-            sys.stderr.write(f"expect {mark} {c.name}: actual {c.actual if c.actual is None else round(c.actual, 4)} "
-                             f"({c.kind} {c.expected})\n")
-        return 1 if failed else 0
+            emit(render_plan(r.report, r.info, fmt_name, r.inputs.load), output)
+        sys.stderr.write(expectation_lines(r.checks))
+        return 1 if any(not c.passed for c in r.checks) else 0
 
-    _run(go)
+    run(go, ctx)

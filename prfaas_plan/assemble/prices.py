@@ -1,0 +1,42 @@
+"""GPU prices with their source: a cluster's own price in the scenario, else the catalog's."""
+
+from __future__ import annotations
+
+from prfaas_plan.catalog import Catalog
+from prfaas_plan.specs.hardware import HardwareSpec
+from prfaas_plan.specs.scenario import Cluster, ScenarioSpec
+
+
+def cluster_price(cl: Cluster, hw: HardwareSpec) -> float | None:
+    if cl.price_usd_per_gpu_hour is not None:
+        return cl.price_usd_per_gpu_hour
+    return hw.price.usd_per_gpu_hour if hw.price else None
+
+
+def cluster_price_source(cl: Cluster, hw: HardwareSpec) -> str | None:
+    if cl.price_usd_per_gpu_hour is not None:
+        return cl.price_source or "scenario"
+    return f"catalog: {hw.price.source} ({hw.price.date})" if hw.price else None
+
+
+def cluster_for(sc: ScenarioSpec, hardware: str, instances: int, base: Cluster) -> Cluster:
+    """A cluster of `hardware` with the scenario's instance size; the scenario's measured prefill
+    profile and price carry over only to a cluster of the same hardware and instance size."""
+    same = [c for c in (sc.prfaas, sc.local) if c is not None and c.hardware == hardware
+            and c.gpus_per_instance == base.gpus_per_instance]
+    src = same[0] if same else None
+    prof = next((c.prefill_profile for c in same if c.prefill_profile is not None), None)
+    return Cluster(
+        hardware=hardware, gpus=base.gpus_per_instance * instances, gpus_per_instance=base.gpus_per_instance,
+        price_usd_per_gpu_hour=src.price_usd_per_gpu_hour if src else None,
+        price_source=src.price_source if src else None, prefill_profile=prof,
+    )
+
+
+def price_of(cat: Catalog, sc: ScenarioSpec, hardware: str) -> tuple[float | None, str | None]:
+    """Price per GPU-hour of a GPU type and its source: the scenario's own (for a cluster of that
+    type) or the catalog's."""
+    cl = cluster_for(sc, hardware, 1, sc.local)
+    hw = cat.hardware(hardware)
+    src = cluster_price_source(cl, hw)
+    return cluster_price(cl, hw), (f"scenario: {src}" if cl.price_usd_per_gpu_hour is not None else src)

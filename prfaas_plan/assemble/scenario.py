@@ -1,0 +1,65 @@
+"""Loading a scenario: the file (a catalog name or a path), `--set PATH=VALUE` overrides, schema
+validation, and the workload it names (catalog or inline)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from prfaas_plan.catalog import Catalog
+from prfaas_plan.errors import PrfaasError
+from prfaas_plan.io.yamlfile import read_yaml, validate_data
+from prfaas_plan.specs.scenario import ScenarioSpec
+from prfaas_plan.specs.workload import WorkloadSpec
+
+DEFAULT_SCENARIO = "prfaas-paper"
+
+
+@dataclass(frozen=True)
+class LoadedScenario:
+    spec: ScenarioSpec
+    workload: WorkloadSpec
+    path: str
+
+
+def _parse_set(s: str) -> tuple[str, list[str], Any]:
+    import yaml
+
+    if "=" not in s:
+        raise PrfaasError(f"--set '{s}' is not PATH=VALUE", fix="e.g. --set link.bandwidth_gbps=50")
+    path, raw = s.split("=", 1)
+    keys = [k for k in path.strip().split(".") if k]
+    if not keys:
+        raise PrfaasError(f"--set '{s}' has an empty path")
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        value = raw
+    return path, keys, value
+
+
+def apply_overrides(data: dict[str, Any], sets: list[str], where: str) -> dict[str, Any]:
+    for s in sets:
+        path, keys, value = _parse_set(s)
+        node: Any = data
+        for k in keys[:-1]:
+            if not isinstance(node, dict):
+                raise PrfaasError(f"--set {path}: '{k}' is not a section", where=where)
+            if node.get(k) is None:
+                node[k] = {}
+            node = node[k]
+        if not isinstance(node, dict):
+            raise PrfaasError(f"--set {path}: parent is not a section", where=where)
+        node[keys[-1]] = value
+    return data
+
+
+def load_scenario(cat: Catalog, ref: str | None, sets: list[str] | None = None) -> LoadedScenario:
+    path = cat.resolve("scenarios", ref or DEFAULT_SCENARIO)
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise PrfaasError("expected a mapping at the top level", where=str(path))
+    data = apply_overrides(data, sets or [], str(path))
+    sc = validate_data(ScenarioSpec, data, str(path))
+    wl = cat.workload(sc.workload) if isinstance(sc.workload, str) else sc.workload
+    return LoadedScenario(sc, wl, str(path))

@@ -1,0 +1,47 @@
+"""`prfaas kv`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from prfaas_plan.cli.common import Fmt, emit, parse_lengths, run
+
+
+def kv(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Argument(help="catalog model name or path to a model YAML")],
+    hardware: Annotated[str, typer.Option("--hardware", "-H", help="GPU name or YAML path")] = "h200",
+    gpus: Annotated[int, typer.Option(help="GPUs per prefill instance", min=1, max=1024)] = 8,
+    lengths: Annotated[str, typer.Option(help="comma-separated token counts; k = x1024")] = "1024,8192,32768,131072",
+    format: Annotated[Fmt, typer.Option("--format", "-f")] = Fmt.table,
+    breakdown: Annotated[bool, typer.Option(help="time per op class")] = False,
+    calibration: Annotated[Path | None, typer.Option(help="calibration YAML from `prfaas calibrate`")] = None,
+    attention_dp: Annotated[int | None, typer.Option(
+        help="DP-attention groups (SGLang --dp-size with --enable-dp-attention); default: the model's "
+        "published serving recipe (its `serving:` block), else 1", min=1, max=1024)] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+) -> None:
+    """KV throughput of one prefill instance (paper Eq 1): KV bytes, prefill seconds, Gbps.
+
+    Examples:
+
+      prfaas kv minimax-m2.5
+
+      prfaas kv kimi-linear-48b --hardware h20 --lengths 4k,16k,64k --format json
+
+      prfaas kv ./my-model.yaml --breakdown
+
+      prfaas kv mimo-v2-flash --attention-dp 1
+    """
+
+    def go() -> None:
+        from prfaas_plan.commands.kv import run_kv
+        from prfaas_plan.report.kv import render_kv
+
+        r = run_kv(model, hardware, gpus, parse_lengths(lengths), calibration, attention_dp)
+        emit(render_kv(r, format.value, breakdown), output)
+
+    run(go, ctx)

@@ -1,0 +1,141 @@
+"""`prfaas calibrate`, `prfaas validate` and `prfaas profile`: fit a GPU's efficiency block to
+measured kernels (and optionally the paper's end-to-end prefill figures), score the roofline
+against measurements, and time the kernel suite on this machine. Each returns the text or data
+the CLI writes; nothing here writes files."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prfaas_plan.catalog import Catalog
+from prfaas_plan.commands.kv import load_gpu
+from prfaas_plan.errors import PrfaasError
+from prfaas_plan.specs.hardware import Efficiency
+
+
+@dataclass
+class Calibration:
+    text: str  # the YAML to write (a calibration file, or a host-CPU hardware entry)
+    efficiency: Efficiency
+
+
+def _sidecar(csv_path: Path) -> dict[str, Any] | None:
+    """The profiler's NAME.meta.yaml next to a measurement file, if any (unreadable: ignored)."""
+    from prfaas_plan.io.yamlfile import read_yaml
+    from prfaas_plan.profiler.runner import sidecar_path
+
+    p = sidecar_path(csv_path)
+    if not p.is_file():
+        return None
+    try:
+        data = read_yaml(p)
+    except PrfaasError:  # a corrupt sidecar only loses the labels (CPU name, core count)
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _host_cpu(measurements: list[Path], meas: Any) -> Calibration:
+    import yaml
+
+    from prfaas_plan.perf import calibration as cal
+    from prfaas_plan.profiler.backends import CpuBackend
+
+    # cores and memory: the profiler's sidecar, else this machine's (calibrating where it profiled)
+    spec = cal.fit_host_cpu(meas, _sidecar(measurements[0]) or CpuBackend.host_facts())
+    return Calibration(yaml.safe_dump(spec.model_dump(mode="json", exclude_none=True), sort_keys=False, width=100),
+                       spec.efficiency)
+
+
+def run_calibrate(measurements: list[Path], hardware: str, paper_prefill: bool, system_from: str | None) -> Calibration:
+    from prfaas_plan import __version__
+    from prfaas_plan.assemble.calibration import paper_targets
+    from prfaas_plan.io.calibration import dump_calibration
+    from prfaas_plan.io.measurements import read_many
+    from prfaas_plan.perf import calibration as cal
+    from prfaas_plan.specs.calibration import CalibrationFile
+
+    meas = read_many([str(p) for p in measurements])
+    if hardware.strip().lower() == "cpu":
+        if paper_prefill or system_from:
+            raise PrfaasError("--hardware cpu fits kernels only", fix="drop --paper-prefill / --system-from")
+        return _host_cpu(measurements, meas)
+    cat = Catalog()
+    hw = cat.hardware(hardware)
+    eff = cal.fit_kernels(hw, meas, "prfaas calibrate on " + ", ".join(Path(f).name for f in meas.files))
+    system: dict[str, Any] | None = None
+    if system_from:
+        other = cat.hardware(system_from).efficiency
+        eff = eff.model_copy(update={k: getattr(other, k) for k in cal.SYSTEM_PARAMS})
+        system = {"copied_from": system_from}
+    if paper_prefill:
+        targets, free = paper_targets(cat, hw.name)
+        eff, rel = cal.fit_system(hw.model_copy(update={"efficiency": eff}), targets, free)
+        system = {t.label: round(float(r), 4) for t, r in zip(targets, rel, strict=True)}
+        if system_from:
+            system["copied_from"] = system_from
+    out = CalibrationFile(hardware=hw.name, efficiency=eff, inputs=meas.files, system_fit=system,
+                          tool_version=__version__, created=_dt.date.today().isoformat())
+    return Calibration(dump_calibration(out), eff)
+
+
+def run_validate(measurements: list[Path], hardware: str, calibration: Path | None) -> dict[str, Any]:
+    """{"hardware", "rows", "summary": [per op/dtype stats], "overall", "worst": five worst rows, "source"}."""
+    from prfaas_plan.io.measurements import read_many
+    from prfaas_plan.perf.calibration import error_stats, predict, worst_rows
+
+    hw = load_gpu(Catalog(), hardware, calibration)
+    meas = read_many([str(p) for p in measurements])
+    pred = predict(hw, meas)
+    groups, overall = error_stats(pred, meas)
+    return {"hardware": hw.name, "rows": len(meas), "summary": [g.__dict__ for g in groups], "overall": overall,
+            "worst": worst_rows(pred, meas), "source": hw.efficiency.source}
+
+
+@dataclass
+class Profile:
+    csv_text: str
+    meta_text: str
+    rows: int
+    seconds: float
+    backend: str
+    skipped: list[Any] = field(default_factory=list)
+
+
+def measurement_csv(rows: list[dict[str, Any]]) -> str:
+    """Rows in the measurement schema's column order (latency to 6 significant digits)."""
+    from prfaas_plan.report.tables import to_csv
+    from prfaas_plan.specs.measurements import REQUIRED
+
+    return to_csv(REQUIRED, [[f"{r['latency_ms']:.6g}" if k == "latency_ms" else r.get(k) for k in REQUIRED]
+                             for r in rows])
+
+
+def run_profile(device: str, model: str | None, gpus: int, quick: bool, smoke: bool, output: Path,
+                progress: bool, on_note: Any = None) -> Profile:
+    """Checks the output path first, then times the suite; both files' texts are built before either is
+    written. `on_note(text)` hears the backend's note (e.g. no GPU, timing the CPU) before the run."""
+    from prfaas_plan.profiler.backends import select_backend
+    from prfaas_plan.profiler.runner import meta_yaml
+    from prfaas_plan.profiler.runner import run_profile as run_suite
+    from prfaas_plan.profiler.suite import build_suite
+
+    if quick and smoke:
+        raise PrfaasError("give --quick or --smoke, not both")
+    suite = "smoke" if smoke else "quick" if quick else "full"
+    m = Catalog().model(model) if model else None
+    if output.suffix.lower() != ".csv":
+        raise PrfaasError(f"--output {output}: the measurement file must end in .csv", fix="e.g. -o measurements.csv")
+    if not output.parent.exists():
+        raise PrfaasError(f"--output {output}: folder {output.parent} does not exist", fix="create it first")
+    backend, note = select_backend(device)
+    if note and on_note is not None:
+        on_note(note)
+    cases = build_suite(backend.name, suite, list(backend.dtypes), m, gpus)
+    res = run_suite(backend, cases, suite, progress)
+    if not res.rows:
+        raise PrfaasError("every case was skipped (out of memory): nothing to write", fix="free device memory")
+    return Profile(measurement_csv(res.rows), meta_yaml(backend, suite, model, gpus, res), len(res.rows), res.seconds,
+                   backend.name, list(res.skipped))

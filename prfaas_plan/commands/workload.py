@@ -1,0 +1,30 @@
+"""`prfaas workload import`: a request trace -> a workload YAML (and a one-line summary)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class ImportedWorkload:
+    yaml_text: str
+    summary: str
+
+
+def import_trace(trace: Path, fmt: str, skip_bad: bool, block_tokens: int, cache_tokens: float | None,
+                 name: str | None) -> ImportedWorkload:
+    import yaml
+
+    from prfaas_plan.assemble.workload import trace_workload
+    from prfaas_plan.io.traces import read_trace
+
+    tr = read_trace(trace, fmt, skip_bad)
+    wl = trace_workload(tr, name or trace.stem.replace("_", "-"), block_tokens, cache_tokens)
+    data = wl.model_dump(mode="json", exclude_none=True)
+    pv = data["provenance"]
+    summary = (f"{pv['requests']:,} requests over {pv['time_span_s']:,.0f} s; mean input {pv['mean_input_tokens']:,.0f}, "
+               f"P90 {pv['p90_input_tokens']:,.0f}; prefix hit ratio {pv['prefix_hit_ratio']:.1%}; "
+               f"arrival SCV {data['arrival']['burstiness_scv']:.2f}"
+               + (f"; {len(tr.skipped)} bad lines skipped" if tr.skipped else ""))
+    return ImportedWorkload(yaml.safe_dump(data, sort_keys=False, width=120), summary)

@@ -1,0 +1,180 @@
+"""Reading request traces (Mooncake JSONL, Azure LLM inference CSV, plain CSV) and measured link
+bandwidth traces. Every malformed line is named (file and line) with the fix; `--skip-bad` counts
+and skips them instead. To add a trace format: a `_NAME_records` generator yielding
+(line, (time_s, input_tokens, output_tokens, hash_ids)) or (line, error text), wired in `read_trace`.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from prfaas_plan.errors import InvalidFileError, PrfaasError
+from prfaas_plan.io.files import read_text
+from prfaas_plan.specs.trace import Arr, Trace
+
+__all__ = ["Trace", "read_bandwidth_trace", "read_trace"]
+
+
+def _bad(path: str, line: int, msg: str, skip: bool, skipped: list[str]) -> None:
+    if skip:
+        skipped.append(f"line {line}: {msg}")
+        return
+    raise InvalidFileError(f"{path}: line {line}: {msg}",
+                           fix="fix or remove the line, or pass --skip-bad to skip bad lines (they are counted)")
+
+
+def _num(v: object, name: str) -> float:
+    if isinstance(v, bool) or v is None or v == "":
+        raise ValueError(f"'{name}' is missing")
+    x = float(v)  # type: ignore[arg-type]
+    if not np.isfinite(x):
+        raise ValueError(f"'{name}' is not finite")
+    return x
+
+
+Record = tuple[float, float, float, list[int]]
+
+
+def _mooncake_records(text: str) -> Iterator[tuple[int, Record | str]]:
+    for i, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            o = json.loads(line)
+            if not isinstance(o, dict):
+                raise ValueError("not a JSON object")
+            h = o.get("hash_ids", [])
+            if not isinstance(h, list) or not all(isinstance(x, int) for x in h):
+                raise ValueError("'hash_ids' must be a list of integers")
+            yield i, (_num(o.get("timestamp"), "timestamp") / 1e3, _num(o.get("input_length"), "input_length"),
+                      _num(o.get("output_length"), "output_length"), h)
+        except (ValueError, TypeError) as exc:
+            yield i, f"malformed record ({exc})"
+
+
+def _csv_records(text: str, fmt: str, path: str) -> Iterator[tuple[int, Record | str]]:
+    cols = {"azure": ("TIMESTAMP", "ContextTokens", "GeneratedTokens"),
+            "csv": ("timestamp_s", "input_tokens", "output_tokens")}[fmt]
+    rows = list(csv.reader(text.splitlines()))
+    if not rows:
+        raise InvalidFileError(f"{path}: the trace is empty", fix="give a trace with a header and at least one request")
+    header = [h.strip() for h in rows[0]]
+    missing = [c for c in cols if c not in header]
+    if missing:
+        raise InvalidFileError(f"{path}: line 1: missing column(s) {', '.join(missing)} (have {', '.join(header)})",
+                               fix=f"a {fmt} trace needs columns {', '.join(cols)}")
+    ix = [header.index(c) for c in cols]
+    t0 = None
+    for i, r in enumerate(rows[1:], 2):
+        if not r or not any(x.strip() for x in r):
+            continue
+        try:
+            if fmt == "azure":  # ISO timestamps, seconds from the first request
+                tt = _dt.datetime.fromisoformat(r[ix[0]].strip()[:26]).timestamp()
+                t0 = tt if t0 is None else t0
+                t = tt - t0
+            else:
+                t = _num(r[ix[0]], cols[0])
+            yield i, (t, _num(r[ix[1]], cols[1]), _num(r[ix[2]], cols[2]), [])
+        except (ValueError, IndexError) as exc:
+            yield i, f"malformed row ({exc})"
+
+
+def read_trace(path: str | Path, fmt: str = "auto", skip_bad: bool = False) -> Trace:
+    p = Path(path)
+    if not p.is_file():
+        raise InvalidFileError(f"{p}: no such trace file", fix="check the path")
+    raw = p.read_bytes()
+    if fmt == "auto":
+        fmt = "mooncake" if p.suffix.lower() in (".jsonl", ".json") else "csv"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidFileError(f"{p}: not UTF-8 text", fix="give a JSONL or CSV trace") from None
+    if fmt == "mooncake":
+        records = _mooncake_records(text)
+    elif fmt in ("azure", "csv"):
+        records = _csv_records(text, fmt, str(p))
+    else:
+        raise PrfaasError(f"unknown trace format {fmt!r}", fix="use --format mooncake, azure or csv")
+    skipped: list[str] = []
+    ts, inp, out, lines = [], [], [], []
+    hashes: list[list[int]] | None = [] if fmt == "mooncake" else None
+    for line, rec in records:
+        if isinstance(rec, str):  # a parse error
+            _bad(str(p), line, rec, skip_bad, skipped)
+            continue
+        t, a, b, h = rec
+        if a < 1 or b < 0 or t < 0:
+            _bad(str(p), line, "negative or zero length, or negative timestamp", skip_bad, skipped)
+            continue
+        ts.append(t)
+        inp.append(a)
+        out.append(b)
+        lines.append(line)
+        if hashes is not None:
+            hashes.append(h)
+    if not ts:
+        extra = f" ({len(skipped)} bad lines skipped)" if skipped else ""
+        raise InvalidFileError(f"{p}: the trace has no valid requests{extra}", fix="give a non-empty trace")
+    arr = np.asarray(ts)
+    back = np.diff(arr) < 0
+    if np.any(back):
+        k = int(np.argmax(back)) + 1
+        raise InvalidFileError(f"{p}: line {lines[k]}: timestamp goes back in time (before line {lines[k - 1]})",
+                               fix="sort the trace by timestamp")
+    return Trace(str(p), fmt, arr, np.asarray(inp), np.asarray(out), hashes, skipped,
+                 hashlib.sha256(raw).hexdigest())
+
+
+def read_bandwidth_trace(path: str | Path, nominal_gbps: float) -> Arr:
+    """Per-second link bandwidth factors (measured / nominal) from a CSV with columns `time_s,gbps`.
+
+    Each row's bandwidth holds from its time until the next row's; the last row holds at least one
+    second (to a whole second); before the first row the first value holds. The series is averaged into 1-s slots and
+    repeats when the simulation runs longer than the file. Factors above 1 are kept (the file is
+    the truth); an all-zero file is rejected (nothing could ever cross the link).
+    """
+    p = Path(path)
+    text = read_text(p, "bandwidth trace")
+    rows = list(csv.reader(text.splitlines()))
+    if not rows or [c.strip() for c in rows[0][:2]] != ["time_s", "gbps"]:
+        raise InvalidFileError(f"{p}: line 1: expected a header 'time_s,gbps'",
+                               fix="write one row per change: time in seconds, bandwidth in Gbps")
+    ts: list[float] = []
+    gs: list[float] = []
+    for i, row in enumerate(rows[1:], start=2):
+        if not row or not "".join(row).strip():
+            continue
+        try:
+            t, g = float(row[0]), float(row[1])
+        except (ValueError, IndexError):
+            raise InvalidFileError(f"{p}: line {i}: expected two numbers 'time_s,gbps', got {','.join(row)!r}") from None
+        if not (np.isfinite(t) and np.isfinite(g)) or t < 0 or g < 0:
+            raise InvalidFileError(f"{p}: line {i}: time and bandwidth must be finite and >= 0")
+        if ts and t <= ts[-1]:
+            raise InvalidFileError(f"{p}: line {i}: time_s {t:g} is not after the previous row's {ts[-1]:g}",
+                                   fix="sort the rows by time, one row per time")
+        ts.append(t)
+        gs.append(g)
+    if not ts:
+        raise InvalidFileError(f"{p}: no rows after the header", fix="add at least one 'time_s,gbps' row")
+    if max(gs) <= 0:
+        raise InvalidFileError(f"{p}: bandwidth is zero throughout: nothing could cross the link",
+                               fix="check the units (Gbps) of the gbps column")
+    if nominal_gbps <= 0:
+        raise PrfaasError("the scenario's link bandwidth is zero", fix="set link.bandwidth_gbps > 0")
+    t_arr, g_arr = np.array(ts), np.array(gs)
+    end = float(np.ceil(t_arr[-1] + 1.0))
+    edges = np.concatenate([[0.0], t_arr[1:], [end]])  # the first value also holds before t[0]
+    cum = np.concatenate([[0.0], np.cumsum(g_arr * np.diff(edges))])
+    sec = np.arange(0.0, end + 0.5)
+    area = np.interp(sec, edges, cum)
+    return np.asarray(np.diff(area) / nominal_gbps, dtype=float)
