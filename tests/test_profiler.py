@@ -248,6 +248,12 @@ def test_plan_applies_a_calibration_file(tmp_path, shared):
     d = yaml.safe_load(cal.read_text())
     d["efficiency"]["request_overhead_s"] *= 2
     cal.write_text(yaml.safe_dump(d))
+    out = json.loads(run("plan", "--calibration", cal, "-f", "json").stdout)["prfaas_pd"]
+    # the request overhead is latency a busy instance overlaps: TTFT moves, capacity does not
+    assert out["max_throughput_rps"] == pytest.approx(base, rel=1e-9)
+    assert out["ttft_s"]["mean"] > json.loads(run("plan", "-f", "json").stdout)["prfaas_pd"]["ttft_s"]["mean"]
+    d["efficiency"]["gemm"]["fp8"]["compute_efficiency"] /= 2  # slower kernels occupy the GPU longer
+    cal.write_text(yaml.safe_dump(d))
     slower = json.loads(run("plan", "--calibration", cal, "-f", "json").stdout)["prfaas_pd"]["max_throughput_rps"]
     assert slower < base * 0.99
     # the override does not leak out of the command

@@ -16,7 +16,7 @@ import numpy as np
 from prfaas_plan.assemble.deployment import resolve_deployment
 from prfaas_plan.assemble.distributions import length_dist
 from prfaas_plan.assemble.prices import cluster_for, cluster_price, cluster_price_source
-from prfaas_plan.assemble.profiles import decode_rps, prefill_profile
+from prfaas_plan.assemble.profiles import decode_rps, occupancy_profile, prefill_profile
 from prfaas_plan.catalog import Catalog
 from prfaas_plan.errors import InfeasibleError
 from prfaas_plan.perf.kv import kv_bytes
@@ -46,6 +46,20 @@ def workload_lengths(wl: WorkloadSpec, atoms: int) -> Lengths:
     return Lengths(L, bounds, float(length_dist(wl.input_length).mean), length_dist(wl.output_length).mean)
 
 
+def _occupancy(sc: ScenarioSpec, dep: Any, L: np.ndarray, local_prof: Any, prf_prof: Any) -> dict[str, Any]:
+    """RouteModel's occupancy fields: capacity as steady-state throughput (`perf.serving`), or none
+    (capacity = 1 / latency, the paper's Eqs. 3-4) when the scenario says `prefill_capacity: latency`."""
+    if sc.prefill_capacity != "throughput":
+        return {}
+    lo, hi = float(L[0]), float(L[-1])
+    occ: dict[str, Any] = {"local_occupancy": occupancy_profile(dep.model, dep.local_hw, sc.local, lo, hi, local_prof)}
+    occ["s_local"] = occ["local_occupancy"](L)
+    if sc.prfaas is not None and dep.prfaas_hw is not None and prf_prof is not None:
+        occ["prfaas_occupancy"] = occupancy_profile(dep.model, dep.prfaas_hw, sc.prfaas, lo, hi, prf_prof)
+        occ["s_prfaas"] = occ["prfaas_occupancy"](L)
+    return occ
+
+
 def build_inputs(cat: Catalog, sc: ScenarioSpec, wl: WorkloadSpec, path: str, paper_approximation: bool,
                  load: float | None, atoms: int = D.DEFAULT_ATOMS) -> tuple[PlanInputs, dict[str, Any]]:
     dep = resolve_deployment(cat, sc, path)
@@ -71,9 +85,12 @@ def build_inputs(cat: Catalog, sc: ScenarioSpec, wl: WorkloadSpec, path: str, pa
         raise InfeasibleError("the local cluster needs at least 2 instances (prefill + decode)",
                               where=f"{path}: local.gpus", fix="add GPUs or a prfaas cluster")
     t_loc = local_prof(L)
-    rm = RouteModel(L, ln.bounds, t_prf, t_loc, S, prf_prof, local_prof, kvf, egress, drps)
+    occ = _occupancy(sc, dep, L, local_prof, prf_prof)
+    info["prefill_capacity"] = sc.prefill_capacity
+    rm = RouteModel(L, ln.bounds, t_prf, t_loc, S, prf_prof, local_prof, kvf, egress, drps, **occ)
     total_gpus = sc.local.gpus + (sc.prfaas.gpus if sc.prfaas else 0)
-    homo_rm = RouteModel(L, ln.bounds, None, t_loc, S, None, local_prof, kvf, egress, drps)
+    homo_rm = RouteModel(L, ln.bounds, None, t_loc, S, None, local_prof, kvf, egress, drps,
+                         s_local=occ.get("s_local"), local_occupancy=occ.get("local_occupancy"))
     loc_price = cluster_price(sc.local, local_hw)
     inp = PlanInputs(
         scenario=sc.name, route=rm, n_prfaas=n_prf, n_local=sc.local.instances,

@@ -1,6 +1,7 @@
 """Stage service models of a resolved deployment: prefill time as a function of length (roofline,
-or measured points interpolated piecewise-linearly in length as the paper does) and the local
-cluster's decode capacity (fixed step time, or the roofline's largest batch within the SLO)."""
+or measured points interpolated piecewise-linearly in length as the paper does), the GPU occupancy
+per request of a busy prefill instance (capacity, `perf.serving`), and the local cluster's decode
+capacity (fixed step time, or the roofline's largest batch within the SLO)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,19 @@ def prefill_profile(model: ModelSpec, hw: HardwareSpec, cl: Cluster, lo: float, 
         grid = np.array([max(1.0, lo), max(1.0, lo) + 1])
     t = prefill_time(model, hw, cl.gpus_per_instance, grid).seconds
     return interp_profile(grid, t), f"roofline ({hw.efficiency.source})"
+
+
+def occupancy_profile(model: ModelSpec, hw: HardwareSpec, cl: Cluster, lo: float, hi: float,
+                      latency: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+    """S(l), the GPU time a request occupies on a saturated instance (`perf.serving`), on the same
+    grid as the latency profile; a measured latency profile is converted by the roofline's ratio."""
+    from prfaas_plan.perf.serving import occupancy_from_latency
+
+    grid = np.unique(np.round(np.geomspace(max(1.0, lo), max(hi, lo + 1), PROFILE_GRID_POINTS)))
+    if len(grid) < 2:
+        grid = np.array([max(1.0, lo), max(1.0, lo) + 1])
+    s = occupancy_from_latency(model, hw, cl.gpus_per_instance, grid, latency(grid))
+    return interp_profile(grid, s)
 
 
 def decode_rps(sc: ScenarioSpec, wl: WorkloadSpec, model: ModelSpec, hw: HardwareSpec,

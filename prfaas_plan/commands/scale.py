@@ -27,6 +27,7 @@ def _check_sizes(sizes: list[int], gpi: int) -> None:
 def quick(cat: Catalog, model: str, hardware: str, tokens: int, gpi: int, sizes: list[int], scv: float,
           target: float) -> tuple[dict[str, Any], list[ScaleRow]]:
     from prfaas_plan.perf.api import kv_throughput
+    from prfaas_plan.perf.serving import prefill_service_time
     from prfaas_plan.plan.feasibility import check_weights_fit
 
     _check_sizes(sizes, gpi)
@@ -34,11 +35,14 @@ def quick(cat: Catalog, model: str, hardware: str, tokens: int, gpi: int, sizes:
     check_weights_fit(m, hw, gpi, "--hardware")
     k = kv_throughput(m, hw, gpi, [tokens])
     S, T = float(k.kv_bytes[0]), float(k.prefill_s[0])
-    rows = project(sizes, gpi, S, T, S, T, None, scv, target, exact=False)
+    occ = float(prefill_service_time(m, hw, gpi, [tokens]).seconds[0])
+    rows = project(sizes, gpi, S, occ, S, T, None, scv, target, exact=True)
     head = {"mode": "quick", "model": m.name, "hardware": hw.name, "gpus_per_instance": gpi, "tokens": tokens,
             "kv_gbps_per_instance": 8 * S / T / 1e9, "prefill_s": T, "representative_tokens": tokens,
             "link_gbps": None,
-            "notes": ["roofline prefill time; egress assumes every instance always prefilling (Eq. 2)"]}
+            "notes": ["roofline prefill time; egress assumes every instance always prefilling (Eq. 2); "
+                      "the exact column prices a busy instance by its steady-state occupancy per request "
+                      "(forwards filled to the token budget), Eq. 2 by the single-request latency"]}
     return head, rows
 
 
@@ -71,7 +75,9 @@ def scenario(cat: Catalog, sc: ScenarioSpec, wl: WorkloadSpec, path: str, sizes:
     T_rep = float(rm.prfaas_profile(np.array([lbar]))[0])
     p = (len(rm.atoms) - j) / len(rm.atoms)
     scv_r = thinned_scv(wl.arrival.burstiness_scv if scv is None else scv, p)
-    rows = project(sizes, gpi, float(rm.kv_bytes[j:].mean()), float(rm.t_prfaas[j:].mean()), S_rep, T_rep,
+    occ = rm.occ_prfaas
+    assert occ is not None
+    rows = project(sizes, gpi, float(rm.kv_bytes[j:].mean()), float(occ[j:].mean()), S_rep, T_rep,
                    rm.kv_bytes[j:], scv_r, target, exact=True)
     head = {"mode": "scenario", "scenario": sc.name, "model": info["model"], "hardware": sc.prfaas.hardware,
             "gpus_per_instance": gpi, "threshold_tokens": t, "offload_fraction": p, "representative_tokens": lbar,

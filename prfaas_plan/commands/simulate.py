@@ -241,7 +241,8 @@ def run_simulation(cat: Catalog, sc: ScenarioSpec, wl: WorkloadSpec, path: str, 
         assert trace is not None
         unc, kw, routing_info = _two_caches(trace, thr, prefix_routing, rm, inp.rtt_s, block_tokens, cache_tokens,
                                             prfaas_cache_tokens)
-    r = simulate(a.arrival_s, unc, a.output, cfg, rm.prfaas_profile, rm.local_profile, rm.kv_profile, **kw)
+    r = simulate(a.arrival_s, unc, a.output, cfg, rm.prfaas_profile, rm.local_profile, rm.kv_profile,
+                 s_prfaas=rm.prfaas_occupancy, s_local=rm.local_occupancy, **kw)
     horizon = float(a.arrival_s[-1])
     done, inside = check_conservation(r, horizon)
     w0 = float(a.arrival_s[int(len(a.arrival_s) * WARMUP)])

@@ -82,12 +82,14 @@ def _ttft(
         unl[~local] = tp + np.maximum(0.0, transfer - tp) + inp.rtt_s
     unloaded = {"mean": float(unl.mean()), "p90": float(np.quantile(unl, 0.9))}
     p = (n - j) / n
+    # queues form on GPU occupancy (capacity); each request then takes its own latency (unloaded)
     pools = {
-        "pd_prefill": pool_wait(ch.n_p, lam_op * (1 - p), rm.t_local[local], thinned_scv(inp.burstiness_scv, 1 - p)),
+        "pd_prefill": pool_wait(ch.n_p, lam_op * (1 - p), rm.occ_local[local], thinned_scv(inp.burstiness_scv, 1 - p)),
     }
     if j < n:
-        assert rm.t_prfaas is not None
-        pools["prfaas"] = pool_wait(inp.n_prfaas if inp.n_prfaas else 0, lam_op * p, rm.t_prfaas[~local],
+        occ = rm.occ_prfaas
+        assert occ is not None
+        pools["prfaas"] = pool_wait(inp.n_prfaas if inp.n_prfaas else 0, lam_op * p, occ[~local],
                                     thinned_scv(inp.burstiness_scv, p))
     pw = np.where(local, pools["pd_prefill"].p_wait, pools.get("prfaas", pools["pd_prefill"]).p_wait)
     dec = np.where(local, pools["pd_prefill"].decay_per_s, pools.get("prfaas", pools["pd_prefill"]).decay_per_s)

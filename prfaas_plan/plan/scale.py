@@ -1,13 +1,16 @@
 """Egress projection of a PrfaaS cluster as it grows (paper Eq. 2), with a burst figure.
 
 Every row assumes the PrfaaS cluster is saturated (every instance always prefilling), as Eq. 2
-does: offloaded requests complete at rate lambda = instances / E[T_prefill | route].
+does: offloaded requests complete at rate lambda = instances / E[S | route], S(l) the GPU time a
+request occupies on a busy instance (`perf.serving`; the single-request latency T_prefill when the
+scenario prices capacity by latency).
 
 - `egress_gbps` (Eq. 2): instances x Phi_kv(l), Phi_kv = S_kv(l) / T_prefill(l) at the
-  representative length l (the mean offloaded length, or the fixed `--tokens` of quick mode).
-- `egress_gbps_exact`: instances x E[S_kv(L)] / E[T_prefill(L)] over the routed lengths (with prefix
-  reuse already applied to L). A saturated pool completes 1 / E[T] requests per second per instance
-  and each carries E[S_kv] bytes on average, so this is the exact long-run mean.
+  representative length l (the mean offloaded length, or the fixed `--tokens` of quick mode): the
+  paper's formula, with the single-request latency.
+- `egress_gbps_exact`: instances x E[S_kv(L)] / E[S(L)] over the routed lengths (with prefix
+  reuse already applied to L). A saturated pool completes 1 / E[S] requests per second per instance
+  and each carries E[S_kv] bytes on average, so this is the long-run mean of a busy cluster.
 - `p99_1s_gbps`: the 99th percentile of the bytes sent in 1-second windows when requests arrive as a
   renewal process with the given squared coefficient of variation (1 = Poisson) and each sends its
   KVCache in the window it arrives (queueing would smooth bursts; ignoring it is conservative).

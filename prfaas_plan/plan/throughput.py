@@ -3,10 +3,15 @@
 The length distribution is represented by N equal-probability atoms L_1 <= ... <= L_N (see
 `plan.dist`). Threshold index j keeps atoms 1..j local (L <= t_j) and offloads the rest, so
 p = (N - j) / N. Two views of each route's cost, both vectorised over (N_p, j):
-- exact: capacity from E[T_prefill(L) | route] and egress from E[S_kv(L) | route] (a pool of
-  servers with mean service time E[T] completes 1 / E[T] requests per second per server);
-- paper: the paper's approximation, T_prefill and S_kv at the representative lengths l_long and
+- exact: capacity from E[S(L) | route] and egress from E[S_kv(L) | route] (a pool of
+  servers with mean occupancy E[S] completes 1 / E[S] requests per second per server);
+- paper: the paper's approximation, S and S_kv at the representative lengths l_long and
   l_short (conditional means of L).
+S(l) is the GPU time a request occupies on a saturated instance (`perf.serving`: forwards filled
+to the engine's token budget, the per-request latency overhead overlapped): capacity is
+throughput, not 1 / latency. Where a route model carries no occupancy (`s_*` None), capacity falls
+back to the latency T_prefill(l): the paper's Eqs. 3-4, which price a request at its
+single-request latency (`prefill_capacity: latency` in a scenario).
 """
 
 from __future__ import annotations
@@ -36,6 +41,28 @@ class RouteModel:
     kv_profile: Profile
     egress_bytes_per_s: float  # B_out
     decode_rps_per_instance: float  # BS_max / (T_decode * L_out)
+    # GPU occupancy per request on a saturated instance (capacity); None = the latency above
+    s_prfaas: Arr | None = None
+    s_local: Arr | None = None
+    prfaas_occupancy: Profile | None = None
+    local_occupancy: Profile | None = None
+
+    @property
+    def occ_prfaas(self) -> Arr | None:
+        """Seconds of a PrfaaS instance each atom occupies (what capacity is made of)."""
+        return self.s_prfaas if self.s_prfaas is not None else self.t_prfaas
+
+    @property
+    def occ_local(self) -> Arr:
+        return self.s_local if self.s_local is not None else self.t_local
+
+    @property
+    def occ_prfaas_profile(self) -> Profile | None:
+        return self.prfaas_occupancy or self.prfaas_profile
+
+    @property
+    def occ_local_profile(self) -> Profile:
+        return self.local_occupancy or self.local_profile
 
 
 @dataclass(frozen=True)
@@ -47,7 +74,7 @@ class StageGrid:
     l_short: Arr
     theta_prfaas_compute: Arr  # (J,)
     theta_prfaas_egress: Arr  # (J,)
-    local_mean_t: Arr  # (J,) E[T_local | short] (or T_local(l_short))
+    local_mean_t: Arr  # (J,) E[S_local | short] (or S_local(l_short)): occupancy per request
     mean_kv_long: Arr  # (J,)
 
 
@@ -66,16 +93,18 @@ def stage_grid(rm: RouteModel, n_prfaas: int, paper: bool) -> StageGrid:
     if paper:
         ls = np.where(j > 0, l_short, rm.atoms[0])
         ll = np.where(j < N, l_long, rm.atoms[-1])
-        local_t = np.asarray(rm.local_profile(ls), dtype=float)
+        local_t = np.asarray(rm.occ_local_profile(ls), dtype=float)
         kv_long = np.asarray(rm.kv_profile(ll), dtype=float)
-        prf_t = np.asarray(rm.prfaas_profile(ll), dtype=float) if rm.prfaas_profile else np.full(N + 1, np.inf)
+        pp = rm.occ_prfaas_profile
+        prf_t = np.asarray(pp(ll), dtype=float) if pp else np.full(N + 1, np.inf)
     else:
-        cl = np.concatenate([[0.0], np.cumsum(rm.t_local)])
+        cl = np.concatenate([[0.0], np.cumsum(rm.occ_local)])
         local_t = _safe_div(cl, j)
         ck = np.concatenate([[0.0], np.cumsum(rm.kv_bytes)])
         kv_long = _safe_div(ck[-1] - ck, N - j)
-        if rm.t_prfaas is not None:
-            cp = np.concatenate([[0.0], np.cumsum(rm.t_prfaas)])
+        occ = rm.occ_prfaas
+        if occ is not None:
+            cp = np.concatenate([[0.0], np.cumsum(occ)])
             prf_t = _safe_div(cp[-1] - cp, N - j)
         else:
             prf_t = np.full(N + 1, np.inf)

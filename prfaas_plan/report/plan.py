@@ -97,6 +97,10 @@ def render_plan(r: PlanReport, info: dict[str, Any], fmt_name: str, load: float)
         f"Optimiser: {r.optimiser}; loaded TTFT at {load:.0%} of each column's Lambda_max "
         "(Allen-Cunneen M/G/c approximation).",
         f"Prefill profiles: PrfaaS {info.get('prfaas_profile', '-')}; local {info.get('local_profile')}.",
+        "Prefill capacity: " + ("steady-state throughput (GPU time per request with forwards filled to the "
+                                "engine's token budget, request overhead overlapped); TTFT uses the "
+                                "single-request latency." if info.get("prefill_capacity", "throughput") == "throughput"
+                                else "1 / single-request latency (the paper's Eqs. 3-4)."),
         f"Decode: {info['decode']}.",
     ] + r.notes
     title = f"Scenario {r.scenario}: {info['model']}"

@@ -2,8 +2,11 @@
 
 Model (one request = one prompt):
 - routing: uncached length > threshold goes to the PrfaaS pool, else to the local prefill pool;
-- prefill pools: FCFS, `c` identical instances, one request at a time per instance (the paper's
-  per-instance prefill latency T(l));
+- prefill pools: FCFS, `c` identical instances; a request occupies its instance for its GPU
+  occupancy S(l) (`perf.serving`: steady-state throughput, forwards filled to the token budget)
+  and its first token is computed T(l) after it starts (the single-request latency, request
+  overhead included; S(l) < T(l)), so the next request starts while its predecessor's overhead
+  runs. Without occupancy profiles S = T (the paper's one-request-at-a-time view);
 - KV transfer (PrfaaS requests only): the link's `bandwidth x factor(t)` bytes/s are shared equally
   by the transfers in flight (processor sharing); a transfer joins no earlier than layer-wise
   streaming allows (max(prefill start, prefill end - S/B)); the first token is ready at
@@ -133,11 +136,13 @@ def simulate(
     arrival_s: Arr, uncached_tokens: Arr, output_tokens: Arr, cfg: SimConfig,
     t_prfaas: Callable[[Arr], Arr] | None, t_local: Callable[[Arr], Arr], kv: Callable[[Arr], Arr],
     *, offload: NDArray[np.bool_] | None = None, move_bytes: Arr | None = None,
-    release_delay_s: Arr | None = None,
+    release_delay_s: Arr | None = None, s_prfaas: Callable[[Arr], Arr] | None = None,
+    s_local: Callable[[Arr], Arr] | None = None,
 ) -> SimRecords:
     """`uncached_tokens` are the tokens each request prefills where it runs; `offload` overrides the
     threshold rule (per-cluster caches decide it); `move_bytes` (local requests) and
-    `release_delay_s` (PrfaaS requests) model cache moves (see the module docstring)."""
+    `release_delay_s` (PrfaaS requests) model cache moves (see the module docstring); `s_prfaas` /
+    `s_local` give each pool's occupancy S(l) (None: the latency profile)."""
     a = np.asarray(arrival_s, dtype=float)
     L = np.asarray(uncached_tokens, dtype=float)
     out = np.asarray(output_tokens, dtype=float)
@@ -149,12 +154,13 @@ def simulate(
     S = np.asarray(kv(L), dtype=float)
     rel = a if release_delay_s is None else a + np.where(off, release_delay_s, 0.0)
     ps, pe = np.empty(len(a)), np.empty(len(a))
-    for mask, prof, c in ((off, t_prfaas, cfg.n_prfaas), (~off, t_local, cfg.n_pd_prefill)):
+    for mask, prof, occ, c in ((off, t_prfaas, s_prfaas, cfg.n_prfaas), (~off, t_local, s_local, cfg.n_pd_prefill)):
         if not mask.any():
             continue
         assert prof is not None
         svc = np.asarray(prof(L[mask]), dtype=float)
-        st = fcfs(rel[mask], svc, c)
+        busy = svc if occ is None else np.minimum(np.asarray(occ(L[mask]), dtype=float), svc)
+        st = fcfs(rel[mask], busy, c)
         ps[mask], pe[mask] = st, st + svc
     ready = pe.copy()
     tr_s, tr_e = np.full(len(a), np.nan), np.full(len(a), np.nan)

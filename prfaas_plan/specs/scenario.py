@@ -92,4 +92,10 @@ class ScenarioSpec(StrictModel):
     load: Annotated[float, Field(gt=0, lt=1)] = Field(
         default=0.8, description="operating point for loaded TTFT and egress, fraction of Lambda_max"
     )
+    prefill_capacity: Literal["throughput", "latency"] = Field(
+        default="throughput",
+        description="how a prefill instance's capacity is priced: 'throughput' = steady-state GPU "
+        "occupancy per request (forwards filled to the engine's token budget, per-request overhead "
+        "overlapped; perf.serving); 'latency' = 1 / single-request latency, the paper's Eqs. 3-4",
+    )
     expect: Expectations | None = None
