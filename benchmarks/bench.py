@@ -19,6 +19,7 @@ def main() -> None:
     exe = [sys.executable, "-m", "prfaas_plan"]
     print(f"prfaas --help          {wall(exe + ['--help']):.3f} s")
     print(f"prfaas kv minimax-m2.5 {wall(exe + ['kv', 'minimax-m2.5']):.3f} s")
+    print(f"prfaas perf minimax-m2.5 {wall(exe + ['perf', 'minimax-m2.5']):.3f} s")
     print(f"prfaas plan            {wall(exe + ['plan']):.3f} s")
     print(f"prfaas scale (10 sizes to 10,000 GPUs, scenario) {wall(exe + ['scale', 'prfaas-paper'], 3):.3f} s")
     cmp = exe + ["compare", "--prfaas-hardware", "h200,b200", "--local-hardware", "h20,h100",

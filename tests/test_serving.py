@@ -3,10 +3,15 @@
 Hand-worked examples with the arithmetic in comments, and the decode acceptance checks of issue #12.
 """
 
+import json
+
 import numpy as np
 import pytest
+import yaml
+from typer.testing import CliRunner
 
 from prfaas_plan import catalog
+from prfaas_plan.cli.app import app
 from prfaas_plan.perf.ops import weight_bytes
 from prfaas_plan.perf.roofline import decode_step_time, prefill_time
 from prfaas_plan.perf.serving import occupancy_from_latency, prefill_service_time
@@ -19,7 +24,7 @@ H20 = catalog.load_hardware("h20")
 # A toy GPU where every kernel is compute-bound and free of launch costs, so times are FLOPs / peak:
 # 1e14 FLOP/s, 1e16 B/s (memory terms are nanoseconds), one SM (occupancy 1), efficiencies 1.
 _K = {"compute_efficiency": 1.0, "memory_efficiency": 1.0, "launch_s": 0.0}
-TOY_GPU = HardwareSpec.model_validate({
+TOY_GPU_DICT = {
     "name": "toy", "display_name": "toy", "datasheet": {
         "bf16_dense_flops_per_s": 1e14, "hbm_capacity_bytes": 1e12, "hbm_bandwidth_bytes_per_s": 1e16,
         "scaleup_bandwidth_bytes_per_s": 1e12, "nic_bandwidth_gbps": 100, "sm_count": 1, "source": "test"},
@@ -28,14 +33,16 @@ TOY_GPU = HardwareSpec.model_validate({
         "prefill_attention": _K, "decode_attention": _K, "memory_efficiency": 1.0, "scaleup_efficiency": 1.0,
         "collective_latency_s": 0.0, "request_overhead_s": 0.5, "forward_overhead_s": 0.01,
         "prefill_chunk_tokens": 1024},
-})
+}
+TOY_GPU = HardwareSpec.model_validate(TOY_GPU_DICT)
 # One dense layer: hidden 1024, 8 heads = 8 KV heads of 128, FFN 4096, vocab 1024.
-TOY_MODEL = ModelSpec.model_validate({
+TOY_MODEL_DICT = {
     "name": "toy", "display_name": "toy", "source": "test", "hidden_size": 1024, "vocab_size": 1024,
     "num_hidden_layers": 1, "layers": [{"count": 1, "attention": {"kind": "gqa", "num_heads": 8,
                                                                   "num_kv_heads": 8, "head_dim": 128},
                                         "ffn": {"kind": "dense", "intermediate_size": 4096}}],
-})
+}
+TOY_MODEL = ModelSpec.model_validate(TOY_MODEL_DICT)
 # GEMM FLOPs per token: 2 x 1024 x (qkv 3072 + o 1024 + gate_up 8192 + down 4096 x 1024 / 1024)
 # = 2 x 1024 x 16384 = 33.554e6 -> 0.33554 us per token at 1e14 FLOP/s.
 PER_TOKEN_S = 2 * 1024 * 16384 / 1e14
@@ -132,3 +139,74 @@ def test_decode_lm_head_has_a_row_per_sequence():
     many = decode_step_time(TOY_MODEL, TOY_GPU, 1, [64], [100]).by_class["gemm"][0]
     # all GEMMs are compute-bound here: 64 rows cost 64 x one row (launch 0, occupancy 1)
     assert many == pytest.approx(64 * one, rel=1e-6)
+
+
+def _perf(*args):
+    r = CliRunner().invoke(app, ["perf", *map(str, args)])
+    return r
+
+
+def test_perf_command_reproduces_the_hand_worked_case(tmp_path):
+    """`prfaas perf` on the toy model and GPU (YAML paths), 1 GPU, 512 input / 200 output tokens,
+    budget 1024 tokens, 4 sequences decoding."""
+    (tmp_path / "m.yaml").write_text(yaml.safe_dump(TOY_MODEL_DICT))
+    (tmp_path / "g.yaml").write_text(yaml.safe_dump(TOY_GPU_DICT))
+    r = _perf(tmp_path / "m.yaml", "--hardware", tmp_path / "g.yaml", "--gpus", 1, "--input-length", 512,
+              "--output-length", 200, "--prefill-batch-tokens", "1k", "--decode-batch", 4, "-f", "json")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert set(d) == {"model", "hardware", "gpus", "recipe", "prefill", "decode", "breakdown"}
+    assert set(d["prefill"]) == {"input_length", "batch_tokens", "latency_s", "throughput_tokens_per_s_per_gpu"}
+    assert set(d["decode"]) == {"batch", "context", "step_s", "tpot_s", "throughput_tokens_per_s_per_gpu"}
+    p, dec = d["prefill"], d["decode"]
+    # prefill (see test_prefill_latency_and_occupancy_hand_worked): latency 0.5 + 0.01 + 171.8 us + 6.71 us
+    # = 0.510179 s; occupancy 5.1785 ms -> 512 / 5.1785e-3 = 98,870 tokens/s on the one GPU
+    assert (p["input_length"], p["batch_tokens"]) == (512, 1024)
+    assert p["latency_s"] == pytest.approx(0.5 + 0.01 + 512 * PER_TOKEN_S + _causal_attention_s(512), rel=1e-4)
+    occ = 0.5 * (1024 * PER_TOKEN_S + 0.01) + _causal_attention_s(512)
+    assert p["throughput_tokens_per_s_per_gpu"] == pytest.approx(512 / occ, rel=1e-4)
+    # requests batch: throughput is ~99x 1 / latency x input length (1,004 tokens/s)
+    assert p["throughput_tokens_per_s_per_gpu"] > 512 / p["latency_s"]
+    # decode: context 512 + 200 / 2 = 612. GEMMs with 4 rows, LM head included (1024 x 1024):
+    #   2 x 4 x 1024 x (16384 + 1024) / 1e14 = 1.4260 us;
+    # attention reads 612 cached tokens per sequence: 2 x 4 x 8 x 612 x (128 + 128) / 1e14 = 0.1003 us;
+    # norms and activation are bytes / 1e16 B/s (~2e-11 s); no per-step overhead: 1.5263 us
+    step = 2 * 4 * 1024 * (16384 + 1024) / 1e14 + 2 * 4 * 8 * 612 * 256 / 1e14
+    assert (dec["batch"], dec["context"]) == (4, 612)
+    assert dec["step_s"] == pytest.approx(step, rel=1e-4)
+    assert dec["tpot_s"] == dec["step_s"]
+    assert dec["throughput_tokens_per_s_per_gpu"] == pytest.approx(4 / step, rel=1e-4)
+    assert d["breakdown"]["decode_step_s"]["overhead"] == 0.0
+    # default batch: the toy step stays far under the 25 ms SLO, so the CUDA-graph cap (512) binds
+    r = _perf(tmp_path / "m.yaml", "--hardware", tmp_path / "g.yaml", "--gpus", 1, "-f", "json")
+    d = json.loads(r.stdout)
+    assert d["decode"]["batch"] == 512 and d["breakdown"]["decode_batch_limited_by"] == "limit"
+
+
+def test_perf_default_batch_meets_the_slo_and_is_the_largest():
+    r = _perf("minimax-m2.5", "-f", "json")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    b, ctx = d["decode"]["batch"], d["decode"]["context"]
+    assert d["decode"]["tpot_s"] <= 1 / 40
+    m = catalog.load_model("minimax-m2.5")
+    # one more sequence would break the SLO (the binding reason reported)
+    assert d["breakdown"]["decode_batch_limited_by"] == "slo"
+    assert decode_step_time(m, H200, 8, [b + 1], ctx).total[0] > 1 / 40
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["qwen3-30b-a3b", "--input-length", "0"], "--input-length"),
+    (["qwen3-30b-a3b", "--output-length", "lots"], "--output-length"),
+    (["qwen3-30b-a3b", "--prefill-batch-tokens", "0"], "--prefill-batch-tokens"),
+    (["qwen3-30b-a3b", "--decode-batch", "0"], "--decode-batch"),
+    (["qwen3-30b-a3b", "--decode-batch", "100000"], "--decode-batch"),
+    (["qwen3-30b-a3b", "--attention-dp", "3"], "--attention-dp"),
+    (["qwen3-235b", "--hardware", "h20", "--gpus", "1"], "--gpus"),
+    (["qwen3-30b-a3b", "--slo-tokens-per-s", "0"], "--slo-tokens-per-s"),
+    (["qwen3-30b", "--gpus", "8"], "qwen3-30b-a3b"),
+])
+def test_perf_bad_input_exits_2_naming_the_flag(args, needle):
+    r = _perf(*args)
+    assert r.exit_code == 2, r.output
+    assert needle in r.stderr and "Traceback" not in r.stderr

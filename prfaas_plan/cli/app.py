@@ -12,13 +12,13 @@ from typing import Annotated
 
 import typer
 
-from prfaas_plan.cli import calibrate, catalog, kv, plan, scale, simulate
+from prfaas_plan.cli import calibrate, catalog, kv, perf, plan, scale, simulate
 
 app = typer.Typer(
     name="prfaas",
     help="Capacity planner for cross-datacenter Prefill-as-a-Service (PrfaaS) LLM serving.\n\n"
     "Examples:\n\n  prfaas plan\n\n  prfaas kv minimax-m2.5 --hardware h200\n\n"
-    "  prfaas catalog models",
+    "  prfaas perf qwen3-30b-a3b --hardware h20\n\n  prfaas catalog models",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -33,6 +33,7 @@ def _main(ctx: typer.Context,
 
 
 app.command()(kv.kv)
+app.command()(perf.perf)
 app.command()(catalog.schema)
 app.command()(calibrate.calibrate)
 app.command()(calibrate.validate)

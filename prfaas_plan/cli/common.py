@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -113,3 +113,17 @@ def parse_names(text: str | None, flag: str) -> list[str] | None:
     if not out:
         raise PrfaasError(f"{flag} is empty", fix=f"name at least one GPU, e.g. {flag} h200,b200")
     return list(dict.fromkeys(out))
+
+
+def parse_count(text: str, flag: str, example: str = "4k") -> int:
+    """One token count; k = x1024."""
+    out = parse_counts(text, flag, k=1024, what="token count", example=example)
+    if len(out) != 1:
+        raise PrfaasError(f"{flag} takes one token count, got {text!r}", fix=f"use e.g. {flag} {example}")
+    return out[0]
+
+
+# The serving-recipe flags shared by `kv` and `perf` (one definition, one help text).
+AttentionDpOpt = Annotated[int | None, typer.Option(
+    "--attention-dp", help="DP-attention groups (SGLang --dp-size with --enable-dp-attention); default: the "
+    "model's published serving recipe (its `serving:` block), else 1", min=1, max=1024)]

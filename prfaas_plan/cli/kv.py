@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from prfaas_plan.cli.common import Fmt, emit, parse_lengths, run
+from prfaas_plan.cli.common import AttentionDpOpt, Fmt, emit, parse_lengths, run
 
 
 def kv(
@@ -19,9 +19,7 @@ def kv(
     format: Annotated[Fmt, typer.Option("--format", "-f")] = Fmt.table,
     breakdown: Annotated[bool, typer.Option(help="time per op class")] = False,
     calibration: Annotated[Path | None, typer.Option(help="calibration YAML from `prfaas calibrate`")] = None,
-    attention_dp: Annotated[int | None, typer.Option(
-        help="DP-attention groups (SGLang --dp-size with --enable-dp-attention); default: the model's "
-        "published serving recipe (its `serving:` block), else 1", min=1, max=1024)] = None,
+    attention_dp: AttentionDpOpt = None,
     output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
 ) -> None:
     """KV throughput of one prefill instance (paper Eq 1): KV bytes, prefill seconds, Gbps.

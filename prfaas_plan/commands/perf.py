@@ -1,0 +1,64 @@
+"""`prfaas perf`: what one instance of a model does on a GPU (prefill latency and throughput,
+decode step, TPOT and throughput), with the recipe it assumed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from prfaas_plan.catalog import Catalog
+from prfaas_plan.commands.kv import load_gpu, with_attention_dp
+from prfaas_plan.errors import PrfaasError
+from prfaas_plan.perf.instance import PerfResult, decode_perf, prefill_perf
+from prfaas_plan.perf.ops import attention_groups
+from prfaas_plan.plan.feasibility import check_weights_fit
+from prfaas_plan.specs.model import ModelSpec, MoEFFN
+
+
+@dataclass(frozen=True)
+class PerfRequest:
+    """The flags of `prfaas perf`, as parsed (no arithmetic done on them here)."""
+
+    model: str
+    hardware: str = "h200"
+    gpus: int = 8
+    input_length: int = 4096
+    output_length: int = 1024
+    prefill_batch_tokens: int | None = None
+    decode_batch: int | None = None
+    slo_tokens_per_s: float = 40.0
+    attention_dp: int | None = None
+    calibration: Path | None = None
+
+
+def _check(req: PerfRequest) -> None:
+    for flag, v in (("--input-length", req.input_length), ("--output-length", req.output_length),
+                    ("--prefill-batch-tokens", req.prefill_batch_tokens), ("--decode-batch", req.decode_batch)):
+        if v is not None and v < 1:
+            raise PrfaasError(f"{flag} must be at least 1, got {v}", fix=f"give {flag} a positive count")
+    if not req.slo_tokens_per_s > 0:
+        raise PrfaasError(f"--slo-tokens-per-s must be positive, got {req.slo_tokens_per_s}",
+                          fix="e.g. --slo-tokens-per-s 40 (the paper's decode SLO)")
+
+
+def recipe_of(model: ModelSpec, gpus: int) -> dict[str, Any]:
+    """The serving layout the figures assume, and where it comes from."""
+    dp = attention_groups(model, gpus)
+    moe = any(isinstance(g.ffn, MoEFFN) for g in model.layers)
+    src = model.serving.source if model.serving else "assumed: attention TP over every GPU" + (
+        ", experts EP over every GPU" if moe else "")
+    return {"weights_dtype": model.weights_dtype, "kv_dtype": model.kv_dtype, "tp": gpus // dp,
+            "attention_dp": dp, "ep": gpus if moe else None, "source": src}
+
+
+def run_perf(req: PerfRequest) -> PerfResult:
+    _check(req)
+    cat = Catalog()
+    m = with_attention_dp(cat.model(req.model), req.attention_dp, req.gpus)
+    hw = load_gpu(cat, req.hardware, req.calibration)
+    free = check_weights_fit(m, hw, req.gpus, "--gpus")
+    pre = prefill_perf(m, hw, req.gpus, req.input_length, req.prefill_batch_tokens)
+    dec = decode_perf(m, hw, req.gpus, req.input_length, req.output_length, free, req.slo_tokens_per_s,
+                      req.decode_batch)
+    return PerfResult(m.name, hw.name, req.gpus, recipe_of(m, req.gpus), req.slo_tokens_per_s, pre, dec)
