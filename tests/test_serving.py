@@ -210,3 +210,22 @@ def test_perf_bad_input_exits_2_naming_the_flag(args, needle):
     r = _perf(*args)
     assert r.exit_code == 2, r.output
     assert needle in r.stderr and "Traceback" not in r.stderr
+
+
+def test_simulator_server_is_busy_for_the_occupancy_and_the_request_takes_its_latency():
+    """One local prefill server, requests at t = 0 and 0.5 s: each occupies the server 1 s (S) and
+    gets its first token 3 s after it starts (T). The second starts when the first frees the GPU
+    (t = 1), not when its first token is out (t = 3): ready at 1 + 3 = 4 s."""
+    from prfaas_plan.sim.engine import SimConfig, simulate
+
+    cfg = SimConfig(float("inf"), 0, 1, 1, 10, 0.01, 1e9)
+    lat = lambda x: np.full(len(x), 3.0)  # noqa: E731
+    occ = lambda x: np.full(len(x), 1.0)  # noqa: E731
+    r = simulate(np.array([0.0, 0.5]), np.array([100.0, 100.0]), np.array([1.0, 1.0]), cfg, None, lat,
+                 lambda x: np.zeros(len(x)), s_local=occ)
+    assert list(r.prefill_start_s) == [0.0, 1.0]
+    assert list(r.ready_s) == [3.0, 4.0]
+    # without an occupancy profile the server is held for the latency (the paper's view)
+    r = simulate(np.array([0.0, 0.5]), np.array([100.0, 100.0]), np.array([1.0, 1.0]), cfg, None, lat,
+                 lambda x: np.zeros(len(x)))
+    assert list(r.prefill_start_s) == [0.0, 3.0]
