@@ -1,6 +1,8 @@
 """Planner: hand-checked model, brute force, monotonicity, and VALIDATION against Table 6."""
 
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -201,3 +203,43 @@ def test_h20_engine_overheads_are_reproduced_by_calibrate():
     assert eff.forward_overhead_s == pytest.approx(hw.efficiency.forward_overhead_s, abs=1e-3)
     assert eff.moe_effective_rows_factor == pytest.approx(hw.efficiency.moe_effective_rows_factor, rel=0.01)
     assert np.max(np.abs(rel)) < 0.01
+
+
+def _matrix_optimise(g, n_local, decode_rps, allow_offload=True):
+    """The O(N x n_local) reference: every split and threshold, ties to the most prefill headroom,
+    then row-major order (fewest prefill instances, lowest threshold)."""
+    lam, prefill = lambda_matrix(g, n_local, decode_rps, allow_offload)
+    best = np.nanmax(lam)
+    if not np.isfinite(best) or best <= 0:
+        return 0, 0
+    score = np.where(lam >= best * (1 - 1e-12), prefill, -np.inf)
+    n_p, j = np.unravel_index(int(np.argmax(score)), lam.shape)
+    return int(n_p), int(j)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 10_000), st.integers(2, 40), st.booleans(), st.booleans())
+def test_linear_optimiser_equals_matrix_brute_force(seed, n_loc, capped, allow):
+    """optimise() finds the optimum per threshold from the crossing of the prefill and decode
+    bounds (O(N)); it must pick exactly the brute-force matrix's configuration, ties included
+    (capped: a PrfaaS bound that flattens the prefill bound, so many splits tie)."""
+    rng = np.random.default_rng(seed)
+    rm = _random_route(rng, n=rng.integers(5, 60))
+    g = stage_grid(rm, int(rng.integers(0, 4)), bool(rng.integers(0, 2)))
+    if capped:
+        g = dataclasses.replace(g, theta_prfaas_compute=np.full(len(g.p), float(rng.uniform(0.05, 3))))
+    n_p, j = _matrix_optimise(g, n_loc, rm.decode_rps_per_instance, allow)
+    ch = optimise(g, n_loc, rm.decode_rps_per_instance, allow)
+    assert (ch.n_p, ch.j) == (n_p, j)
+
+
+def test_optimiser_scales_to_a_large_cluster():
+    """10,000 local instances x 20,001 thresholds: the matrix would hold 2e8 cells per array
+    (1.6 GB); the linear optimiser holds a few arrays of 20,001 and gives the matrix's answer on
+    every split count it can still afford to check (checked above)."""
+    rep, inp = _plan()
+    rm = inp.route
+    g = stage_grid(rm, inp.n_prfaas, False)
+    ch = optimise(g, 10_000, rm.decode_rps_per_instance)
+    assert ch.n_p + ch.n_d == 10_000 and ch.lam > 0
+    assert ch.lam >= optimise(g, 9_999, rm.decode_rps_per_instance).lam

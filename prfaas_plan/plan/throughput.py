@@ -141,17 +141,66 @@ def lambda_matrix(g: StageGrid, n_local: int, decode_rps: float, allow_offload: 
     return lam, prefill
 
 
+def _column(g: StageGrid, n_p: Arr, n_local: int, decode_rps: float, allow_offload: bool) -> tuple[Arr, Arr]:
+    """Lambda and the prefill bound at one split per threshold index: the same arithmetic as one
+    entry of each column of `lambda_matrix` (so the two agree to the last bit)."""
+    theta_prf = np.minimum(g.theta_prfaas_compute, g.theta_prfaas_egress)
+    p = g.p
+    b_prf = np.where(p > 0, _safe_div(theta_prf, p), np.inf)
+    b_pdp = np.where(p < 1, _safe_div(_safe_div(n_p, g.local_mean_t), 1 - p), np.inf)
+    prefill = np.minimum(b_prf, b_pdp)
+    lam = np.minimum(prefill, (n_local - n_p) * decode_rps)
+    if not allow_offload:
+        lam = np.where(p > 0, -np.inf, lam)
+    return lam, prefill
+
+
 def optimise(g: StageGrid, n_local: int, decode_rps: float, allow_offload: bool = True) -> Choice:
-    """Global maximum of Lambda over every threshold atom and integer split; ties go to the
-    configuration with the most prefill headroom (so Eq. 7 holds where decode binds)."""
-    lam, prefill = lambda_matrix(g, n_local, decode_rps, allow_offload)
-    best = np.nanmax(lam)
+    """Global maximum of Lambda over every threshold atom and integer split N_p = 0..n_local-1;
+    ties go to the configuration with the most prefill headroom (so Eq. 7 holds where decode
+    binds), then to the fewest prefill instances and the lowest threshold.
+
+    O(N) instead of the O(N x n_local) matrix: for a threshold j the prefill bound
+    min(b_prf, N_p B_j) never falls with N_p and the decode bound (n_local - N_p) C always does,
+    so Lambda(., j) peaks at the floor or ceil of the crossing n_local C / (B_j + C); the
+    tie-break's candidates for j are the largest N_p whose decode bound still reaches the optimum
+    and the smallest N_p with the same prefill bound. Equal to `lambda_matrix`'s brute force
+    (tested), at any cluster size.
+    """
+    n_max = float(n_local - 1)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        B = np.where(g.p < 1, 1.0 / (g.local_mean_t * (1 - g.p)), np.inf)  # b_pdp per prefill instance
+        star = np.where(np.isfinite(B), n_local * decode_rps / (B + decode_rps), 0.0)
+    star = np.nan_to_num(star, nan=0.0, posinf=n_max)
+    lam = np.full(len(g.p), -np.inf)
+    for cand in (np.floor(star), np.ceil(star)):
+        lam = np.maximum(lam, _column(g, np.clip(cand, 0.0, n_max), n_local, decode_rps, allow_offload)[0])
+    best = float(np.nanmax(lam)) if len(lam) else -np.inf
     if not np.isfinite(best) or best <= 0:
         return _choice(g, 0, n_local, decode_rps, 0)  # nothing can be served; report the naive layout
-    cand = lam >= best * (1 - 1e-12)
-    score = np.where(cand, prefill, -np.inf)
-    n_p, j = np.unravel_index(int(np.argmax(score)), lam.shape)
-    return _choice(g, int(n_p), n_local, decode_rps, int(j))
+    thr = best * (1 - 1e-12)
+    up = np.full(len(g.p), n_max) if decode_rps <= 0 else np.full(len(g.p), np.floor(n_local - thr / decode_rps))
+    up = np.clip(up, 0.0, n_max)
+    for _ in range(2):  # floor() may land one past the last feasible split in round-off
+        lam_up, _p = _column(g, up, n_local, decode_rps, allow_offload)
+        up = np.where((lam_up < thr) & (up > 0) & ((n_local - up) * decode_rps < thr), up - 1, up)
+    lam_up, pre_up = _column(g, up, n_local, decode_rps, allow_offload)
+    score = np.where(lam_up >= thr, pre_up, -np.inf)
+    top = float(np.max(score))
+    # the smallest split with the top prefill bound: where b_prf caps it, ceil(b_prf / B_j)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        low = np.where(np.isfinite(B) & (B > 0), np.ceil(np.minimum(top / B, n_max)), 0.0)
+    low = np.clip(np.nan_to_num(low, nan=0.0, posinf=n_max), 0.0, up)
+    for shift in (-2.0, -1.0, 0.0):
+        n_try = np.clip(low + shift, 0.0, up)
+        lam_t, pre_t = _column(g, n_try, n_local, decode_rps, allow_offload)
+        ok = (score == top) & (lam_t >= thr) & (pre_t == top) & (n_try < low)
+        low = np.where(ok, n_try, low)
+    lam_l, pre_l = _column(g, low, n_local, decode_rps, allow_offload)
+    ok = (score == top) & (lam_l >= thr) & (pre_l == top)
+    n_p = np.where(ok, low, np.where(score == top, up, np.inf))
+    j = int(np.argmin(n_p))  # fewest prefill instances, then the lowest threshold index
+    return _choice(g, int(n_p[j]), n_local, decode_rps, j)
 
 
 def _choice(g: StageGrid, n_p: int, n_local: int, decode_rps: float, j: int) -> Choice:

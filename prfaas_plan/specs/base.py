@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from prfaas_plan.specs import limits as L
+
 
 def _finite(v: float) -> float:
     if not math.isfinite(v):
@@ -19,6 +21,28 @@ NonNegFloat = Annotated[float, Field(ge=0), AfterValidator(_finite)]
 Fraction = Annotated[float, Field(gt=0, le=1), AfterValidator(_finite)]
 PosInt = Annotated[int, Field(gt=0)]
 NonNegInt = Annotated[int, Field(ge=0)]
+
+
+# Plausibility-bounded values (see `specs.limits` for each limit and its source)
+Tokens = Annotated[float, Field(gt=0, le=L.MAX_TOKENS), AfterValidator(_finite)]
+TokensInt = Annotated[int, Field(gt=0, le=int(L.MAX_TOKENS))]
+ClusterGpus = Annotated[int, Field(gt=0, le=L.MAX_CLUSTER_GPUS)]
+InstanceGpus = Annotated[int, Field(gt=0, le=L.MAX_INSTANCE_GPUS)]
+DecodeBatch = Annotated[int, Field(gt=0, le=L.MAX_DECODE_BATCH)]
+Flops = Annotated[float, Field(ge=L.MIN_FLOPS_PER_S, le=L.MAX_FLOPS_PER_S), AfterValidator(_finite)]
+MemoryBandwidth = Annotated[float, Field(ge=L.MIN_MEMORY_BANDWIDTH, le=L.MAX_MEMORY_BANDWIDTH), AfterValidator(_finite)]
+MemoryBytes = Annotated[float, Field(ge=L.MIN_MEMORY_BYTES, le=L.MAX_MEMORY_BYTES), AfterValidator(_finite)]
+LinkGbps = Annotated[float, Field(ge=L.MIN_LINK_GBPS, le=L.MAX_LINK_GBPS), AfterValidator(_finite)]
+ComputeUnits = Annotated[int, Field(gt=0, le=L.MAX_COMPUTE_UNITS)]
+ScaleupDomain = Annotated[int, Field(gt=0, le=L.MAX_SCALEUP_DOMAIN)]
+UsdPerGpuHour = Annotated[float, Field(gt=0, le=L.MAX_USD_PER_GPU_HOUR), AfterValidator(_finite)]
+KernelSeconds = Annotated[float, Field(ge=0, le=L.MAX_KERNEL_S), AfterValidator(_finite)]
+EngineSeconds = Annotated[float, Field(ge=0, le=L.MAX_ENGINE_S), AfterValidator(_finite)]
+ModelDim = Annotated[int, Field(gt=0, le=L.MAX_MODEL_DIM)]
+ModelDimOrZero = Annotated[int, Field(ge=0, le=L.MAX_MODEL_DIM)]
+Layers = Annotated[int, Field(gt=0, le=L.MAX_LAYERS)]
+Weight = Annotated[float, Field(ge=0, le=L.MAX_WEIGHT), AfterValidator(_finite)]
+PosWeight = Annotated[float, Field(gt=0, le=L.MAX_WEIGHT), AfterValidator(_finite)]
 
 
 class StrictModel(BaseModel):

@@ -11,28 +11,42 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from prfaas_plan.specs.base import Fraction, NonNegFloat, PosFloat, PosInt, StrictModel
+from prfaas_plan.specs.base import (
+    ComputeUnits,
+    EngineSeconds,
+    Flops,
+    Fraction,
+    KernelSeconds,
+    LinkGbps,
+    MemoryBandwidth,
+    MemoryBytes,
+    PosFloat,
+    ScaleupDomain,
+    StrictModel,
+    TokensInt,
+    UsdPerGpuHour,
+)
 
 Dtype = Literal["bf16", "fp8", "fp16", "fp32"]
 
 
 class Datasheet(StrictModel):
-    bf16_dense_flops_per_s: PosFloat
-    fp8_dense_flops_per_s: PosFloat | None = None
-    fp32_flops_per_s: PosFloat | None = None
-    hbm_capacity_bytes: PosFloat
-    hbm_bandwidth_bytes_per_s: PosFloat
-    scaleup_bandwidth_bytes_per_s: PosFloat = Field(
+    bf16_dense_flops_per_s: Flops
+    fp8_dense_flops_per_s: Flops | None = None
+    fp32_flops_per_s: Flops | None = None
+    hbm_capacity_bytes: MemoryBytes
+    hbm_bandwidth_bytes_per_s: MemoryBandwidth
+    scaleup_bandwidth_bytes_per_s: MemoryBandwidth = Field(
         description="scale-up (NVLink / Infinity Fabric) bandwidth per GPU, one direction"
     )
-    nic_bandwidth_gbps: PosFloat
-    sm_count: PosInt = Field(description="streaming multiprocessors / compute units")
-    max_gpus_per_scaleup_domain: PosInt = 8
+    nic_bandwidth_gbps: LinkGbps
+    sm_count: ComputeUnits = Field(description="streaming multiprocessors / compute units")
+    max_gpus_per_scaleup_domain: ScaleupDomain = 8
     source: str
 
 
 class Price(StrictModel):
-    usd_per_gpu_hour: PosFloat
+    usd_per_gpu_hour: UsdPerGpuHour
     source: str
     date: str
 
@@ -40,12 +54,12 @@ class Price(StrictModel):
 class GemmEfficiency(StrictModel):
     compute_efficiency: Fraction
     memory_efficiency: Fraction
-    launch_s: NonNegFloat
-    saturation_tiles_per_sm: PosFloat = Field(
+    launch_s: KernelSeconds
+    saturation_tiles_per_sm: PosFloat = Field(le=1e6,
         description="output tiles per SM needed to saturate HBM bandwidth (occupancy model)"
     )
     activation_quant_efficiency: PosFloat | None = Field(
-        default=None,
+        default=None, le=10.0,
         description="fp8 only: bandwidth efficiency of the per-token activation quantisation pass",
     )
 
@@ -53,14 +67,14 @@ class GemmEfficiency(StrictModel):
 class KernelEfficiency(StrictModel):
     compute_efficiency: Fraction
     memory_efficiency: Fraction
-    launch_s: NonNegFloat
-    work_item_s: NonNegFloat = Field(
+    launch_s: KernelSeconds
+    work_item_s: KernelSeconds = Field(
         default=0.0,
         description="decode attention: fixed cost of one (sequence, KV head) work item on one SM "
         "(split, reduce, write-out), paid in waves over the SMs",
     )
-    saturation_tiles_per_sm: NonNegFloat = Field(
-        default=0.0,
+    saturation_tiles_per_sm: float = Field(
+        default=0.0, ge=0, le=1e6,
         description="prefill attention: compute throughput ramps as tiles / (tiles + this x SMs) "
         "(pipeline fill and causal load imbalance with few 128-query tiles per SM); 0 = full "
         "throughput once every SM has a tile",
@@ -76,12 +90,12 @@ class Efficiency(StrictModel):
     decode_attention: KernelEfficiency
     memory_efficiency: Fraction = Field(description="elementwise / copy kernels vs HBM peak")
     scaleup_efficiency: Fraction = Field(description="collectives vs scale-up link peak")
-    collective_latency_s: NonNegFloat
-    request_overhead_s: NonNegFloat = Field(
+    collective_latency_s: KernelSeconds
+    request_overhead_s: EngineSeconds = Field(
         description="fixed per-request cost of an engine prefill (scheduling, tokenisation, ...)"
     )
-    forward_overhead_s: NonNegFloat = Field(description="fixed cost of each forward pass")
-    prefill_chunk_tokens: PosInt = Field(description="engine chunked-prefill size")
+    forward_overhead_s: EngineSeconds = Field(description="fixed cost of each forward pass")
+    prefill_chunk_tokens: TokensInt = Field(description="engine chunked-prefill size")
     moe_effective_rows_factor: float = Field(
         default=1.0, ge=1.0, le=8.0,
         description=(

@@ -14,7 +14,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from prfaas_plan.specs.base import NonNegInt, PosFloat, PosInt, StrictModel
+from prfaas_plan.specs import limits as L
+from prfaas_plan.specs.base import InstanceGpus, Layers, ModelDim, ModelDimOrZero, StrictModel, TokensInt
 
 WeightDtype = Literal["bf16", "fp8", "fp4", "int4"]
 CacheDtype = Literal["bf16", "fp8", "fp32"]
@@ -24,10 +25,10 @@ DTYPE_BYTES: dict[str, float] = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "fp32": 4
 
 class GQAAttention(StrictModel):
     kind: Literal["gqa"] = "gqa"
-    num_heads: PosInt
-    num_kv_heads: PosInt
-    head_dim: PosInt
-    v_head_dim: PosInt | None = None
+    num_heads: ModelDim
+    num_kv_heads: ModelDim
+    head_dim: ModelDim
+    v_head_dim: ModelDim | None = None
     output_gate: bool = Field(default=False, description="gated attention: q_proj also emits a gate")
 
     @property
@@ -43,32 +44,32 @@ class GQAAttention(StrictModel):
 
 class SWAAttention(GQAAttention):
     kind: Literal["swa"] = "swa"  # type: ignore[assignment]
-    window: PosInt
+    window: TokensInt
 
 
 class MLAAttention(StrictModel):
     kind: Literal["mla"] = "mla"
-    num_heads: PosInt
-    kv_lora_rank: PosInt
-    qk_rope_head_dim: PosInt
-    qk_nope_head_dim: PosInt
-    v_head_dim: PosInt
-    q_lora_rank: PosInt | None = None
+    num_heads: ModelDim
+    kv_lora_rank: ModelDim
+    qk_rope_head_dim: ModelDim
+    qk_nope_head_dim: ModelDim
+    v_head_dim: ModelDim
+    q_lora_rank: ModelDim | None = None
 
 
 class LinearAttention(StrictModel):
     kind: Literal["linear"] = "linear"
     variant: Literal["kda", "gated_deltanet", "lightning", "mamba2"]
-    num_heads: PosInt = Field(description="value heads (state is heads x key_head_dim x value_head_dim)")
-    num_key_heads: PosInt | None = None
-    key_head_dim: PosInt
-    value_head_dim: PosInt
-    conv_kernel: NonNegInt = 0
-    conv_channels: NonNegInt | None = Field(
+    num_heads: ModelDim = Field(description="value heads (state is heads x key_head_dim x value_head_dim)")
+    num_key_heads: ModelDim | None = None
+    key_head_dim: ModelDim
+    value_head_dim: ModelDim
+    conv_kernel: ModelDimOrZero = 0
+    conv_channels: ModelDimOrZero | None = Field(
         default=None, description="channels of the short convolution; default q,k,v projections"
     )
     state_dtype: CacheDtype = "fp32"
-    chunk_size: PosInt = Field(default=64, description="chunked-parallel prefill block length")
+    chunk_size: TokensInt = Field(default=64, description="chunked-parallel prefill block length")
 
     @property
     def key_heads(self) -> int:
@@ -90,16 +91,16 @@ Attention = Annotated[
 
 class DenseFFN(StrictModel):
     kind: Literal["dense"] = "dense"
-    intermediate_size: PosInt
+    intermediate_size: ModelDim
 
 
 class MoEFFN(StrictModel):
     kind: Literal["moe"] = "moe"
-    num_experts: PosInt
-    top_k: PosInt
-    expert_intermediate_size: PosInt
-    num_shared_experts: NonNegInt = 0
-    shared_intermediate_size: PosInt | None = None
+    num_experts: ModelDim
+    top_k: ModelDim
+    expert_intermediate_size: ModelDim
+    num_shared_experts: ModelDimOrZero = 0
+    shared_intermediate_size: ModelDim | None = None
 
     @model_validator(mode="after")
     def _k(self) -> MoEFFN:
@@ -112,7 +113,7 @@ FFN = Annotated[DenseFFN | MoEFFN, Field(discriminator="kind")]
 
 
 class LayerGroup(StrictModel):
-    count: PosInt
+    count: Layers
     attention: Attention
     ffn: FFN
     note: str | None = None
@@ -122,7 +123,7 @@ class ServingLayout(StrictModel):
     """How the model's own published launch recipe deploys it on one instance (where it differs
     from the default: attention tensor-parallel over every GPU of the instance)."""
 
-    attention_data_parallel: PosInt = Field(
+    attention_data_parallel: InstanceGpus = Field(
         default=1,
         description="DP-attention groups: attention runs tensor-parallel over GPUs / this within a "
         "group, one request's tokens on one group; experts stay expert-parallel over every GPU",
@@ -134,15 +135,15 @@ class ModelSpec(StrictModel):
     name: str
     display_name: str
     source: str
-    hidden_size: PosInt
-    vocab_size: PosInt
-    num_hidden_layers: PosInt
+    hidden_size: ModelDim
+    vocab_size: ModelDim
+    num_hidden_layers: Layers
     weights_dtype: WeightDtype = "bf16"
     kv_dtype: CacheDtype = "bf16"
     activation_dtype: Literal["bf16"] = "bf16"
-    published_total_params: PosFloat | None = None
+    published_total_params: float | None = Field(default=None, gt=0, le=L.MAX_PARAMS, allow_inf_nan=False)
     tie_word_embeddings: bool = False
-    layers: list[LayerGroup] = Field(min_length=1)
+    layers: list[LayerGroup] = Field(min_length=1, max_length=L.MAX_LAYERS)
     serving: ServingLayout | None = None
     notes: str | None = None
 

@@ -6,18 +6,30 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from prfaas_plan.specs.base import Fraction, NonNegFloat, PosFloat, PosInt, StrictModel
+from prfaas_plan.specs import limits as L
+from prfaas_plan.specs.base import (
+    ClusterGpus,
+    DecodeBatch,
+    EngineSeconds,
+    Fraction,
+    InstanceGpus,
+    LinkGbps,
+    PosFloat,
+    StrictModel,
+    Tokens,
+    UsdPerGpuHour,
+)
 from prfaas_plan.specs.workload import WorkloadSpec
 
 
 class ProfilePoint(StrictModel):
-    tokens: PosFloat
-    seconds: PosFloat
-    kv_bytes: PosFloat | None = None
+    tokens: Tokens
+    seconds: EngineSeconds = Field(gt=0)
+    kv_bytes: float | None = Field(default=None, gt=0, le=L.MAX_MEMORY_BYTES, allow_inf_nan=False)
 
 
 class PrefillProfile(StrictModel):
-    points: list[ProfilePoint] = Field(min_length=2)
+    points: list[ProfilePoint] = Field(min_length=2, max_length=100_000)
     source: str
 
     @model_validator(mode="after")
@@ -30,9 +42,9 @@ class PrefillProfile(StrictModel):
 
 class Cluster(StrictModel):
     hardware: str
-    gpus: PosInt
-    gpus_per_instance: PosInt = 8
-    price_usd_per_gpu_hour: PosFloat | None = None
+    gpus: ClusterGpus
+    gpus_per_instance: InstanceGpus = 8
+    price_usd_per_gpu_hour: UsdPerGpuHour | None = None
     price_source: str | None = None
     prefill_profile: PrefillProfile | None = None
 
@@ -50,20 +62,20 @@ class Cluster(StrictModel):
 
 
 class Link(StrictModel):
-    bandwidth_gbps: PosFloat
+    bandwidth_gbps: LinkGbps
     usable_fraction: Fraction = 1.0
-    rtt_ms: NonNegFloat = 0.0
+    rtt_ms: float = Field(default=0.0, ge=0, le=L.MAX_RTT_MS, allow_inf_nan=False)
 
 
 class FixedDecode(StrictModel):
     mode: Literal["fixed"] = "fixed"
-    max_batch: PosInt
-    step_time_ms: PosFloat
+    max_batch: DecodeBatch
+    step_time_ms: float = Field(gt=0, le=L.MAX_ENGINE_S * 1e3, allow_inf_nan=False)
 
 
 class RooflineDecode(StrictModel):
     mode: Literal["roofline"] = "roofline"
-    max_batch_limit: PosInt = 1024
+    max_batch_limit: DecodeBatch = 1024
 
 
 DecodeSpec = Annotated[FixedDecode | RooflineDecode, Field(discriminator="mode")]

@@ -10,15 +10,16 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from prfaas_plan.specs.base import NonNegFloat, PosFloat, StrictModel
+from prfaas_plan.specs import limits as L
+from prfaas_plan.specs.base import PosFloat, PosWeight, StrictModel, Tokens, Weight
 
 
 class LogNormalLen(StrictModel):
     kind: Literal["lognormal"] = "lognormal"
     mu: float = Field(ge=0, le=20, description="mean of ln(tokens)")
-    sigma: PosFloat
-    lo: PosFloat = Field(description="truncation, tokens")
-    hi: PosFloat
+    sigma: PosFloat = Field(le=100)
+    lo: Tokens = Field(description="truncation, tokens")
+    hi: Tokens
 
     @model_validator(mode="after")
     def _range(self) -> LogNormalLen:
@@ -29,13 +30,13 @@ class LogNormalLen(StrictModel):
 
 class FixedLen(StrictModel):
     kind: Literal["fixed"] = "fixed"
-    tokens: PosFloat
+    tokens: Tokens
 
 
 class QuantileLen(StrictModel):
     kind: Literal["quantiles"] = "quantiles"
-    points: list[tuple[Annotated[float, Field(ge=0, le=1)], PosFloat]] = Field(
-        min_length=2, description="[probability, tokens] pairs from 0 to 1, increasing"
+    points: list[tuple[Annotated[float, Field(ge=0, le=1)], Tokens]] = Field(
+        min_length=2, max_length=100_000, description="[probability, tokens] pairs from 0 to 1, increasing"
     )
 
     @model_validator(mode="after")
@@ -51,8 +52,8 @@ class QuantileLen(StrictModel):
 
 class HistogramLen(StrictModel):
     kind: Literal["histogram"] = "histogram"
-    edges: list[PosFloat] = Field(min_length=2)
-    counts: list[NonNegFloat] = Field(min_length=1)
+    edges: list[Tokens] = Field(min_length=2, max_length=100_000)
+    counts: list[Weight] = Field(min_length=1, max_length=100_000)
 
     @model_validator(mode="after")
     def _shape(self) -> HistogramLen:
@@ -69,13 +70,13 @@ SimpleLen = Annotated[LogNormalLen | FixedLen | QuantileLen | HistogramLen, Fiel
 
 
 class MixtureComponent(StrictModel):
-    weight: PosFloat
+    weight: PosWeight
     dist: SimpleLen
 
 
 class MixtureLen(StrictModel):
     kind: Literal["mixture"] = "mixture"
-    components: list[MixtureComponent] = Field(min_length=1)
+    components: list[MixtureComponent] = Field(min_length=1, max_length=1000)
 
 
 LengthSpec = Annotated[
@@ -107,16 +108,23 @@ class PrefixCache(StrictModel):
 
 
 class Arrival(StrictModel):
-    rate_rps: PosFloat | None = Field(default=None, description="offered load; default: a fraction of capacity")
-    burstiness_scv: NonNegFloat = Field(
-        default=1.0, description="squared CV of inter-arrival times; 1 = Poisson, 0 = perfectly regular")
-    peak_to_mean_1s: PosFloat | None = Field(default=None, description="informational: peak / mean rate over 1 s windows")
-    peak_to_mean_10s: PosFloat | None = Field(default=None, description="informational: peak / mean rate over 10 s windows")
+    rate_rps: float | None = Field(
+        default=None, gt=0, le=L.MAX_RATE_RPS, allow_inf_nan=False,
+        description="offered load; default: a fraction of capacity")
+    burstiness_scv: float = Field(
+        default=1.0, ge=0, le=L.MAX_SCV, allow_inf_nan=False,
+        description="squared CV of inter-arrival times; 1 = Poisson, 0 = perfectly regular")
+    peak_to_mean_1s: float | None = Field(
+        default=None, gt=0, le=L.MAX_RATE_RPS, allow_inf_nan=False,
+        description="informational: peak / mean rate over 1 s windows")
+    peak_to_mean_10s: float | None = Field(
+        default=None, gt=0, le=L.MAX_RATE_RPS, allow_inf_nan=False,
+        description="informational: peak / mean rate over 10 s windows")
 
 
 class SLO(StrictModel):
-    decode_tokens_per_s: PosFloat = 40.0
-    ttft_p90_s: PosFloat | None = None
+    decode_tokens_per_s: float = Field(default=40.0, gt=0, le=1e6, allow_inf_nan=False)
+    ttft_p90_s: float | None = Field(default=None, gt=0, le=L.MAX_ENGINE_S, allow_inf_nan=False)
 
 
 class WorkloadSpec(StrictModel):

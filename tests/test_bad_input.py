@@ -1,0 +1,430 @@
+"""Bad-input table (issue #14): every input kind, generated hostile values, driven through `prfaas`.
+
+Each case writes its files into a fresh folder, runs `prfaas ARGS` there and checks what a user
+must see: exit 2, the file and the field or flag named, a `Fix:` line, no traceback or "internal
+error", done within 10 s and 2 GiB of address space, and nothing left at the output target (no
+file, no temp file).
+
+The runs go through `python -m prfaas_plan` in a fork server: one helper process imports the
+package once, then forks a child per case that sets RLIMIT_AS (2 GiB) and runs the command line;
+the server times it, kills it past 10 s and reports its peak RSS. So a case costs its own work,
+not an interpreter start, and a case that allocates before checking fails on the memory cap
+(MemoryError -> "internal error") instead of swapping the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TIME_LIMIT_S = 10.0
+MEMORY_LIMIT_BYTES = 2 << 30
+
+SERVER = r"""
+import json, os, resource, runpy, select, signal, sys, time, traceback
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
+import prfaas_plan.cli  # noqa: F401  the CLI, imported once (children inherit it)
+import numpy, yaml, pydantic  # noqa: F401
+out = sys.stdout
+for line in sys.stdin:
+    req = json.loads(line)
+    t0 = time.monotonic()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.chdir(req["cwd"])
+            fd1 = os.open("_stdout", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            fd2 = os.open("_stderr", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            os.dup2(fd1, 1); os.dup2(fd2, 2)
+            sys.stdout = os.fdopen(1, "w", closefd=False); sys.stderr = os.fdopen(2, "w", closefd=False)
+            resource.setrlimit(resource.RLIMIT_AS, (req["memory"], req["memory"]))
+            if req.get("fsize") is not None:  # a full disk: writes past this size fail with EFBIG
+                signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+                resource.setrlimit(resource.RLIMIT_FSIZE, (req["fsize"], req["fsize"]))
+            sys.argv = ["prfaas", *req["argv"]]
+            code = 0
+            try:
+                runpy.run_module("prfaas_plan", run_name="__main__", alter_sys=True)
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except BaseException:
+            traceback.print_exc()
+            code = 99
+        try:
+            sys.stdout.flush(); sys.stderr.flush()
+        finally:
+            os._exit(code)
+    deadline = t0 + req["timeout"]
+    timed_out = False
+    while True:
+        wpid, status, ru = os.wait4(pid, os.WNOHANG)
+        if wpid:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            wpid, status, ru = os.wait4(pid, 0)
+            timed_out = True
+            break
+        time.sleep(0.005)
+    rc = os.waitstatus_to_exitcode(status)
+    out.write(json.dumps({"rc": rc, "seconds": time.monotonic() - t0, "timed_out": timed_out,
+                          "maxrss_bytes": ru.ru_maxrss * 1024}) + "\n")
+    out.flush()
+"""
+
+
+class Server:
+    def __init__(self) -> None:
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "COLUMNS": "200"}
+        self.proc = subprocess.Popen([sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True, env=env)
+
+    def run(self, argv: list[str], cwd: Path, fsize: int | None = None) -> dict:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        req = {"argv": argv, "cwd": str(cwd), "memory": MEMORY_LIMIT_BYTES, "timeout": TIME_LIMIT_S, "fsize": fsize}
+        self.proc.stdin.write(json.dumps(req) + "\n")
+        self.proc.stdin.flush()
+        res = json.loads(self.proc.stdout.readline())
+        res["stdout"] = (cwd / "_stdout").read_text(errors="replace")
+        res["stderr"] = (cwd / "_stderr").read_text(errors="replace")
+        return res
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = Server()
+    yield s
+    s.close()
+
+
+# ---------------------------------------------------------------- valid files to break
+
+
+def _yaml(path: str) -> dict:
+    return yaml.safe_load((ROOT / path).read_text())
+
+
+def _dump(d: object) -> str:
+    return yaml.safe_dump(d, sort_keys=False)
+
+
+SCENARIO = {
+    "name": "t", "model": "prfaas-hybrid-1t",
+    "prfaas": {"hardware": "h200", "gpus": 32, "gpus_per_instance": 8},
+    "local": {"hardware": "h20", "gpus": 64, "gpus_per_instance": 8},
+    "link": {"bandwidth_gbps": 100}, "workload": "paper-lognormal",
+    "decode": {"mode": "fixed", "max_batch": 20, "step_time_ms": 25},
+}
+WORKLOAD = {"name": "w", "input_length": {"kind": "lognormal", "mu": 9.9, "sigma": 1.0, "lo": 128, "hi": 131072}}
+
+
+def scenario(**changes: object) -> str:
+    """The test scenario with dotted-path changes, e.g. scenario(**{"local.gpus": 8})."""
+    d = json.loads(json.dumps(SCENARIO))
+    for k, v in changes.items():
+        *head, last = k.split(".")
+        node = d
+        for h in head:
+            node = node.setdefault(h, {})
+        node[last] = v
+    return _dump(d)
+
+
+def hardware(section: str, key: str, value: object) -> str:
+    d = _yaml("hardware/h200.yaml")
+    d[section][key] = value
+    return _dump(d)
+
+
+def model(**changes: object) -> str:
+    d = _yaml("models/llama-3.1-8b.yaml")
+    for k, v in changes.items():
+        node = d
+        *head, last = k.split(".")
+        for h in head:
+            node = node[int(h)] if h.isdigit() else node[h]
+        node[last] = v
+    return _dump(d)
+
+
+def calibration(key: str, value: object) -> str:
+    eff = _yaml("hardware/h200.yaml")["efficiency"]
+    eff[key] = value
+    return _dump({"hardware": "h200", "efficiency": eff})
+
+
+MEAS_HEADER = "op,dtype,m,n,k,batch,seq_len,num_heads,num_kv_heads,head_dim,bytes,latency_ms,source\n"
+
+
+def meas(row: str) -> str:
+    good = "gemm,bf16,4096,4096,4096,,,,,,,0.2,test\n"
+    return MEAS_HEADER + good + row + "\n"
+
+
+def mooncake(*records: str) -> str:
+    good = ['{"timestamp": 0, "input_length": 1000, "output_length": 10, "hash_ids": [1, 2]}',
+            '{"timestamp": 1000, "input_length": 2000, "output_length": 20, "hash_ids": [1, 3, 4, 5]}']
+    return "\n".join([*good, *records]) + "\n"
+
+
+HF = json.loads((ROOT / "tests/fixtures/llama-config.json").read_text())
+
+
+def hf(**changes: object) -> str:
+    return json.dumps({**HF, **changes})
+
+
+NESTED = 100_000  # far past Python's recursion limit
+
+
+@dataclass
+class Case:
+    id: str
+    argv: list[str]
+    files: dict[str, str | bytes | None] = field(default_factory=dict)  # None = a folder
+    names: tuple[str, ...] = ()  # each must appear in stderr (file, field, flag)
+    target: str | None = None  # must not exist afterwards (or keep `keep`'s content)
+    xfail: str | None = None  # phase 1 of #14: the fix lives in a module being moved (#13)
+    fsize: int | None = None
+    readonly: tuple[str, ...] = ()  # folders made read-only
+    keep: dict[str, str] = field(default_factory=dict)  # files that must be left unchanged
+
+
+MOVED = "fix in a top-level module being moved by #13 (phase 2 of #14)"
+KV = ["kv", "llama-3.1-8b", "--lengths", "1k"]
+SCALE_QUICK = ["scale", "--model", "llama-3.1-8b", "--hardware", "h200", "--tokens", "8k", "--gpus", "64"]
+
+CASES = [
+    # ---- scenario
+    Case("scenario-deep-nesting", ["plan", "s.yaml"], {"s.yaml": "a: " + "[" * NESTED + "]" * NESTED},
+         ("s.yaml", "nest"), xfail=MOVED),
+    Case("scenario-duplicate-key", ["plan", "s.yaml"], {"s.yaml": scenario() + "link: {bandwidth_gbps: 10}\n"},
+         ("s.yaml", "link", "duplicate"), xfail=MOVED),
+    Case("scenario-5000-digit-int", ["plan", "s.yaml"], {"s.yaml": scenario().replace("gpus: 64", "gpus: " + "9" * 5000)},
+         ("s.yaml", "line"), xfail=MOVED),
+    Case("scenario-local-gpus-1e8", ["plan", "s.yaml"], {"s.yaml": scenario(**{"local.gpus": 100_000_000})},
+         ("s.yaml", "local.gpus")),
+    Case("scenario-prfaas-gpus-1e8", ["plan", "s.yaml"], {"s.yaml": scenario(**{"prfaas.gpus": 100_000_000})},
+         ("s.yaml", "prfaas.gpus")),
+    Case("scenario-max-batch-limit-1e8", ["plan", "s.yaml"],
+         {"s.yaml": scenario(decode={"mode": "roofline", "max_batch_limit": 100_000_000})},
+         ("s.yaml", "max_batch_limit")),
+    Case("scenario-fixed-max-batch-1e12", ["plan", "s.yaml"],
+         {"s.yaml": scenario(**{"decode.max_batch": 10**12})}, ("s.yaml", "decode.fixed.max_batch")),
+    Case("scenario-link-inf", ["plan", "s.yaml"], {"s.yaml": scenario(**{"link.bandwidth_gbps": float("inf")})},
+         ("s.yaml", "link.bandwidth_gbps")),
+    Case("scenario-link-1e-300", ["plan", "s.yaml"], {"s.yaml": scenario(**{"link.bandwidth_gbps": 1e-300})},
+         ("s.yaml", "link.bandwidth_gbps")),
+    Case("scenario-rtt-1e308", ["plan", "s.yaml"], {"s.yaml": scenario(**{"link.rtt_ms": 1e308})},
+         ("s.yaml", "link.rtt_ms")),
+    Case("scenario-load-nan", ["plan", "s.yaml"], {"s.yaml": scenario(load=float("nan"))}, ("s.yaml", "load")),
+    Case("scenario-price-1e300", ["plan", "s.yaml"], {"s.yaml": scenario(**{"local.price_usd_per_gpu_hour": 1e300})},
+         ("s.yaml", "local.price_usd_per_gpu_hour")),
+    Case("scenario-profile-seconds-1e300", ["plan", "s.yaml"], {"s.yaml": scenario(**{"prfaas.prefill_profile": {
+        "source": "t", "points": [{"tokens": 1024, "seconds": 0.4}, {"tokens": 8192, "seconds": 1e300}]}})},
+        ("s.yaml", "prfaas.prefill_profile.points.1.seconds")),
+    Case("scenario-not-a-mapping", ["plan", "s.yaml"], {"s.yaml": "- a\n- b\n"}, ("s.yaml", "mapping"), xfail=MOVED),
+    Case("scenario-is-a-folder", ["plan", "s.yaml"], {"s.yaml": None}, ("s.yaml",)),
+    Case("scenario-not-utf8", ["plan", "s.yaml"], {"s.yaml": b"name: \xff\xfe\n"}, ("s.yaml",), xfail=MOVED),
+    # ---- workload (a file the scenario names)
+    Case("workload-tokens-1e300", ["plan", "s.yaml"], {"s.yaml": scenario(workload="w.yaml"), "w.yaml": _dump(
+        {**WORKLOAD, "input_length": {"kind": "fixed", "tokens": 1e300}})}, ("w.yaml", "input_length.fixed.tokens")),
+    Case("workload-lognormal-hi-1e300", ["plan", "s.yaml"], {"s.yaml": scenario(workload="w.yaml"), "w.yaml": _dump(
+        {**WORKLOAD, "input_length": {**WORKLOAD["input_length"], "hi": 1e300}})}, ("w.yaml", "input_length.lognormal.hi")),
+    Case("workload-output-tokens-1e12", ["plan", "s.yaml"], {"s.yaml": scenario(workload="w.yaml"), "w.yaml": _dump(
+        {**WORKLOAD, "output_length": {"kind": "fixed", "tokens": 1e12}})}, ("w.yaml", "output_length.fixed.tokens")),
+    Case("workload-rate-inf", ["plan", "s.yaml"], {"s.yaml": scenario(workload="w.yaml"), "w.yaml": _dump(
+        {**WORKLOAD, "arrival": {"rate_rps": float("inf")}})}, ("w.yaml", "arrival.rate_rps")),
+    Case("workload-scv-1e300", ["plan", "s.yaml"], {"s.yaml": scenario(workload="w.yaml"), "w.yaml": _dump(
+        {**WORKLOAD, "arrival": {"burstiness_scv": 1e300}})}, ("w.yaml", "arrival.burstiness_scv")),
+    Case("workload-histogram-counts-1e308", ["plan", "s.yaml"], {"s.yaml": scenario(workload="w.yaml"), "w.yaml": _dump(
+        {**WORKLOAD, "input_length": {"kind": "histogram", "edges": [1, 2, 3], "counts": [1e308, 1e308]}})},
+        ("w.yaml", "input_length.histogram.counts")),
+    Case("workload-deep-nesting", ["plan", "s.yaml"], {"s.yaml": scenario(workload="w.yaml"),
+                                                     "w.yaml": "a: " + "{b: " * NESTED + "1" + "}" * NESTED},
+         ("w.yaml", "nest"), xfail=MOVED),
+    # ---- hardware
+    Case("hardware-flops-1e-300", [*KV, "--hardware", "hw.yaml"],
+         {"hw.yaml": hardware("datasheet", "bf16_dense_flops_per_s", 1e-300)}, ("hw.yaml", "bf16_dense_flops_per_s")),
+    Case("hardware-hbm-bandwidth-1e-300", [*KV, "--hardware", "hw.yaml"],
+         {"hw.yaml": hardware("datasheet", "hbm_bandwidth_bytes_per_s", 1e-300)}, ("hw.yaml", "hbm_bandwidth_bytes_per_s")),
+    Case("hardware-sm-count-1e30", [*KV, "--hardware", "hw.yaml"],
+         {"hw.yaml": hardware("datasheet", "sm_count", 1e30)}, ("hw.yaml", "sm_count")),
+    Case("hardware-hbm-capacity-nan", [*KV, "--hardware", "hw.yaml"],
+         {"hw.yaml": hardware("datasheet", "hbm_capacity_bytes", float("nan"))}, ("hw.yaml", "hbm_capacity_bytes")),
+    Case("hardware-scaleup-domain-1e9", [*KV, "--hardware", "hw.yaml"],
+         {"hw.yaml": hardware("datasheet", "max_gpus_per_scaleup_domain", 10**9)},
+         ("hw.yaml", "max_gpus_per_scaleup_domain")),
+    Case("hardware-price-string", [*KV, "--hardware", "hw.yaml"],
+         {"hw.yaml": hardware("price", "usd_per_gpu_hour", "cheap")}, ("hw.yaml", "price.usd_per_gpu_hour")),
+    # ---- model
+    Case("model-zero-heads", ["kv", "m.yaml", "--lengths", "1k"], {"m.yaml": model(**{"layers.0.attention.num_heads": 0})},
+         ("m.yaml", "num_heads")),
+    Case("model-hidden-1e30", ["kv", "m.yaml", "--lengths", "1k"], {"m.yaml": model(hidden_size=1e30)},
+         ("m.yaml", "hidden_size")),
+    Case("model-layers-1e9", ["kv", "m.yaml", "--lengths", "1k"],
+         {"m.yaml": model(num_hidden_layers=10**9, **{"layers.0.count": 10**9})}, ("m.yaml", "num_hidden_layers")),
+    Case("model-vocab-string", ["kv", "m.yaml", "--lengths", "1k"], {"m.yaml": model(vocab_size="large")},
+         ("m.yaml", "vocab_size")),
+    # ---- calibration
+    Case("calibration-efficiency-above-1", [*KV, "--hardware", "h200", "--calibration", "c.yaml"],
+         {"c.yaml": calibration("memory_efficiency", 2.0)}, ("c.yaml", "efficiency.memory_efficiency")),
+    Case("calibration-overhead-1e300", [*KV, "--hardware", "h200", "--calibration", "c.yaml"],
+         {"c.yaml": calibration("request_overhead_s", 1e300)}, ("c.yaml", "efficiency.request_overhead_s")),
+    Case("calibration-other-gpu", [*KV, "--hardware", "h20", "--calibration", "c.yaml"],
+         {"c.yaml": calibration("memory_efficiency", 0.8)}, ("c.yaml", "h200")),
+    Case("calibration-deep-nesting", [*KV, "--hardware", "h200", "--calibration", "c.yaml"],
+         {"c.yaml": "[" * NESTED + "]" * NESTED}, ("c.yaml", "nest"), xfail=MOVED),
+    # ---- measurement CSV
+    Case("measurements-latency-1e308", ["validate", "--hardware", "h200", "m.csv"],
+         {"m.csv": meas("gemm,bf16,1024,1024,1024,,,,,,,1e308,test")}, ("m.csv", "latency_ms"), xfail=MOVED),
+    Case("measurements-field-over-128kib", ["validate", "--hardware", "h200", "m.csv"],
+         {"m.csv": meas("gemm,bf16,1024,1024,1024,,,,,,,0.1," + "x" * 200_000)}, ("m.csv", "line 3"), xfail=MOVED),
+    Case("measurements-5000-digit-m", ["validate", "--hardware", "h200", "m.csv"],
+         {"m.csv": meas("gemm,bf16," + "9" * 5000 + ",1024,1024,,,,,,,0.1,test")}, ("m.csv", "'m'")),
+    Case("measurements-nan-latency", ["validate", "--hardware", "h200", "m.csv"],
+         {"m.csv": meas("gemm,bf16,1024,1024,1024,,,,,,,nan,test")}, ("m.csv", "latency_ms")),
+    Case("measurements-seq-len-1e300", ["validate", "--hardware", "h200", "m.csv"],
+         {"m.csv": meas("prefill_attention,bf16,,,,1,1e300,8,8,128,,0.1,test")}, ("m.csv", "seq_len"), xfail=MOVED),
+    # ---- traces
+    Case("trace-deep-nesting", ["workload", "import", "t.jsonl", "-o", "w.yaml"],
+         {"t.jsonl": mooncake('{"timestamp": ' + "[" * NESTED + "]" * NESTED + "}")}, ("t.jsonl", "line 3"),
+         target="w.yaml", xfail=MOVED),
+    Case("trace-tokens-1e300", ["workload", "import", "t.jsonl", "-o", "w.yaml"],
+         {"t.jsonl": mooncake('{"timestamp": 2000, "input_length": 1e300, "output_length": 5, "hash_ids": []}')},
+         ("t.jsonl", "line 3", "input_length"), target="w.yaml", xfail=MOVED),
+    Case("trace-timestamp-1e300", ["workload", "import", "t.jsonl", "-o", "w.yaml"],
+         {"t.jsonl": mooncake('{"timestamp": 1e300, "input_length": 100, "output_length": 5, "hash_ids": []}')},
+         ("t.jsonl", "line 3", "timestamp"), target="w.yaml", xfail=MOVED),
+    Case("trace-5000-digit-int", ["workload", "import", "t.jsonl", "-o", "w.yaml"],
+         {"t.jsonl": mooncake('{"timestamp": 2000, "input_length": ' + "9" * 5000 + ', "output_length": 5}')},
+         ("t.jsonl", "line 3"), target="w.yaml"),
+    Case("trace-csv-field-over-128kib", ["workload", "import", "t.csv", "-o", "w.yaml"],
+         {"t.csv": "timestamp_s,input_tokens,output_tokens\n0,100,10\n1,100," + "1" * 200_000 + "\n"},
+         ("t.csv", "line 3"), target="w.yaml", xfail=MOVED),
+    Case("trace-cache-tokens-inf", ["workload", "import", "t.jsonl", "--cache-tokens", "inf", "-o", "w.yaml"],
+         {"t.jsonl": mooncake()}, ("--cache-tokens",), target="w.yaml", xfail=MOVED),
+    Case("trace-is-a-folder", ["workload", "import", "t.jsonl", "-o", "w.yaml"], {"t.jsonl": None}, ("t.jsonl",),
+         target="w.yaml"),
+    Case("trace-simulate-nested", ["simulate", "--trace", "t.jsonl"],
+         {"t.jsonl": mooncake('[' * NESTED + ']' * NESTED)}, ("t.jsonl", "line 3"), xfail=MOVED),
+    # ---- bandwidth trace
+    Case("bandwidth-trace-time-1e9", ["simulate", "--requests", "200", "--bandwidth-trace", "b.csv"],
+         {"b.csv": "time_s,gbps\n0,100\n1e9,100\n"}, ("b.csv", "line 3", "time_s"), xfail=MOVED),
+    Case("bandwidth-trace-0.001-gbps", ["simulate", "--requests", "200", "--bandwidth-trace", "b.csv"],
+         {"b.csv": "time_s,gbps\n0,0.001\n"}, ("b.csv", "gbps"), xfail=MOVED),
+    Case("bandwidth-trace-inf", ["simulate", "--requests", "200", "--bandwidth-trace", "b.csv"],
+         {"b.csv": "time_s,gbps\n0,inf\n"}, ("b.csv", "line 2"), xfail=MOVED),
+    # ---- HF config
+    Case("hf-infinity", ["models", "import", "c.json", "-o", "m.yaml"], {"c.json": hf(hidden_size=float("inf"))},
+         ("c.json", "hidden_size"), target="m.yaml", xfail=MOVED),
+    Case("hf-nan", ["models", "import", "c.json", "-o", "m.yaml"], {"c.json": hf(intermediate_size=float("nan"))},
+         ("c.json", "intermediate_size"), target="m.yaml", xfail=MOVED),
+    Case("hf-string-heads", ["models", "import", "c.json", "-o", "m.yaml"], {"c.json": hf(num_attention_heads="many")},
+         ("c.json", "num_attention_heads"), target="m.yaml", xfail=MOVED),
+    Case("hf-zero-heads", ["models", "import", "c.json", "-o", "m.yaml"], {"c.json": hf(num_attention_heads=0)},
+         ("c.json", "num_attention_heads"), target="m.yaml", xfail=MOVED),
+    Case("hf-layers-1e9", ["models", "import", "c.json", "-o", "m.yaml"], {"c.json": hf(num_hidden_layers=10**9)},
+         ("c.json", "num_hidden_layers"), target="m.yaml", xfail=MOVED),
+    Case("hf-short-list", ["models", "import", "c.json", "-o", "m.yaml"],
+         {"c.json": hf(num_local_experts=8, num_experts_per_tok=2, moe_layer_freq=[1, 1])},
+         ("c.json", "moe_layer_freq"), target="m.yaml", xfail=MOVED),
+    Case("hf-list-not-object", ["models", "import", "c.json", "-o", "m.yaml"], {"c.json": "[1, 2]"},
+         ("c.json", "object"), target="m.yaml", xfail=MOVED),
+    Case("hf-folder", ["models", "import", "c.json", "-o", "m.yaml"], {"c.json": None}, ("c.json",), target="m.yaml",
+         xfail=MOVED),
+    Case("hf-deep-nesting", ["models", "import", "c.json", "-o", "m.yaml"], {"c.json": "[" * NESTED + "]" * NESTED},
+         ("c.json", "nest"), target="m.yaml", xfail=MOVED),
+    # ---- flags
+    Case("flag-seed-negative", ["simulate", "--requests", "100", "--seed", "-1"], {}, ("--seed",), xfail=MOVED),
+    Case("flag-requests-1e9", ["simulate", "--requests", "1000000000"], {}, ("--requests",), xfail=MOVED),
+    Case("flag-duration-1e12", ["simulate", "--duration", "1e12"], {}, ("--duration",), xfail=MOVED),
+    Case("flag-budget-1e6", ["compare", "--budget-usd-per-hour", "1e6"], {}, ("--budget-usd-per-hour",), xfail=MOVED),
+    Case("flag-lengths-20000", ["kv", "llama-3.1-8b", "--lengths", ",".join(str(i) for i in range(1, 20_001))], {},
+         ("--lengths",), xfail=MOVED),
+    Case("flag-gpus-list-20000", ["scale", "--model", "llama-3.1-8b", "--hardware", "h200", "--tokens", "8k",
+                                  "--gpus", ",".join(str(8 * i) for i in range(1, 20_001))], {}, ("--gpus",),
+         xfail=MOVED),
+    Case("flag-lengths-1e300", ["kv", "llama-3.1-8b", "--lengths", "1e300"], {}, ("--lengths",)),
+    Case("flag-cache-tokens-inf", ["simulate", "--requests", "100", "--cache-tokens", "inf"], {}, ("--cache-tokens",),
+         xfail=MOVED),
+    Case("flag-threshold-inf", ["scale", "prfaas-paper", "--threshold", "inf", "--gpus", "64"], {}, ("--threshold",)),
+    Case("flag-load-nan", ["plan", "--load", "nan"], {}, ("--load",), xfail=MOVED),
+    Case("flag-budget-nan", ["compare", "--budget-usd-per-hour", "nan"], {}, ("--budget-usd-per-hour",), xfail=MOVED),
+    Case("flag-set-not-assignment", ["plan", "--set", "link.bandwidth_gbps"], {}, ("--set",)),
+    Case("flag-set-link-1e300", ["plan", "--set", "link.bandwidth_gbps=1e300"], {}, ("link.bandwidth_gbps",)),
+    # ---- output paths
+    Case("output-is-a-folder", [*KV, "-o", "out.txt"], {"out.txt": None}, ("out.txt", "folder"), xfail=MOVED),
+    Case("output-folder-read-only", [*KV, "-o", "ro/out.txt"], {"ro": None}, ("ro/out.txt",), target="ro/out.txt",
+         readonly=("ro",), xfail=MOVED),
+    Case("output-folder-missing", [*KV, "-o", "nope/out.txt"], {}, ("nope",), target="nope/out.txt"),
+    Case("output-disk-full", [*KV, "-f", "json", "-o", "out.json"], {}, ("out.json",), target="out.json", fsize=64,
+         xfail=MOVED),
+    Case("plot-is-a-folder", [*SCALE_QUICK, "--plot", "p.svg"], {"p.svg": None}, ("p.svg", "folder"), xfail=MOVED),
+    Case("plot-folder-read-only", [*SCALE_QUICK, "--plot", "ro/p.svg"], {"ro": None}, ("ro/p.svg",),
+         target="ro/p.svg", readonly=("ro",), xfail=MOVED),
+    Case("plot-folder-missing", [*SCALE_QUICK, "--plot", "nope/p.svg"], {}, ("nope",), target="nope",
+         xfail=MOVED),
+    Case("plot-written-then-output-fails", [*SCALE_QUICK, "--plot", "p.svg", "-o", "nope/x.csv"], {}, ("nope",),
+         target="p.svg", xfail=MOVED),
+    Case("compare-plot-is-a-folder", ["compare", "--plot", "p.png"], {"p.png": None}, ("p.png", "folder"),
+         xfail=MOVED),
+    Case("profile-output-is-a-folder", ["profile", "--device", "cpu", "--smoke", "-o", "m.csv"], {"m.csv": None},
+         ("m.csv", "folder"), xfail=MOVED),
+    Case("profile-sidecar-is-a-folder", ["profile", "--device", "cpu", "--smoke", "-o", "m.csv"],
+         {"m.csv": "good\n", "m.meta.yaml": None}, ("m.meta.yaml", "folder"), keep={"m.csv": "good\n"}, xfail=MOVED),
+]
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id, marks=[pytest.mark.xfail(strict=True, reason=c.xfail)]
+                                               if c.xfail else []) for c in CASES])
+def test_bad_input(case: Case, server: Server, tmp_path: Path) -> None:
+    for name, content in case.files.items():
+        p = tmp_path / name
+        if content is None:
+            p.mkdir(parents=True)
+        elif isinstance(content, bytes):
+            p.write_bytes(content)
+        else:
+            p.write_text(content)
+    ro = tmp_path / "ro"
+    for name in case.readonly:
+        (tmp_path / name).chmod(0o555)
+    argv = list(case.argv)
+    if case.readonly and os.geteuid() == 0:  # root writes through permission bits: use a read-only mount
+        argv = [a.replace("ro/", "/proc/") for a in argv]
+    before = set(os.listdir(tmp_path))
+    try:
+        res = server.run(argv, tmp_path, case.fsize)
+    finally:
+        if ro.exists():
+            ro.chmod(0o755)
+    err = res["stderr"]
+    assert not res["timed_out"], f"still running after {TIME_LIMIT_S} s"
+    assert res["rc"] == 2, f"exit {res['rc']}: {err[-2000:]}"
+    assert "Traceback" not in err and "internal error" not in err, err[-2000:]
+    assert "Fix:" in err, err
+    for name in case.names:
+        shown = name.replace("ro/", "/proc/") if case.readonly and os.geteuid() == 0 else name
+        assert shown.lower() in err.lower(), f"{shown!r} not named in: {err}"
+    assert res["seconds"] < TIME_LIMIT_S
+    assert res["maxrss_bytes"] < MEMORY_LIMIT_BYTES
+    if case.target:
+        assert not (tmp_path / case.target).exists(), f"{case.target} left behind"
+    for name, content in case.keep.items():
+        assert (tmp_path / name).read_text() == content, f"{name} was changed"
+    left = set(os.listdir(tmp_path)) - before - {"_stdout", "_stderr"}
+    assert not left, f"files left behind: {sorted(left)}"
