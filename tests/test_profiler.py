@@ -266,10 +266,11 @@ def test_cpu_quick_suite_calibrate_validate_pipeline(tmp_path):
     10-71%: that figure is measured by `python benchmarks/cpu_profile.py`, not asserted here).
     The fit must recover the timings: overall median APE <= 10% (the noise alone gives about 3.4%
     median absolute error), and the CSV/sidecar/entry round trip must hold."""
-    from prfaas_plan.measurements import Measurements
+    from prfaas_plan.commands.calibrate import measurement_csv as to_csv
     from prfaas_plan.perf.calibration import host_cpu_spec, predict
-    from prfaas_plan.profiler.runner import sidecar_path, to_csv
+    from prfaas_plan.profiler.runner import sidecar_path
     from prfaas_plan.profiler.suite import build_suite
+    from prfaas_plan.specs.measurements import Measurements
 
     cases = build_suite("cpu", "quick", ["fp32"], catalog.load_model("minimax-m2.5"), 8)
     rows = [{**c.row(), "latency_ms": 1.0, "source": "synthetic"} for c in cases]
