@@ -4,12 +4,15 @@
 
 Runs `prfaas calibrate` exactly as each block's `source:` says and splices the result into the
 catalog file (the block is the last top-level key of every hardware YAML):
-- h200: kernels from ../shared/measurements/h200-sglang-0.5.9.csv, engine overheads and the MoE
-  rows factor from the paper's Tables 3 and 5 (all four models jointly, one parameter set);
-- h20: kernels from ../shared/measurements/h20-infersim.csv (fp8 GEMMs only, so the bf16 block is
-  the fitted fp8 block), engine overheads and MoE factor from Table 6's homogeneous-PD column;
-- h100: kernels from measurements/h100/*.csv (`prfaas profile` on an H100 SXM), engine-level
-  parameters from h200 (no end-to-end H100 prefill figure is published);
+- h200: kernels from ../shared/measurements/h200-sglang-0.5.9.csv and the mechanism kernels of
+  h200-sglang-mechanisms.csv (fused MoE per dtype, absorbed MLA, GDN/KDA, all-reduce: fitted and
+  validated; the roofline does not use them yet); engine overheads and the MoE rows factor from the
+  paper's Tables 3 and 5 (all four models jointly, one parameter set);
+- h20: kernels from ../shared/measurements/h20-infersim.csv and h20-infersim-mechanisms.csv (fp8
+  GEMMs only, so the bf16 block is the fitted fp8 block; mechanisms H20 has no rows for are the
+  h200 blocks, labelled), engine overheads and MoE factor from Table 6's homogeneous-PD column;
+- h100: kernels from measurements/h100/*.csv (`prfaas profile` on an H100 SXM), mechanism blocks and
+  engine-level parameters from h200 (no end-to-end H100 prefill figure is published);
 - every other GPU: the kernel block of its nearest calibrated GPU, labelled UNCALIBRATED.
 Each least-squares fit starts from the block in the catalog, so a rerun can move a parameter the
 data barely constrain (e.g. the memory efficiency of compute-bound prefill attention) in its
@@ -31,6 +34,53 @@ ROOT = Path(__file__).resolve().parents[1]
 HW = ROOT / "hardware"
 UNCALIBRATED = {"a100": "h200", "b200": "h200", "gb200": "h200", "h800": "h200", "mi300x": "h200", "l20": "h20"}
 NO_FP8 = {"a100"}  # Ampere has no fp8 tensor cores
+MECHANISMS = ("moe", "mla_prefill_attention", "mla_decode_attention", "linear_attention", "allreduce")
+
+
+def borrow_mechanisms(name: str, eff: dict[str, Any], ref: dict[str, Any]) -> list[str]:
+    """Fill the mechanism blocks `eff` lacks (whole blocks or dtypes/variants) from `ref`; returns
+    what was borrowed, for the block's `source`."""
+    borrowed = []
+    for key in MECHANISMS:
+        have, theirs = eff.get(key) or {}, ref.get(key) or {}
+        if key == "allreduce":
+            if not have and theirs:
+                eff[key] = theirs
+                borrowed.append(key)
+            continue
+        for sub, block in theirs.items():
+            if sub not in have and not (name in NO_FP8 and sub == "fp8"):
+                have = {**have, sub: block}
+                borrowed.append(f"{key}.{sub}")
+        eff[key] = have
+    return borrowed
+
+
+def measured_mechanisms(path: Path) -> set[str]:
+    """The mechanism blocks a measurement file has rows for (`moe.fp8`, `linear_attention.gdn`, ...)."""
+    import csv
+
+    out = set()
+    with path.open() as f:
+        for r in csv.DictReader(f):
+            op = r["op"]
+            if op == "linear_attention":
+                out.add(f"{op}.{r['kernel'].split(':')[0]}")
+            elif op == "allreduce":
+                out.add(op)
+            else:
+                out.add(f"{op}.{r['dtype']}")
+    return out
+
+
+def splice_mechanisms(name: str, ref: dict[str, Any]) -> list[str]:
+    """Write `ref`'s mechanism blocks that hardware/NAME.yaml lacks into it (priors for its fit)."""
+    path = HW / f"{name}.yaml"
+    doc = yaml.safe_load(path.read_text())
+    eff = dict(doc["efficiency"])
+    borrowed = borrow_mechanisms(name, eff, ref)
+    splice(name, eff)
+    return borrowed
 
 
 def calibrate(args: list[str]) -> dict[str, Any]:
@@ -58,38 +108,53 @@ def main() -> int:
     a = ap.parse_args()
     meas = a.shared / "measurements"
 
-    h200 = calibrate(["--hardware", "h200", "--paper-prefill", str(meas / "h200-sglang-0.5.9.csv")])
+    h200 = calibrate(["--hardware", "h200", "--paper-prefill", str(meas / "h200-sglang-0.5.9.csv"),
+                      str(meas / "h200-sglang-mechanisms.csv")])
     h200["source"] = (
         "prfaas calibrate --hardware h200 --paper-prefill ../shared/measurements/h200-sglang-0.5.9.csv "
-        "(kernels: 1440 aiconfigurator SGLang 0.5.9 rows; engine overheads and MoE rows factor: paper "
-        "Tables 3 and 5, all four models jointly, one parameter set); benchmarks/refit_catalog.py")
+        "h200-sglang-mechanisms.csv (kernels: 1440 aiconfigurator SGLang 0.5.9 GEMM/attention rows; "
+        "mechanisms: 25113 aiconfigurator rows: fused MoE bf16/fp8/int4 fitted on balanced routing, absorbed "
+        "MLA prefill/decode per KV dtype, GDN and KDA kernels, custom all-reduce: fitted and validated, not yet "
+        "used by the roofline; engine overheads and MoE rows factor: paper Tables 3 and 5, all four models "
+        "jointly, one parameter set); benchmarks/refit_catalog.py")
     splice("h200", h200)
 
-    h20 = calibrate(["--hardware", "h20", "--system-from", "h200", "--paper-prefill", str(meas / "h20-infersim.csv")])
+    splice_mechanisms("h20", h200)
+    measured = measured_mechanisms(meas / "h20-infersim-mechanisms.csv")
+    borrowed = [b for b in borrow_mechanisms("h20", {}, h200) if b not in measured]
+    h20 = calibrate(["--hardware", "h20", "--system-from", "h200", "--paper-prefill", str(meas / "h20-infersim.csv"),
+                     str(meas / "h20-infersim-mechanisms.csv")])
     h20["gemm"]["bf16"] = dict(h20["gemm"]["fp8"])
     h20["gemm"]["bf16"].pop("activation_quant_efficiency", None)
     h20["source"] = (
         "prfaas calibrate --hardware h20 --system-from h200 --paper-prefill ../shared/measurements/h20-infersim.csv "
-        "(kernels: 777 InferSim rows; bf16 GEMM block copied from the fitted fp8 block because the file has "
-        "no bf16 GEMMs; request and per-forward overheads and the MoE effective-rows factor fitted on the "
-        "only published end-to-end H20 prefill figures, Table 6's homogeneous-PD column: mean "
-        "TTFT 4.44 s, P90 TTFT 9.73 s, Theta_pdp 2.11 req/s from 9 instances. The PrfaaS-PD column of "
-        "Table 6 is not used and stays a held-out check); benchmarks/refit_catalog.py")
+        "h20-infersim-mechanisms.csv (kernels: 777 InferSim rows; mechanisms: 423 InferSim rows: DeepGEMM fp8 "
+        "grouped GEMMs as the fp8 MoE block, GDN, MLA decode; bf16 GEMM block copied from the fitted fp8 "
+        f"block because the file has no bf16 GEMMs; no H20 rows, so the h200 blocks (datasheet-scaled by "
+        f"the roofline): {', '.join(borrowed) or 'none'}; request and per-forward overheads and the MoE "
+        "effective-rows factor fitted on the only published end-to-end H20 prefill figures, Table 6's "
+        "homogeneous-PD column: mean TTFT 4.44 s, P90 TTFT 9.73 s, Theta_pdp 2.11 req/s from 9 instances. "
+        "The PrfaaS-PD column "
+        "of Table 6 is not used and stays a held-out check); benchmarks/refit_catalog.py")
     splice("h20", h20)
 
     h100_files = sorted(str(p) for p in (ROOT / "measurements" / "h100").glob("*.csv"))
+    splice_mechanisms("h100", h200)
     h100 = calibrate(["--hardware", "h100", "--system-from", "h200", *h100_files])
     h100["source"] = (
         "prfaas calibrate --hardware h100 --system-from h200 measurements/h100/*.csv (kernels: "
         f"{sum(len(Path(f).read_text().splitlines()) - 1 for f in h100_files)} rows timed by `prfaas profile "
-        "--device cuda` on one H100 SXM 80GB, PyTorch 2.11 / CUDA 13.0, 2026-11-22; request and forward "
-        "overheads and the MoE rows factor copied from h200: engine-level, no end-to-end H100 prefill "
+        "--device cuda` on one H100 SXM 80GB, PyTorch 2.11 / CUDA 13.0, 2026-11-22; mechanism blocks (MoE, "
+        "MLA, linear attention, all-reduce) and the request and forward overheads and MoE rows factor copied "
+        "from h200: engine-level, no end-to-end H100 prefill "
         "figure is published); benchmarks/refit_catalog.py")
     splice("h100", h100)
 
     fitted = {"h200": h200, "h20": h20}
     for name, ref in UNCALIBRATED.items():
         eff = {k: v for k, v in fitted[ref].items() if k != "fit_residuals"}
+        if ref == "h20":  # H20's borrowed mechanisms are h200's
+            borrow_mechanisms(name, eff, h200)
         eff["gemm"] = {k: v for k, v in eff["gemm"].items() if not (name in NO_FP8 and k == "fp8")}
         eff["source"] = (f"UNCALIBRATED catalog default: efficiency block copied from the {ref} calibration (no "
                          f"{name} measurements in the repository); run `prfaas calibrate --hardware {name}` on "

@@ -15,28 +15,28 @@ from prfaas_plan.perf import kernels
 from prfaas_plan.perf.calibration import error_stats, predict
 from prfaas_plan.perf.ops import AttentionOp, GroupedGemm, attention_groups, build_ops
 from prfaas_plan.perf.roofline import decode_step_time, prefill_time
-from prfaas_plan.specs.model import ServingLayout
+from prfaas_plan.specs.recipe import RecipeOverrides
 
 ROOT = Path(__file__).resolve().parent.parent
 H200 = catalog.load_hardware("h200")
 
 
 def with_dp(model, d):
-    return model.model_copy(update={"serving": ServingLayout(attention_data_parallel=d, source="test")})
+    return model.with_recipe(RecipeOverrides(attention_dp=d).apply(model.recipe))
 
 
 def test_attention_groups_follow_the_recipe_and_divide_the_instance():
     mimo, llama = catalog.load_model("mimo-v2-flash"), catalog.load_model("llama-3.1-70b")
-    assert mimo.serving is not None and mimo.serving.attention_data_parallel == 2
+    assert mimo.recipe.attention_dp == 2 and mimo.recipe.attn_tp == 4 and not mimo.recipe.assumed
     assert attention_groups(mimo, 8) == 2 and attention_groups(mimo, 3) == 1 and attention_groups(mimo, 1) == 1
-    assert attention_groups(llama, 8) == 1 and attention_groups(llama, 8, 4) == 4
-    assert attention_groups(llama, 6, 4) == 2  # gcd: the largest group count that divides the instance
+    assert attention_groups(llama, 8) == 1 and attention_groups(with_dp(llama, 4), 8) == 4
+    assert attention_groups(with_dp(llama, 4), 6) == 2  # gcd: the largest group count that divides the instance
 
 
 def test_dp_attention_shards_attention_over_a_group_and_experts_over_all_gpus():
     mimo = catalog.load_model("mimo-v2-flash")
     for d, heads in [(1, 64 / 8), (2, 64 / 4)]:
-        ops = build_ops(mimo, 8, d)
+        ops = build_ops(with_dp(mimo, d), 8)
         ga = [o for o in ops if isinstance(o, AttentionOp) and o.window is None]
         assert ga and all(o.heads == heads and o.kv_heads == 1.0 and o.dp == d for o in ga)
         experts = [o for o in ops if isinstance(o, GroupedGemm)]

@@ -126,4 +126,4 @@ def parse_count(text: str, flag: str, example: str = "4k") -> int:
 # The serving-recipe flags shared by `kv` and `perf` (one definition, one help text).
 AttentionDpOpt = Annotated[int | None, typer.Option(
     "--attention-dp", help="DP-attention groups (SGLang --dp-size with --enable-dp-attention); default: the "
-    "model's published serving recipe (its `serving:` block), else 1", min=1, max=1024)]
+    "model's published serving recipe (its `recipe:` block)", min=1, max=1024)]

@@ -10,7 +10,8 @@ from prfaas_plan.errors import PrfaasError
 from prfaas_plan.perf.api import KVThroughput, kv_throughput
 from prfaas_plan.plan.feasibility import check_weights_fit
 from prfaas_plan.specs.hardware import HardwareSpec
-from prfaas_plan.specs.model import ModelSpec, ServingLayout
+from prfaas_plan.specs.model import ModelSpec
+from prfaas_plan.specs.recipe import RecipeOverrides
 
 
 def load_gpu(cat: Catalog, ref: str, calibration: Path | None) -> HardwareSpec:
@@ -26,8 +27,7 @@ def with_attention_dp(model: ModelSpec, attention_dp: int | None, gpus: int) -> 
     if gpus % attention_dp:
         raise PrfaasError(f"--attention-dp {attention_dp} does not divide --gpus {gpus}",
                           fix="use a divisor of the instance's GPU count")
-    return model.model_copy(update={"serving": ServingLayout(attention_data_parallel=attention_dp,
-                                                             source="--attention-dp")})
+    return model.with_recipe(RecipeOverrides(attention_dp=attention_dp).apply(model.recipe.for_gpus(gpus)))
 
 
 def run_kv(model: str, hardware: str, gpus: int, lengths: list[int], calibration: Path | None,

@@ -11,7 +11,7 @@ from prfaas_plan.catalog import Catalog
 from prfaas_plan.commands.kv import load_gpu, with_attention_dp
 from prfaas_plan.errors import PrfaasError
 from prfaas_plan.perf.instance import PerfResult, decode_perf, prefill_perf
-from prfaas_plan.perf.ops import attention_groups
+from prfaas_plan.perf.ops import instance_recipe
 from prfaas_plan.plan.feasibility import check_weights_fit
 from prfaas_plan.specs.model import ModelSpec, MoEFFN
 
@@ -43,13 +43,16 @@ def _check(req: PerfRequest) -> None:
 
 
 def recipe_of(model: ModelSpec, gpus: int) -> dict[str, Any]:
-    """The serving layout the figures assume, and where it comes from."""
-    dp = attention_groups(model, gpus)
+    """The serving recipe the figures assume (the model's, adapted to `gpus`), and where it comes from.
+    The roofline costs routed experts expert-parallel over every GPU whatever the recipe's expert
+    split, so `ep` is that and the source says so where the recipe differs."""
+    r = instance_recipe(model, gpus)
     moe = any(isinstance(g.ffn, MoEFFN) for g in model.layers)
-    src = model.serving.source if model.serving else "assumed: attention TP over every GPU" + (
-        ", experts EP over every GPU" if moe else "")
-    return {"weights_dtype": model.weights_dtype, "kv_dtype": model.kv_dtype, "tp": gpus // dp,
-            "attention_dp": dp, "ep": gpus if moe else None, "source": src}
+    src = r.source
+    if moe and r.expert_ep != gpus:
+        src += f"; experts costed expert-parallel over {gpus} GPUs (the recipe: TP {r.moe_tp} x EP {r.expert_ep})"
+    return {"weights_dtype": r.weights_dtype, "kv_dtype": r.kv_dtype, "tp": r.attn_tp,
+            "attention_dp": r.attention_dp, "ep": gpus if moe else None, "source": src, "assumed": r.assumed}
 
 
 def run_perf(req: PerfRequest) -> PerfResult:

@@ -1,7 +1,8 @@
 """Reads measurement CSV files (schema: ../shared/measurements/README.md) into column arrays.
 
 Required columns: op, dtype, m, n, k, batch, seq_len, num_heads, num_kv_heads, head_dim, bytes,
-latency_ms, source. Extra columns are allowed. Every row is checked: known op and dtype, the
+latency_ms, source. The mechanism files' optional columns (num_experts, topk, tp, ep: numbers;
+distribution, kernel, phase: text) are read when present. Extra columns are allowed. Every row is checked: known op and dtype, the
 fields its op needs present, positive and numeric; errors name the file and line.
 """
 
@@ -14,7 +15,7 @@ import numpy as np
 
 from prfaas_plan.errors import InvalidFileError
 from prfaas_plan.io.files import read_text
-from prfaas_plan.specs.measurements import DTYPES, NUMERIC, OPS, REQUIRED, Measurements
+from prfaas_plan.specs.measurements import DTYPES, NUMERIC, OPS, REQUIRED, TEXT, Measurements
 
 __all__ = ["DTYPES", "NUMERIC", "OPS", "REQUIRED", "Measurements", "read_many", "read_measurements"]
 
@@ -47,6 +48,7 @@ def read_measurements(path: str | Path) -> Measurements:
         )
     ops, dts, lat = [], [], []
     cols: dict[str, list[float]] = {c: [] for c in NUMERIC}
+    texts: dict[str, list[str]] = {c: [] for c in TEXT}
     for i, row in enumerate(reader, start=2):
         where = f"{p}:{i}"
         op = (row.get("op") or "").strip()
@@ -61,6 +63,8 @@ def read_measurements(path: str | Path) -> Measurements:
         for c in NUMERIC:
             v = (row.get(c) or "").strip()
             cols[c].append(_num(v, c, where) if v else np.nan)
+        for c in TEXT:
+            texts[c].append((row.get(c) or "").strip())
         lat.append(_num((row.get("latency_ms") or "").strip() or "nan", "latency_ms", where) / 1e3)
         ops.append(op)
         dts.append(dt)
@@ -68,7 +72,7 @@ def read_measurements(path: str | Path) -> Measurements:
         raise InvalidFileError("no measurement rows", where=str(p), fix="the file has only a header")
     return Measurements(
         np.array(ops), np.array(dts), {k: np.array(v, dtype=float) for k, v in cols.items()},
-        np.array(lat, dtype=float), [str(p)],
+        np.array(lat, dtype=float), [str(p)], {k: np.array(v, dtype=str) for k, v in texts.items()},
     )
 
 

@@ -8,10 +8,11 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from prfaas_plan.perf.kv import kv_layout
-from prfaas_plan.perf.ops import attention_groups
+from prfaas_plan.perf.ops import attention_groups, instance_recipe
 from prfaas_plan.perf.roofline import prefill_time
 from prfaas_plan.specs.hardware import HardwareSpec
 from prfaas_plan.specs.model import ModelSpec
+from prfaas_plan.specs.recipe import Recipe
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,16 @@ class KVThroughput:
     dominant: list[str]
     breakdown: dict[str, NDArray[np.float64]]
     attention_dp: int = 1  # DP-attention groups the prediction assumed (perf.ops)
+    recipe: Recipe | None = None  # the instance's recipe (the model's, adapted to `gpus`, with overrides)
 
 
-def kv_throughput(model: ModelSpec, hw: HardwareSpec, gpus: int, tokens: ArrayLike) -> KVThroughput:
-    """Phi_kv(l) = S_kv(l) / T_prefill(l) for one instance of `gpus` GPUs (Eq. 1)."""
+def kv_throughput(
+    model: ModelSpec, hw: HardwareSpec, gpus: int, tokens: ArrayLike, recipe: Recipe | None = None
+) -> KVThroughput:
+    """Phi_kv(l) = S_kv(l) / T_prefill(l) for one instance of `gpus` GPUs (Eq. 1); `recipe`
+    replaces the model's own serving recipe."""
+    if recipe is not None:
+        model = model.with_recipe(recipe)
     L = np.atleast_1d(np.asarray(tokens, dtype=float))
     layout = kv_layout(model)
     S = layout.bytes(L)
@@ -39,5 +46,5 @@ def kv_throughput(model: ModelSpec, hw: HardwareSpec, gpus: int, tokens: ArrayLi
     return KVThroughput(
         model.name, hw.name, gpus, layout.full_bytes_per_token, layout.fixed_state_bytes,
         L, S, pc.seconds, 8.0 * S / pc.seconds / 1e9, pc.dominant(), pc.by_class,
-        attention_groups(model, gpus),
+        attention_groups(model, gpus), instance_recipe(model, gpus),
     )

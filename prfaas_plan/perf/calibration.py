@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from prfaas_plan.perf import kernels
+from prfaas_plan.perf.fit_mechanisms import fit_mechanisms, group_label, predict_mechanisms
 from prfaas_plan.specs.hardware import (
     Efficiency,
     GemmEfficiency,
@@ -56,6 +57,7 @@ def predict(hw: HardwareSpec, meas: Measurements) -> Arr:
     sel = meas.op == "copy"
     if sel.any():
         out[sel] = kernels.copy_time(hw, c["bytes"][sel])
+    predict_mechanisms(hw, meas, out)
     return out
 
 
@@ -71,12 +73,18 @@ class GroupStats:
 
 
 def error_stats(pred: Arr, meas: Measurements) -> tuple[list[GroupStats], dict[str, float]]:
+    """Errors per (op, dtype); MoE rows are split by routing, linear attention by variant, all-reduce
+    by launch mode (`fit_mechanisms.group_label`). Rows without a prediction (a mechanism the GPU has
+    no block for) are left out."""
+    ok = np.isfinite(pred)
+    pred, meas = pred[ok], meas.select(ok)
     rel = pred / meas.latency_s - 1.0
     ape = np.abs(rel)
     groups: list[GroupStats] = []
-    keys = sorted(set(zip(meas.op.tolist(), meas.dtype.tolist(), strict=True)))
+    ops = np.array([group_label(meas, i) for i in range(len(meas))])
+    keys = sorted(set(zip(ops.tolist(), meas.dtype.tolist(), strict=True)))
     for op, dt in keys:
-        s = (meas.op == op) & (meas.dtype == dt)
+        s = (ops == op) & (meas.dtype == dt)
         groups.append(
             GroupStats(
                 op, dt, int(s.sum()), float(ape[s].mean()), float(np.median(ape[s])),
@@ -91,15 +99,20 @@ def shape_label(meas: Measurements, i: int) -> str:
     c = meas.cols
     if meas.op[i] == "gemm":
         return f"{c['m'][i]:.0f}x{c['n'][i]:.0f}x{c['k'][i]:.0f}"
-    if meas.op[i] == "copy":
-        return f"{c['bytes'][i] / 2**20:.1f} MiB"
+    if meas.op[i] in ("copy", "allreduce"):
+        return f"{c['bytes'][i] / 2**20:.3f} MiB" + (f" x{c['tp'][i]:.0f}" if meas.op[i] == "allreduce" else "")
+    if meas.op[i] == "moe":
+        return (f"m{c['m'][i]:.0f} k{c['k'][i]:.0f} n{c['n'][i]:.0f} E{c['num_experts'][i]:.0f}/{c['topk'][i]:.0f} "
+                f"tp{c['tp'][i]:.0f} ep{c['ep'][i]:.0f}")
+    if meas.op[i] == "linear_attention":
+        return f"{meas.text['kernel'][i]} m{c['m'][i]:.0f} b{c['batch'][i]:.0f} h{c['num_heads'][i]:.0f}"
     return (f"b{c['batch'][i]:.0f} s{c['seq_len'][i]:.0f} h{c['num_heads'][i]:.0f}/{c['num_kv_heads'][i]:.0f}"
             f"x{c['head_dim'][i]:.0f}")
 
 
 def worst_rows(pred: Arr, meas: Measurements, n: int = 5) -> list[dict[str, Any]]:
     """The `n` rows with the largest absolute relative error (row = data line in its file)."""
-    rel = pred / meas.latency_s - 1.0
+    rel = np.where(np.isfinite(pred), pred / meas.latency_s - 1.0, 0.0)
     idx = np.argsort(-np.abs(rel), kind="stable")[:n]
     return [{"op": str(meas.op[i]), "dtype": str(meas.dtype[i]), "shape": shape_label(meas, int(i)),
              "measured_ms": float(meas.latency_s[i] * 1e3), "predicted_ms": float(pred[i] * 1e3),
@@ -187,6 +200,7 @@ def fit_kernels(hw: HardwareSpec, meas: Measurements, source: str) -> Efficiency
     for op in ("prefill_attention", "decode_attention"):
         if (meas.op == op).sum() >= 3:
             upd[op] = _fit_attention(hw, meas, op, getattr(eff, op))
+    upd.update(fit_mechanisms(hw, meas))
     hw_new = hw.model_copy(update={"efficiency": eff.model_copy(update=upd)})
     if (meas.op == "copy").sum() >= 1:
         upd["memory_efficiency"] = _fit_copy(hw_new, meas)

@@ -1,19 +1,21 @@
 """A model as a declarative list of per-GPU operations for one forward pass of an instance.
 
-Parallel layout assumed (the common SGLang/vLLM deployment of one instance of G GPUs):
-- attention and dense FFN layers are tensor-parallel over G (heads and FFN columns split;
-  GQA key/value heads are replicated when G exceeds them; the MLA latent and the low-rank
-  down-projections are replicated on every rank);
-- MoE experts are expert-parallel over G (E/G experts per GPU, tokens balanced), shared experts
-  tensor-parallel;
+Parallel layout: the instance's serving recipe (`specs.recipe.Recipe`, the model's published one
+unless overridden) on G GPUs:
+- attention is tensor-parallel over the recipe's attention TP (heads split; GQA key/value heads
+  replicated when TP exceeds them; the MLA latent and the low-rank down-projections replicated on
+  every rank); dense FFN layers tensor-parallel over G;
+- routed experts: expert_tp x expert_ep = G. Each GPU holds E / expert_ep experts, each split into
+  expert_tp column slices (SGLang's default `--tp G` is expert_tp = G; `--ep-size G` is
+  expert_ep = G); shared experts tensor-parallel over G;
 - activations are replicated across ranks after each all-reduce, so norms and residual adds run
   on the whole hidden state on every GPU.
-- DP attention (`attention_dp` = D > 1, SGLang's `--enable-dp-attention --dp-size D`, the default
-  where the model's `serving` block says so): attention is tensor-parallel over G / D GPUs within
-  a group; one request's tokens live on one group (so a lone prefill computes its attention on
-  G / D GPUs) and a decode batch is split evenly over the groups; tokens are gathered to every
-  GPU for the experts and scattered back, costed as one all-reduce of the hidden state over G
-  (an approximation of SGLang's gather + scatter).
+- DP attention (recipe attention_dp = D > 1, SGLang's `--enable-dp-attention --dp-size D`):
+  attention is tensor-parallel over G / D GPUs within a group; one request's tokens live on one
+  group (so a lone prefill computes its attention on G / D GPUs) and a decode batch is split
+  evenly over the groups; tokens are gathered to every GPU for the experts and scattered back,
+  costed as one all-reduce of the hidden state over G (an approximation of SGLang's gather +
+  scatter).
 
 Each op has a `count` (how many times per forward: layers of that kind) and a shape that scales
 with the tokens of the forward `c` and, for attention, with the cached prefix `P`.
@@ -36,6 +38,7 @@ from prfaas_plan.specs.model import (
     MoEFFN,
     SWAAttention,
 )
+from prfaas_plan.specs.recipe import Recipe
 
 # Passes over the hidden state per layer that are pure memory traffic, per token: two RMSNorms
 # (read + write = 2 passes each) and two residual adds (read 2 + write 1 = 3 passes each).
@@ -59,6 +62,9 @@ class Gemm:
 
 @dataclass(frozen=True)
 class GroupedGemm:
+    """One GPU's share of a routed-expert GEMM: E / ep experts, each sliced into tp columns
+    (`n` and `k` are already this GPU's slice)."""
+
     label: str
     cls: str
     count: int
@@ -67,6 +73,8 @@ class GroupedGemm:
     top_k: int
     n: int
     k: int
+    expert_tp: int = 1
+    expert_ep: int = 1
 
 
 @dataclass(frozen=True)
@@ -178,7 +186,7 @@ def _attention_ops(g_count: int, a: object, hidden: int, G: int, act: float, kvb
     return ops
 
 
-def _ffn_ops(g_count: int, f: object, hidden: int, G: int, act: float) -> list[Op]:
+def _ffn_ops(g_count: int, f: object, hidden: int, G: int, act: float, recipe: Recipe) -> list[Op]:
     ops: list[Op] = []
     if isinstance(f, DenseFFN):
         inter = math.ceil(f.intermediate_size / G)
@@ -188,15 +196,22 @@ def _ffn_ops(g_count: int, f: object, hidden: int, G: int, act: float) -> list[O
         ops.append(Collective("dense.allreduce", "collective", g_count, "allreduce", hidden * act))
     elif isinstance(f, MoEFFN):
         ops.append(Gemm("moe.router", "gemm", g_count, f.num_experts, hidden))
-        epg = f.num_experts / G
-        ie = f.expert_intermediate_size
-        ops.append(GroupedGemm("moe.experts_gate_up", "moe_gemm", g_count, epg, f.num_experts, f.top_k, 2 * ie, hidden))
-        ops.append(GroupedGemm("moe.experts_down", "moe_gemm", g_count, epg, f.num_experts, f.top_k, hidden, ie))
+        # the fused-MoE kernel model that distinguishes tensor-split from expert-parallel experts is
+        # not wired in yet: every layout is costed as expert-parallel over the instance
+        tp, ep = 1, G
+        epg = f.num_experts / ep
+        ie = math.ceil(f.expert_intermediate_size / tp)
+        ops.append(GroupedGemm("moe.experts_gate_up", "moe_gemm", g_count, epg, f.num_experts, f.top_k, 2 * ie, hidden,
+                               tp, ep))
+        ops.append(GroupedGemm("moe.experts_down", "moe_gemm", g_count, epg, f.num_experts, f.top_k, hidden, ie, tp, ep))
         ops.append(
             Elementwise("moe.act_permute", "elementwise", g_count,
-                        (ACTIVATION_PASSES * ie + MOE_PERMUTE_PASSES * hidden) * f.top_k / G * act, 3)
+                        (ACTIVATION_PASSES * ie + MOE_PERMUTE_PASSES * hidden) * f.top_k / ep * act, 3)
         )
-        ops.append(Collective("moe.dispatch_combine", "collective", g_count, "alltoall", 2 * f.top_k * hidden * act / G))
+        # activations are replicated on every GPU, so each GPU routes every token to its own experts
+        # (or expert slices) and the partial outputs are all-reduced, in both layouts (SGLang's
+        # default MoE backends; DeepEP's all-to-all is not modelled)
+        ops.append(Collective("moe.allreduce", "collective", g_count, "allreduce", hidden * act))
         if f.num_shared_experts:
             si = math.ceil(f.num_shared_experts * (f.shared_intermediate_size or ie) / G)
             ops.append(Gemm("moe.shared_gate_up", "gemm", g_count, 2 * si, hidden))
@@ -204,25 +219,30 @@ def _ffn_ops(g_count: int, f: object, hidden: int, G: int, act: float) -> list[O
     return ops
 
 
-def attention_groups(model: ModelSpec, gpus: int, attention_dp: int | None = None) -> int:
-    """DP-attention groups on an instance of `gpus`: the override, else the model's serving recipe,
-    else 1; reduced to a divisor of `gpus` (gcd) so any instance size stays valid."""
-    d = attention_dp if attention_dp is not None else (model.serving.attention_data_parallel if model.serving else 1)
-    return math.gcd(max(int(d), 1), gpus)
+def instance_recipe(model: ModelSpec, gpus: int, recipe: Recipe | None = None) -> Recipe:
+    """The recipe an instance of `gpus` GPUs runs: `recipe` if given, else the model's own, adapted
+    to the instance size (`Recipe.for_gpus`)."""
+    return (recipe or model.recipe).for_gpus(gpus)
 
 
-def build_ops(model: ModelSpec, gpus: int, attention_dp: int | None = None) -> list[Op]:
+def attention_groups(model: ModelSpec, gpus: int, recipe: Recipe | None = None) -> int:
+    """DP-attention groups on an instance of `gpus` GPUs under its recipe."""
+    return instance_recipe(model, gpus, recipe).attention_dp
+
+
+def build_ops(model: ModelSpec, gpus: int, recipe: Recipe | None = None) -> list[Op]:
     """Per-GPU op list of one forward pass of `model` on an instance of `gpus` GPUs."""
+    r = instance_recipe(model, gpus, recipe)
     hidden = model.hidden_size
     act = DTYPE_BYTES[model.activation_dtype]
-    kvb = DTYPE_BYTES[model.kv_dtype]
-    dp = attention_groups(model, gpus, attention_dp)
-    ga = gpus // dp  # attention tensor-parallel degree
+    kvb = DTYPE_BYTES[r.kv_dtype]
+    dp = r.attention_dp
+    ga = r.attn_tp  # attention tensor-parallel degree
     ops: list[Op] = []
     for g in model.layers:
         att = _attention_ops(g.count, g.attention, hidden, ga, act, kvb)
         ops += [dataclasses.replace(o, dp=dp) for o in att] if dp > 1 else att  # type: ignore[arg-type]  # all have dp
-        ops += _ffn_ops(g.count, g.ffn, hidden, gpus, act)
+        ops += _ffn_ops(g.count, g.ffn, hidden, gpus, act, r)
         ops.append(
             Elementwise("norm_residual", "elementwise", g.count, NORM_RESIDUAL_PASSES_PER_LAYER * hidden * act, 4)
         )
@@ -261,7 +281,8 @@ def param_count(model: ModelSpec) -> float:
     return total
 
 
-def weight_bytes(model: ModelSpec) -> float:
-    """Bytes of weights: linear layers in `weights_dtype`, embeddings and LM head in bf16."""
+def weight_bytes(model: ModelSpec, recipe: Recipe | None = None) -> float:
+    """Bytes of weights: linear layers in the recipe's `weights_dtype`, embeddings and LM head in bf16."""
+    wd = (recipe or model.recipe).weights_dtype
     emb = model.vocab_size * model.hidden_size * (1 if model.tie_word_embeddings else 2)
-    return (param_count(model) - emb) * DTYPE_BYTES[model.weights_dtype] + emb * 2.0
+    return (param_count(model) - emb) * DTYPE_BYTES[wd] + emb * 2.0

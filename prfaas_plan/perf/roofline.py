@@ -28,6 +28,7 @@ from prfaas_plan.perf.ops import (
 )
 from prfaas_plan.specs.hardware import HardwareSpec
 from prfaas_plan.specs.model import DTYPE_BYTES, ModelSpec
+from prfaas_plan.specs.recipe import Recipe
 
 Arr = NDArray[np.float64]
 OP_CLASSES = ("gemm", "moe_gemm", "attention", "linear_attention", "elementwise", "collective", "overhead")
@@ -99,8 +100,11 @@ class ForwardCost:
 
 def forward_time(
     model: ModelSpec, hw: HardwareSpec, gpus: int, c: ArrayLike, prefix: ArrayLike, decode: bool = False,
-    ops: list[Op] | None = None,
+    ops: list[Op] | None = None, recipe: Recipe | None = None,
 ) -> ForwardCost:
+    """One forward pass of c tokens over `prefix` cached tokens; `recipe` replaces the model's own."""
+    if recipe is not None:
+        model = model.with_recipe(recipe)
     c_ = np.asarray(c, dtype=float)
     p_ = np.broadcast_to(np.asarray(prefix, dtype=float), c_.shape)
     by: dict[str, Arr] = {k: np.zeros_like(c_) for k in OP_CLASSES}
@@ -125,9 +129,13 @@ class PrefillCost:
 
 
 def prefill_time(
-    model: ModelSpec, hw: HardwareSpec, gpus: int, lengths: ArrayLike, chunk: int | None = None
+    model: ModelSpec, hw: HardwareSpec, gpus: int, lengths: ArrayLike, chunk: int | None = None,
+    recipe: Recipe | None = None,
 ) -> PrefillCost:
-    """T_prefill(l) of one request alone on one instance, vectorised over lengths."""
+    """T_prefill(l) of one request alone on one instance, vectorised over lengths; `recipe`
+    (e.g. the model's recipe with overrides) replaces the model's own."""
+    if recipe is not None:
+        model = model.with_recipe(recipe)
     L = np.atleast_1d(np.asarray(lengths, dtype=float))
     if np.any(L < 1):
         raise ValueError("prefill lengths must be >= 1 token")
@@ -148,7 +156,8 @@ def prefill_time(
 
 
 def decode_step_time(
-    model: ModelSpec, hw: HardwareSpec, gpus: int, batch: ArrayLike, context: ArrayLike
+    model: ModelSpec, hw: HardwareSpec, gpus: int, batch: ArrayLike, context: ArrayLike,
+    recipe: Recipe | None = None,
 ) -> ForwardCost:
     """Time of one decode step: `batch` sequences, each with `context` cached tokens.
 
@@ -159,4 +168,4 @@ def decode_step_time(
     while the GPU runs, so host-side launch and scheduling costs are hidden. No end-to-end decode
     measurement is available to fit a residual per-step cost, so none is charged (stated here
     and in the README)."""
-    return forward_time(model, hw, gpus, batch, context, decode=True)
+    return forward_time(model, hw, gpus, batch, context, decode=True, recipe=recipe)

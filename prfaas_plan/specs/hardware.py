@@ -20,6 +20,7 @@ from prfaas_plan.specs.base import (
     LinkGbps,
     MemoryBandwidth,
     MemoryBytes,
+    NonNegFloat,
     PosFloat,
     ScaleupDomain,
     StrictModel,
@@ -81,6 +82,43 @@ class KernelEfficiency(StrictModel):
     )
 
 
+class MoEEfficiency(StrictModel):
+    """One dtype's fused routed-expert kernel (gate/up GEMM, activation, down GEMM of one MoE layer on
+    one GPU), fitted on measured fused-MoE kernels (`perf.mechanisms.moe_time`)."""
+
+    compute_efficiency: Fraction
+    memory_efficiency: Fraction
+    launch_s: KernelSeconds
+    routed_work_s_per_mac: NonNegFloat = Field(
+        description="seconds per multiply-accumulate of the whole layer's routed work (every token's top-k "
+        "assignments x hidden x expert columns on this GPU), paid by each GPU whatever its EP degree: the "
+        "kernel's grid and token gather span all routed tokens, not only this GPU's experts'")
+    ramp_rows: NonNegFloat = Field(
+        description="MMA efficiency ramps as rows / (rows + this) with the rows each expert receives")
+
+
+class LinearAttentionEfficiency(StrictModel):
+    """One linear-attention variant's kernels (`perf.mechanisms.linear_attention_time`): the chunked
+    prefill recurrence, its short convolution, and the one-token decode step."""
+
+    chunk_compute_efficiency: Fraction
+    chunk_memory_efficiency: Fraction
+    chunk_launch_s: KernelSeconds
+    conv_memory_efficiency: Fraction
+    conv_launch_s: KernelSeconds
+    decode_memory_efficiency: Fraction
+    decode_launch_s: KernelSeconds
+
+
+class AllReduceEfficiency(StrictModel):
+    """The engine's custom all-reduce (`perf.mechanisms.allreduce_time`)."""
+
+    latency_s: KernelSeconds = Field(description="per call inside a CUDA graph")
+    eager_latency_s: KernelSeconds = Field(description="per call launched eagerly (host launch included)")
+    bandwidth_efficiency: Fraction = Field(description="achieved fraction of the scale-up link for the "
+                                           "2 (G-1)/G x bytes a ring all-reduce moves per GPU")
+
+
 class Efficiency(StrictModel):
     """Empirical efficiency parameters: how close real kernels and engines get to the datasheet."""
 
@@ -101,9 +139,20 @@ class Efficiency(StrictModel):
         description=(
             "rows the busiest GPU's grouped-expert GEMMs effectively process, over the balanced mean: "
             "EP load imbalance plus unmodelled MoE costs (routing, permutation, grouped-kernel padding); "
-            "fit on end-to-end prefill latencies"
+            "fit on end-to-end prefill latencies. The roofline still uses it: the fused-MoE mechanism "
+            "block (`moe`) is fitted and validated on kernel rows but not yet wired into the roofline"
         ),
     )
+    moe: dict[Literal["bf16", "fp8", "int4"], MoEEfficiency] = Field(
+        default_factory=dict, description="fused routed-expert kernels per weights dtype")
+    mla_prefill_attention: dict[Literal["bf16", "fp8"], KernelEfficiency] = Field(
+        default_factory=dict, description="MLA prefill attention in the absorbed form (one 576/512 latent KV "
+        "head), per KV-cache dtype")
+    mla_decode_attention: dict[Literal["bf16", "fp8"], KernelEfficiency] = Field(
+        default_factory=dict, description="MLA decode attention in the absorbed form, per KV-cache dtype")
+    linear_attention: dict[Literal["gdn", "kda"], LinearAttentionEfficiency] = Field(
+        default_factory=dict, description="Gated DeltaNet and KDA kernels (Lightning is costed as GDN)")
+    allreduce: AllReduceEfficiency | None = None
     fit_residuals: dict[str, float] | None = None
 
     @model_validator(mode="after")

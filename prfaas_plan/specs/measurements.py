@@ -22,9 +22,16 @@ OPS = {
     "prefill_attention": ("batch", "seq_len", "num_heads", "num_kv_heads", "head_dim"),
     "decode_attention": ("batch", "seq_len", "num_heads", "num_kv_heads", "head_dim"),
     "copy": ("bytes",),
+    "moe": ("m", "n", "k", "num_experts", "topk", "tp", "ep"),
+    "mla_prefill_attention": ("batch", "seq_len", "num_heads"),
+    "mla_decode_attention": ("batch", "seq_len", "num_heads"),
+    "linear_attention": ("m", "batch", "seq_len", "num_heads", "num_kv_heads", "head_dim", "kernel", "phase"),
+    "allreduce": ("bytes", "tp", "kernel"),
 }
-DTYPES = ("bf16", "fp8", "fp16", "fp32")
-NUMERIC = ("m", "n", "k", "batch", "seq_len", "num_heads", "num_kv_heads", "head_dim", "bytes")
+DTYPES = ("bf16", "fp8", "fp16", "fp32", "int4")
+NUMERIC = ("m", "n", "k", "batch", "seq_len", "num_heads", "num_kv_heads", "head_dim", "bytes",
+           "num_experts", "topk", "tp", "ep")
+TEXT = ("distribution", "kernel", "phase")  # the mechanism files' text columns ('' where absent)
 
 
 @dataclass
@@ -36,6 +43,7 @@ class Measurements:
     cols: dict[str, NDArray[np.float64]]
     latency_s: NDArray[np.float64]
     files: list[str] = field(default_factory=list)
+    text: dict[str, NDArray[np.str_]] = field(default_factory=dict)  # TEXT columns
 
     def __len__(self) -> int:
         return len(self.latency_s)
@@ -43,7 +51,7 @@ class Measurements:
     def select(self, mask: NDArray[np.bool_]) -> Measurements:
         return Measurements(
             self.op[mask], self.dtype[mask], {k: v[mask] for k, v in self.cols.items()},
-            self.latency_s[mask], self.files,
+            self.latency_s[mask], self.files, {k: v[mask] for k, v in self.text.items()},
         )
 
     @staticmethod
@@ -54,5 +62,6 @@ class Measurements:
             {k: np.concatenate([p.cols[k] for p in parts]) for k in NUMERIC},
             np.concatenate([p.latency_s for p in parts]),
             [f for p in parts for f in p.files],
+            {k: np.concatenate([p.text.get(k, np.full(len(p), "")) for p in parts]) for k in TEXT},
         )
 

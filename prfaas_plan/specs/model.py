@@ -10,15 +10,13 @@ layer groups with counts that add up to the published `num_hidden_layers`.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
 from prfaas_plan.specs import limits as L
-from prfaas_plan.specs.base import InstanceGpus, Layers, ModelDim, ModelDimOrZero, StrictModel, TokensInt
-
-WeightDtype = Literal["bf16", "fp8", "fp4", "int4"]
-CacheDtype = Literal["bf16", "fp8", "fp32"]
+from prfaas_plan.specs.base import Layers, ModelDim, ModelDimOrZero, StrictModel, TokensInt
+from prfaas_plan.specs.recipe import DEFAULT_RECIPE_GPUS, CacheDtype, Recipe
 
 DTYPE_BYTES: dict[str, float] = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "fp32": 4.0, "fp4": 0.5, "int4": 0.5}
 
@@ -119,18 +117,6 @@ class LayerGroup(StrictModel):
     note: str | None = None
 
 
-class ServingLayout(StrictModel):
-    """How the model's own published launch recipe deploys it on one instance (where it differs
-    from the default: attention tensor-parallel over every GPU of the instance)."""
-
-    attention_data_parallel: InstanceGpus = Field(
-        default=1,
-        description="DP-attention groups: attention runs tensor-parallel over GPUs / this within a "
-        "group, one request's tokens on one group; experts stay expert-parallel over every GPU",
-    )
-    source: str = Field(description="where the recipe is published")
-
-
 class ModelSpec(StrictModel):
     name: str
     display_name: str
@@ -138,14 +124,46 @@ class ModelSpec(StrictModel):
     hidden_size: ModelDim
     vocab_size: ModelDim
     num_hidden_layers: Layers
-    weights_dtype: WeightDtype = "bf16"
-    kv_dtype: CacheDtype = "bf16"
+    recipe: Recipe = Field(description="published serving recipe of an instance (weights and KV dtypes, layout)")
     activation_dtype: Literal["bf16"] = "bf16"
     published_total_params: float | None = Field(default=None, gt=0, le=L.MAX_PARAMS, allow_inf_nan=False)
     tie_word_embeddings: bool = False
     layers: list[LayerGroup] = Field(min_length=1, max_length=L.MAX_LAYERS)
-    serving: ServingLayout | None = None
     notes: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_recipe(cls, data: Any) -> Any:
+        """A model file without `recipe:` (a user file, `prfaas models import`) may give the
+        checkpoint's `weights_dtype` / `kv_dtype` at the top level: they become an assumed recipe
+        with SGLang's defaults (`--tp 8`: attention and experts tensor-parallel over 8 GPUs)."""
+        if not isinstance(data, dict):
+            return data
+        top = {k: data[k] for k in ("weights_dtype", "kv_dtype") if k in data}
+        if "recipe" in data:
+            if top:
+                raise ValueError(f"{', '.join(top)} belong inside `recipe:` when the model has a recipe")
+            return data
+        rest = {k: v for k, v in data.items() if k not in top}
+        rest["recipe"] = {
+            "weights_dtype": top.get("weights_dtype", "bf16"), "kv_dtype": top.get("kv_dtype", "bf16"),
+            "attention_tp": DEFAULT_RECIPE_GPUS, "expert_tp": DEFAULT_RECIPE_GPUS, "expert_ep": 1, "assumed": True,
+            "source": "assumed: no published recipe in the model file; SGLang defaults (--tp 8: attention and "
+                      "experts tensor-parallel over 8 GPUs) with the checkpoint's dtypes",
+        }
+        return rest
+
+    @property
+    def weights_dtype(self) -> str:
+        return self.recipe.weights_dtype
+
+    @property
+    def kv_dtype(self) -> str:
+        return self.recipe.kv_dtype
+
+    def with_recipe(self, recipe: Recipe) -> ModelSpec:
+        """This model served with another recipe (validated against the architecture)."""
+        return ModelSpec.model_validate({**self.model_dump(exclude={"recipe"}), "recipe": recipe.model_dump()})
 
     @model_validator(mode="after")
     def _layer_count(self) -> ModelSpec:
@@ -155,4 +173,34 @@ class ModelSpec(StrictModel):
                 f"layer groups add up to {total} layers but num_hidden_layers is "
                 f"{self.num_hidden_layers}"
             )
+        errs = model_errors(self, self.recipe)
+        if errs:
+            field, problem, fix = errs[0]
+            raise ValueError(f"recipe.{field}: {problem}; fix: {fix}")
         return self
+
+
+def model_errors(model: ModelSpec, recipe: Recipe) -> list[tuple[str, str, str]]:
+    """(field, problem, fix) for every rule `recipe` breaks on `model`'s architecture."""
+    errs: list[tuple[str, str, str]] = []
+    tp = recipe.attn_tp
+    for g in model.layers:
+        a, f = g.attention, g.ffn
+        heads = a.num_heads if isinstance(a, GQAAttention | MLAAttention | LinearAttention) else 0
+        if heads and heads % tp:
+            divisors = [d for d in (1, 2, 4, 8, 16, 32, 64) if heads % d == 0 and recipe.gpus % d == 0]
+            errs.append(("attention_tp", f"attention TP {tp} does not divide the {heads} attention heads",
+                         f"use an attention TP that divides {heads} (e.g. {max(divisors)}), with attention_dp = "
+                         f"gpus / TP"))
+            break
+    for g in model.layers:
+        f = g.ffn
+        if isinstance(f, MoEFFN) and recipe.expert_ep > f.num_experts:
+            errs.append(("expert_ep", f"EP {recipe.expert_ep} exceeds the {f.num_experts} routed experts",
+                         f"use an EP of at most {f.num_experts}"))
+            break
+        if isinstance(f, MoEFFN) and f.num_experts % recipe.expert_ep:
+            errs.append(("expert_ep", f"EP {recipe.expert_ep} does not divide the {f.num_experts} routed experts",
+                         "use an EP that divides the number of experts"))
+            break
+    return errs

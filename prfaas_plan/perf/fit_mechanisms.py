@@ -1,0 +1,247 @@
+"""Predicting and fitting the mechanism kernels (`perf.mechanisms`) on measured rows: `moe`,
+`mla_prefill_attention`, `mla_decode_attention`, `linear_attention`, `allreduce`.
+
+Every fit minimises the squared log-ratio of predicted to measured latency over kernel rows only.
+MoE is fitted on balanced-routing rows; the power-law rows are predicted, not fitted (routing skew is
+a stated effect, see `perf.mechanisms`). `leave_shape_out` refits with each whole MoE expert shape
+(hidden, expert size, experts, top-k) held out in turn and returns the out-of-sample errors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from prfaas_plan.perf import mechanisms as mech
+from prfaas_plan.specs.hardware import (
+    AllReduceEfficiency,
+    HardwareSpec,
+    KernelEfficiency,
+    LinearAttentionEfficiency,
+    MoEEfficiency,
+)
+from prfaas_plan.specs.measurements import Measurements
+
+Arr = NDArray[np.float64]
+MECH_OPS = ("moe", "mla_prefill_attention", "mla_decode_attention", "linear_attention", "allreduce")
+BALANCED = "balanced"
+
+
+def linear_kernels(kernel: str) -> tuple[str, list[str]]:
+    """(variant, kernel kinds summed in the row) from a `kernel` column such as `gdn:chunk_kda`."""
+    variant, _, name = kernel.partition(":")
+    if "(" in name:  # InferSim rows: one row sums the phase's kernels
+        return variant, (["chunk", "conv"] if name.startswith("chunk") else ["decode", "conv_update"])
+    if "conv1d_update" in name:
+        return variant, ["conv_update"]
+    if "conv1d" in name:
+        return variant, ["conv"]
+    if "decode" in name:
+        return variant, ["decode"]
+    return variant, ["chunk"]
+
+
+def group_label(meas: Measurements, i: int) -> str:
+    """The op a row is reported under: MoE split by routing, linear attention by variant."""
+    op = str(meas.op[i])
+    if op == "moe":
+        dist = meas.text.get("distribution", np.array([""] * len(meas)))[i] or BALANCED
+        return op if dist == BALANCED else f"moe[{dist}]"
+    if op == "linear_attention":
+        return f"linear_attention[{linear_kernels(str(meas.text['kernel'][i]))[0]}]"
+    if op == "allreduce":
+        return "allreduce[graph]" if "graph" in str(meas.text["kernel"][i]) else "allreduce[eager]"
+    return op
+
+
+def predict_mechanisms(hw: HardwareSpec, meas: Measurements, out: Arr) -> None:
+    """Fill `out` (seconds) for every mechanism row of `meas` the GPU has a block for."""
+    c, eff = meas.cols, hw.efficiency
+    for dt in ("bf16", "fp8", "int4"):
+        s = (meas.op == "moe") & (meas.dtype == dt)
+        if s.any() and dt in eff.moe:
+            out[s] = mech.moe_time(hw, dt, *(c[x][s] for x in ("m", "k", "n", "num_experts", "topk", "tp", "ep")))
+    for dt in ("bf16", "fp8"):
+        s = (meas.op == "mla_prefill_attention") & (meas.dtype == dt)
+        if s.any():
+            out[s] = mech.mla_prefill_time(hw, c["batch"][s], c["seq_len"][s], 0.0, c["num_heads"][s], dt)
+        s = (meas.op == "mla_decode_attention") & (meas.dtype == dt)
+        if s.any():
+            out[s] = mech.mla_decode_time(hw, c["batch"][s], c["seq_len"][s], c["num_heads"][s], dt)
+    lin = np.flatnonzero(meas.op == "linear_attention")
+    if len(lin):
+        parsed = [linear_kernels(str(k)) for k in meas.text["kernel"][lin]]
+        for key in sorted({(v, tuple(k)) for v, k in parsed}):
+            rows = lin[[p == (key[0], list(key[1])) for p in parsed]]
+            args = (c["m"][rows], c["batch"][rows], c["num_heads"][rows], c["num_kv_heads"][rows],
+                    c["head_dim"][rows], c["head_dim"][rows])
+            out[rows] = sum((mech.linear_attention_time(hw, key[0], k, *args) for k in key[1]), np.zeros(len(rows)))
+    s = meas.op == "allreduce"
+    if s.any():
+        graph = np.char.find(meas.text["kernel"][s].astype(str), "graph") >= 0
+        out[s] = np.where(graph, mech.allreduce_time(hw, c["bytes"][s], c["tp"][s], True),
+                          mech.allreduce_time(hw, c["bytes"][s], c["tp"][s], False))
+
+
+def _lsq(fun: Any, x0: list[float], lo: list[float], hi: list[float]) -> Arr:
+    from scipy.optimize import least_squares
+
+    res = least_squares(fun, x0, bounds=(lo, hi), x_scale="jac", max_nfev=3000)
+    return np.asarray(res.x, dtype=float)
+
+
+def _moe_block(p: Arr) -> MoEEfficiency:
+    return MoEEfficiency.model_construct(compute_efficiency=float(p[0]), memory_efficiency=float(p[1]),
+                                         launch_s=float(p[2]) * 1e-6, routed_work_s_per_mac=float(p[3]) * 1e-15,
+                                         ramp_rows=float(p[4]))
+
+
+def fit_moe(hw: HardwareSpec, meas: Measurements, dt: str) -> MoEEfficiency:
+    """The fused-MoE block of one weights dtype, on its balanced-routing rows."""
+    dist = meas.text.get("distribution", np.array([""] * len(meas)))
+    s = (meas.op == "moe") & (meas.dtype == dt) & ((dist == BALANCED) | (dist == ""))
+    cols = [meas.cols[x][s] for x in ("m", "k", "n", "num_experts", "topk", "tp", "ep")]
+    y = meas.latency_s[s]
+    ds = hw.datasheet
+    peak = hw.peak_flops("fp8" if dt == "fp8" else "bf16")
+
+    def f(p: Arr) -> Arr:
+        t = mech.moe_core(_moe_block(p), peak, ds.hbm_bandwidth_bytes_per_s, ds.sm_count, mech.WEIGHT_BYTES[dt], *cols)
+        return np.asarray(np.log(t / y), dtype=float)
+
+    x = _lsq(f, [0.5, 0.8, 20.0, 1.0, 8.0], [0.02, 0.05, 0.0, 0.0, 0.0], [1.0, 1.0, 500.0, 500.0, 4096.0])
+    return MoEEfficiency(compute_efficiency=round(float(x[0]), 4), memory_efficiency=round(float(x[1]), 4),
+                         launch_s=round(float(x[2]) * 1e-6, 9), routed_work_s_per_mac=float(f"{x[3] * 1e-15:.4g}"),
+                         ramp_rows=round(float(x[4]), 3))
+
+
+def _fit_mla(hw: HardwareSpec, meas: Measurements, op: str, prior: KernelEfficiency, dt: str) -> KernelEfficiency:
+    sub = meas.select(meas.op == op)
+    y = sub.latency_s
+    decode = op == "mla_decode_attention"
+
+    def block(p: Arr) -> KernelEfficiency:
+        return KernelEfficiency.model_construct(
+            compute_efficiency=float(p[0]), memory_efficiency=float(p[1]), launch_s=float(p[2]) * 1e-6,
+            work_item_s=float(p[3]) * 1e-6 if decode else 0.0, saturation_tiles_per_sm=0.0 if decode else float(p[3]))
+
+    def f(p: Arr) -> Arr:
+        h = hw.model_copy(update={"efficiency": hw.efficiency.model_copy(
+            update={op: {**getattr(hw.efficiency, op), dt: block(p)}})})
+        out = np.full(len(sub), np.nan)
+        predict_mechanisms(h, sub, out)
+        return np.asarray(np.log(out / y), dtype=float)
+
+    x0 = [prior.compute_efficiency, prior.memory_efficiency, max(prior.launch_s * 1e6, 1.0),
+          max(prior.work_item_s * 1e6, 0.5) if decode else max(prior.saturation_tiles_per_sm, 0.3)]
+    x = _lsq(f, x0, [0.02, 0.02, 0.0, 0.0], [1.0, 1.0, 500.0, 100.0 if decode else 20.0])
+    return KernelEfficiency(
+        compute_efficiency=round(float(x[0]), 4), memory_efficiency=round(float(x[1]), 4),
+        launch_s=round(float(x[2]) * 1e-6, 9), work_item_s=round(float(x[3]) * 1e-6, 9) if decode else 0.0,
+        saturation_tiles_per_sm=0.0 if decode else round(float(x[3]), 4))
+
+
+LINEAR_FIELDS = ("chunk_compute_efficiency", "chunk_memory_efficiency", "chunk_launch_s", "conv_memory_efficiency",
+                 "conv_launch_s", "decode_memory_efficiency", "decode_launch_s")
+_LAUNCH = {2, 4, 6}  # indices of launch parameters (fitted in microseconds)
+
+
+def fit_linear(hw: HardwareSpec, meas: Measurements, variant: str) -> LinearAttentionEfficiency:
+    """One variant's linear-attention block on all its rows (each row's kernels summed)."""
+    idx = [i for i in np.flatnonzero(meas.op == "linear_attention")
+           if linear_kernels(str(meas.text["kernel"][i]))[0] == variant]
+    sub = meas.select(np.isin(np.arange(len(meas)), idx))
+    y = sub.latency_s
+
+    def block(p: Arr) -> LinearAttentionEfficiency:
+        vals = {k: float(v) * (1e-6 if i in _LAUNCH else 1.0) for i, (k, v) in enumerate(zip(LINEAR_FIELDS, p, strict=True))}
+        return LinearAttentionEfficiency.model_validate(vals)
+
+    def f(p: Arr) -> Arr:
+        lin = dict(hw.efficiency.linear_attention)
+        lin[variant] = block(p)  # type: ignore[index]
+        h = hw.model_copy(update={"efficiency": hw.efficiency.model_copy(update={"linear_attention": lin})})
+        out = np.full(len(sub), np.nan)
+        predict_mechanisms(h, sub, out)
+        return np.asarray(np.log(out / y), dtype=float)
+
+    x = _lsq(f, [0.2, 0.5, 30.0, 0.5, 5.0, 0.5, 5.0], [0.01, 0.01, 0.0, 0.01, 0.0, 0.01, 0.0],
+             [1.0, 1.0, 500.0, 1.0, 500.0, 1.0, 500.0])
+    return LinearAttentionEfficiency(**{k: round(float(v) * (1e-6 if i in _LAUNCH else 1.0), 10)
+                                        for i, (k, v) in enumerate(zip(LINEAR_FIELDS, x, strict=True))})
+
+
+def fit_allreduce(hw: HardwareSpec, meas: Measurements) -> AllReduceEfficiency:
+    s = meas.op == "allreduce"
+    b, g, y = meas.cols["bytes"][s], meas.cols["tp"][s], meas.latency_s[s]
+    graph = np.char.find(meas.text["kernel"][s].astype(str), "graph") >= 0
+    bw = hw.datasheet.scaleup_bandwidth_bytes_per_s
+
+    def f(p: Arr) -> Arr:
+        t = np.where(graph, p[0], p[1]) * 1e-6 + 2.0 * (g - 1.0) / g * b / (bw * p[2])
+        return np.asarray(np.log(t / y), dtype=float)
+
+    x = _lsq(f, [5.0, 20.0, 0.6], [0.0, 0.0, 0.02], [200.0, 500.0, 1.0])
+    return AllReduceEfficiency(latency_s=round(float(x[0]) * 1e-6, 9), eager_latency_s=round(float(x[1]) * 1e-6, 9),
+                               bandwidth_efficiency=round(float(x[2]), 4))
+
+
+def fit_mechanisms(hw: HardwareSpec, meas: Measurements) -> dict[str, Any]:
+    """Efficiency-block updates for every mechanism with rows in `meas` (others keep their blocks)."""
+    eff = hw.efficiency
+    upd: dict[str, Any] = {}
+    moe = dict(eff.moe)
+    for dt in ("bf16", "fp8", "int4"):
+        if ((meas.op == "moe") & (meas.dtype == dt)).sum() >= 5:
+            moe[dt] = fit_moe(hw, meas, dt)
+    if moe:
+        upd["moe"] = moe
+    for op, prior in (("mla_prefill_attention", eff.prefill_attention), ("mla_decode_attention", eff.decode_attention)):
+        blocks = dict(getattr(eff, op))
+        for dt in ("bf16", "fp8"):
+            if ((meas.op == op) & (meas.dtype == dt)).sum() >= 5:
+                blocks[dt] = _fit_mla(hw, meas.select(meas.dtype == dt), op, blocks.get(dt) or prior, dt)
+        if blocks:
+            upd[op] = blocks
+    lin = dict(eff.linear_attention)
+    for variant in ("gdn", "kda"):
+        n = sum(1 for i in np.flatnonzero(meas.op == "linear_attention")
+                if linear_kernels(str(meas.text["kernel"][i]))[0] == variant)
+        if n >= 7:
+            lin[variant] = fit_linear(hw, meas, variant)
+    if lin:
+        upd["linear_attention"] = lin
+    if (meas.op == "allreduce").sum() >= 3:
+        upd["allreduce"] = fit_allreduce(hw, meas)
+    return upd
+
+
+def moe_shapes(meas: Measurements) -> list[tuple[float, float, float, float]]:
+    s = meas.op == "moe"
+    c = meas.cols
+    return sorted(set(zip(c["k"][s], c["n"][s], c["num_experts"][s], c["topk"][s], strict=True)))
+
+
+def leave_shape_out(hw: HardwareSpec, meas: Measurements) -> dict[str, Arr]:
+    """Out-of-sample relative errors of the MoE fit per dtype: each whole expert shape predicted by a
+    block fitted on the other shapes' rows (balanced routing)."""
+    c = meas.cols
+    out: dict[str, list[Arr]] = {}
+    dist = meas.text.get("distribution", np.array([""] * len(meas)))
+    for shape in moe_shapes(meas):
+        this = (meas.op == "moe") & (c["k"] == shape[0]) & (c["n"] == shape[1]) & (c["num_experts"] == shape[2]) & \
+            (c["topk"] == shape[3]) & ((dist == BALANCED) | (dist == ""))
+        for dt in sorted(set(meas.dtype[this].tolist())):
+            held = this & (meas.dtype == dt)
+            rest = meas.select(~held)
+            if ((rest.op == "moe") & (rest.dtype == dt)).sum() < 5:
+                continue
+            h = hw.model_copy(update={"efficiency": hw.efficiency.model_copy(
+                update={"moe": {**hw.efficiency.moe, dt: fit_moe(hw, rest, dt)}})})
+            sub = meas.select(held)
+            pred = np.full(len(sub), np.nan)
+            predict_mechanisms(h, sub, pred)
+            out.setdefault(dt, []).append(pred / sub.latency_s - 1.0)
+    return {k: np.concatenate(v) for k, v in out.items()}

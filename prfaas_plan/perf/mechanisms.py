@@ -1,0 +1,170 @@
+"""Kernel mechanisms fitted on measured serving-engine kernels (../shared/measurements/*-mechanisms.csv):
+fused MoE, MLA in the absorbed form, linear attention (GDN, KDA), and the engine's all-reduce.
+
+Each function returns seconds for one kernel call on one GPU, vectorised over numpy arrays, from the
+GPU's datasheet and one efficiency block (`specs.hardware.Efficiency`). The parameters are fitted by
+`perf.fit_mechanisms` on kernel rows only (never on end-to-end figures, never per model); the
+mechanism, not the shapes, is what is fitted: the fits are checked on whole held-out shapes.
+
+- **MoE** (`moe_time`): one GPU's share of a routed-expert layer with experts split expert_tp x
+  expert_ep. Each of the E / ep local experts that receives tokens reads its 3 k n/tp weights; its
+  rows are padded to the kernel's row block (a power of two from 16 to 64, like the tuned Triton
+  configs), compute runs at a fitted efficiency that ramps with the rows per expert, plus a cost in
+  the *whole* layer's routed work that every GPU pays (the kernel's sorted-token grid spans all
+  tokens' assignments: measured EP-8 ranks are only ~4x faster than EP 1, not 8x). Memory and
+  compute add (the fused kernel streams weights while it computes). Routing skew is a stated
+  effect: the planner assumes balanced routing; the measured power-law (alpha 1.01) rows are
+  predicted by the same balanced model and their error is reported (`prfaas validate`).
+- **MLA** (`mla_prefill_time`, `mla_decode_time`): SGLang runs MLA attention absorbed: every query
+  head attends to one latent KV head of kv_lora_rank + rope (576) dims and produces kv_lora_rank (512)
+  values, so the attention FLOPs are 2 c keys h (576 + 512), 3.4x the per-head (192 + 128) form; the
+  prefill/decode attention formulas of `perf.kernels` with their own fitted blocks.
+- **Linear attention** (`linear_attention_time`): chunked prefill = intra-chunk attention + state
+  update per chunk; decode = read and write the state; each variant (GDN, KDA) its own block.
+  Lightning attention has no measured kernel: it is costed as GDN (its nearest measured relative:
+  a gated linear recurrence over the same chunked form, without the delta rule's extra work).
+- **All-reduce** (`allreduce_time`): latency + 2 (G-1)/G x bytes / (scale-up bandwidth x efficiency).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from prfaas_plan.perf import kernels
+from prfaas_plan.specs.hardware import HardwareSpec, KernelEfficiency, MoEEfficiency
+
+Arr = NDArray[np.float64]
+WEIGHT_BYTES = {"bf16": 2.0, "fp8": 1.0, "int4": 0.5}  # int4: Marlin packs 8 weights per 32-bit word
+MOE_ROW_BLOCK_MIN, MOE_ROW_BLOCK_MAX = 16.0, 64.0
+MOE_COL_BLOCK = 128.0
+ACT_BYTES = 2.0
+MLA_LATENT, MLA_ROPE = 512, 64
+LINEAR_CHUNK = 64
+LINEAR_STATE_BYTES = 4.0  # fp32 recurrent state
+CONV_KERNEL = 4
+LIGHTNING_AS = "gdn"
+
+
+def moe_compute_dtype(hw: HardwareSpec, weights_dtype: str) -> str:
+    """Which fused-MoE kernel runs: fp8 where the GPU has fp8 tensor cores and a fitted fp8 block,
+    int4 (Marlin, bf16 MMA) for int4 weights, else bf16 (fp4 weights are upcast)."""
+    if weights_dtype == "fp8" and hw.datasheet.fp8_dense_flops_per_s and "fp8" in hw.efficiency.moe:
+        return "fp8"
+    if weights_dtype == "int4" and "int4" in hw.efficiency.moe:
+        return "int4"
+    return "bf16"
+
+
+def moe_core(
+    e: MoEEfficiency, peak: float, bw: float, sms: int, wbytes: float,
+    m: Arr, k: Arr, n: Arr, experts: Arr, topk: Arr, tp: Arr, ep: Arr,
+) -> Arr:
+    """Fused-MoE time with explicit parameters (used by the fit)."""
+    nl = n / tp
+    assign = m * topk  # the whole layer's routed assignments
+    local = assign / ep
+    hit = experts * (1.0 - (1.0 - topk / experts) ** m)  # experts that receive >= 1 token (uniform)
+    active = np.maximum(hit / ep, 1e-9)
+    rows = local / active
+    block = np.clip(2.0 ** np.ceil(np.log2(np.maximum(rows, 1.0))), MOE_ROW_BLOCK_MIN, MOE_ROW_BLOCK_MAX)
+    padded = active * np.ceil(rows / block) * block
+    flops = 6.0 * padded * k * nl  # gate/up (2 nl columns) + down (k columns)
+    tiles = active * np.ceil(rows / block) * np.ceil(2.0 * nl / MOE_COL_BLOCK)
+    occ = np.minimum(1.0, tiles / sms)
+    ramp = rows / (rows + e.ramp_rows) if e.ramp_rows > 0 else 1.0
+    t_c = flops / (peak * e.compute_efficiency * occ * ramp)
+    byts = active * 3.0 * k * nl * wbytes + local * ACT_BYTES * (2.0 * k + 3.0 * nl)
+    t_m = byts / (bw * e.memory_efficiency)
+    return np.asarray(e.launch_s + t_c + t_m + e.routed_work_s_per_mac * assign * k * nl, dtype=float)
+
+
+def moe_time(
+    hw: HardwareSpec, weights_dtype: str, tokens: ArrayLike, hidden: ArrayLike, expert_inter: ArrayLike,
+    experts: ArrayLike, topk: ArrayLike, tp: ArrayLike, ep: ArrayLike,
+) -> Arr:
+    """One GPU's routed-expert layer: `tokens` entering the layer (the whole group's), `expert_inter`
+    one expert's unsharded intermediate size."""
+    dt = moe_compute_dtype(hw, weights_dtype)
+    e = hw.efficiency.moe[dt]  # type: ignore[index]
+    m, k, n, E, K, t, p = (np.asarray(x, dtype=float) for x in (tokens, hidden, expert_inter, experts, topk, tp, ep))
+    ds = hw.datasheet
+    peak = hw.peak_flops("fp8" if dt == "fp8" else "bf16")
+    return moe_core(e, peak, ds.hbm_bandwidth_bytes_per_s, ds.sm_count, WEIGHT_BYTES[dt], m, k, n, E, K, t, p)
+
+
+def _with_block(hw: HardwareSpec, block: str, eff: KernelEfficiency) -> HardwareSpec:
+    return hw.model_copy(update={"efficiency": hw.efficiency.model_copy(update={block: eff})})
+
+
+def mla_prefill_time(
+    hw: HardwareSpec, batch: ArrayLike, q_tokens: ArrayLike, prefix: ArrayLike, heads: ArrayLike,
+    kv_dtype: str = "bf16",
+) -> Arr:
+    """Absorbed MLA prefill attention: `heads` query heads over one latent KV head."""
+    blocks = hw.efficiency.mla_prefill_attention
+    e = blocks.get(kv_dtype) or blocks.get("bf16") or hw.efficiency.prefill_attention  # type: ignore[call-overload]
+    h2 = _with_block(hw, "prefill_attention", e)
+    ab = kernels.DTYPE_OPERAND_BYTES.get(kv_dtype, 2.0)
+    return kernels.prefill_attention_time(h2, batch, q_tokens, prefix, heads, 1.0, MLA_LATENT + MLA_ROPE,
+                                          MLA_LATENT, act_bytes=ab, dtype="bf16")
+
+
+def mla_decode_time(hw: HardwareSpec, batch: ArrayLike, context: ArrayLike, heads: ArrayLike,
+                    kv_dtype: str = "bf16") -> Arr:
+    """Absorbed MLA decode: one new token per sequence over `context` cached latent tokens."""
+    blocks = hw.efficiency.mla_decode_attention
+    e = blocks.get(kv_dtype) or blocks.get("bf16") or hw.efficiency.decode_attention  # type: ignore[call-overload]
+    h2 = _with_block(hw, "decode_attention", e)
+    kvb = kernels.DTYPE_OPERAND_BYTES.get(kv_dtype, 2.0)
+    return kernels.decode_attention_time(h2, batch, context, heads, (MLA_LATENT + MLA_ROPE) * kvb,
+                                         MLA_LATENT + MLA_ROPE, MLA_LATENT, kv_heads=1.0)
+
+
+def linear_attention_time(
+    hw: HardwareSpec, variant: str, kernel: str, tokens: ArrayLike, batch: ArrayLike, heads: ArrayLike,
+    key_heads: ArrayLike, dk: ArrayLike = 128.0, dv: ArrayLike = 128.0,
+) -> Arr:
+    """One linear-attention kernel: `kernel` is `chunk` (prefill recurrence over `tokens`), `conv`
+    (prefill short convolution), `decode` (one recurrent step per sequence of `batch`) or
+    `conv_update` (decode convolution). Heads are per GPU."""
+    v = LIGHTNING_AS if variant == "lightning" else variant
+    lin = hw.efficiency.linear_attention
+    e = lin.get(v) or lin.get(LIGHTNING_AS)  # type: ignore[call-overload]
+    c, b, h, hk, k_, v_ = (np.asarray(x, dtype=float) for x in (tokens, batch, heads, key_heads, dk, dv))
+    ds = hw.datasheet
+    bw, peak = ds.hbm_bandwidth_bytes_per_s, hw.peak_flops("bf16")
+    conv_ch = 2.0 * hk * k_ + h * v_
+    if e is None:  # no fitted block: the prefill-attention block as a first-principles stand-in
+        pa = hw.efficiency.prefill_attention
+        e_c, e_m, lch = pa.compute_efficiency, pa.memory_efficiency, pa.launch_s
+        e_cv, l_cv, e_d, l_d = hw.efficiency.memory_efficiency, pa.launch_s, hw.efficiency.memory_efficiency, pa.launch_s
+    else:
+        e_c, e_m, lch = e.chunk_compute_efficiency, e.chunk_memory_efficiency, e.chunk_launch_s
+        e_cv, l_cv, e_d, l_d = e.conv_memory_efficiency, e.conv_launch_s, e.decode_memory_efficiency, e.decode_launch_s
+    if kernel == "chunk":
+        flops = c * h * (2.0 * LINEAR_CHUNK * (k_ + v_) + 6.0 * k_ * v_)
+        chunks = b * np.ceil(c / np.maximum(b, 1.0) / LINEAR_CHUNK)  # per sequence
+        byts = c * ACT_BYTES * (2.0 * hk * k_ + 2.0 * h * v_) + chunks * h * k_ * v_ * LINEAR_STATE_BYTES * 2.0
+        return np.asarray(lch + np.maximum(flops / (peak * e_c), byts / (bw * e_m)), dtype=float)
+    if kernel == "conv":
+        return np.asarray(l_cv + c * conv_ch * ACT_BYTES * 2.0 / (bw * e_cv), dtype=float)
+    if kernel == "decode":
+        byts = b * h * k_ * v_ * LINEAR_STATE_BYTES * 2.0 + b * ACT_BYTES * (2.0 * hk * k_ + 2.0 * h * v_)
+        return np.asarray(l_d + byts / (bw * e_d), dtype=float)
+    if kernel == "conv_update":
+        return np.asarray(l_cv + b * conv_ch * ACT_BYTES * (CONV_KERNEL + 1.0) / (bw * e_cv), dtype=float)
+    raise ValueError(f"unknown linear-attention kernel {kernel!r}")
+
+
+def allreduce_time(hw: HardwareSpec, nbytes: ArrayLike, gpus: ArrayLike, graph: bool = True) -> Arr:
+    """The engine's all-reduce of `nbytes` over `gpus` GPUs (0 on one GPU)."""
+    b, g = np.asarray(nbytes, dtype=float), np.asarray(gpus, dtype=float)
+    a = hw.efficiency.allreduce
+    bw = hw.datasheet.scaleup_bandwidth_bytes_per_s
+    if a is None:
+        lat, eff = hw.efficiency.collective_latency_s, hw.efficiency.scaleup_efficiency
+    else:
+        lat, eff = (a.latency_s if graph else a.eager_latency_s), a.bandwidth_efficiency
+    t = lat + 2.0 * (g - 1.0) / np.maximum(g, 1.0) * b / (bw * eff)
+    return np.asarray(np.where(g > 1, t, 0.0), dtype=float)

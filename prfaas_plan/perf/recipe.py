@@ -1,0 +1,67 @@
+"""Resolving and checking the recipe an instance runs: the model's published recipe, adapted to the
+instance size, with overrides (CLI flags, a scenario cluster's `recipe:` block), checked against the
+model's architecture, the GPU, and HBM. Every problem is a `PrfaasError` naming the field and the fix.
+"""
+
+from __future__ import annotations
+
+from prfaas_plan.errors import InfeasibleError, PrfaasError
+from prfaas_plan.perf.ops import weight_bytes
+from prfaas_plan.specs.hardware import HardwareSpec
+from prfaas_plan.specs.model import ModelSpec, model_errors
+from prfaas_plan.specs.recipe import Recipe, RecipeOverrides, hardware_errors
+
+# Fraction of HBM the serving engine can give to weights + KV (the rest: activations, CUDA graphs,
+# NCCL buffers). SGLang's default mem_fraction_static is 0.85-0.9; vLLM's gpu_memory_utilization 0.9.
+USABLE_HBM_FRACTION = 0.9
+
+# Where each recipe field is set from the command line, for error messages.
+FLAG = {"weights_dtype": "--weights-dtype", "kv_dtype": "--kv-dtype", "attention_tp": "--tp",
+        "attention_dp": "--attention-dp", "expert_ep": "--ep", "expert_tp": "--ep", "gpus": "--gpus"}
+
+
+def resolve_recipe(
+    model: ModelSpec, hw: HardwareSpec, gpus: int, overrides: RecipeOverrides | None = None, where: str = "recipe"
+) -> Recipe:
+    """The checked recipe of an instance of `gpus` GPUs. `where` prefixes field names in errors
+    (e.g. `clusters.prfaas.recipe`)."""
+    base = model.recipe.for_gpus(gpus)
+    recipe = base
+    if overrides is not None and not overrides.is_empty():
+        try:
+            recipe = overrides.apply(base)
+        except ValueError as e:
+            raise PrfaasError(f"{model.name}: the recipe overrides do not form a valid layout: {_msg(e)}",
+                              where=where, fix=f"choose degrees that divide the instance's {gpus} GPUs "
+                              "(attention TP x DP = GPUs, expert TP x EP = GPUs)") from None
+    check_recipe(model, hw, recipe, where)
+    return recipe
+
+
+def check_recipe(model: ModelSpec, hw: HardwareSpec, recipe: Recipe, where: str = "recipe") -> None:
+    """Raises for the first rule `recipe` breaks: architecture (EP <= experts, TP divides heads),
+    GPU (weights dtype it can run) and HBM (the weights fit in the instance)."""
+    for field, problem, fix in model_errors(model, recipe) + hardware_errors(recipe, hw):
+        raise PrfaasError(f"{model.name}: {problem}", where=f"{where}.{field} ({FLAG.get(field, field)})", fix=fix)
+    need = weight_bytes(model, recipe)
+    have = hw.datasheet.hbm_capacity_bytes * recipe.gpus * USABLE_HBM_FRACTION
+    if need >= have:
+        per_gpu = hw.datasheet.hbm_capacity_bytes * USABLE_HBM_FRACTION
+        min_gpus = int(need // per_gpu) + 1
+        raise InfeasibleError(
+            f"{model.name} weights in {recipe.weights_dtype} ({need / 1e9:,.0f} GB) do not fit in "
+            f"{recipe.gpus} x {hw.name} ({have / 1e9:,.0f} GB usable at {USABLE_HBM_FRACTION:.0%} of HBM)",
+            where=f"{where}.weights_dtype ({FLAG['weights_dtype']})",
+            fix=f"use at least {min_gpus} GPUs per instance, a larger GPU, or lower-precision weights "
+            "(--weights-dtype fp8 or int4)",
+        )
+
+
+def _msg(e: ValueError) -> str:
+    """The first line of a pydantic/ValueError message, without pydantic's decoration."""
+    errs = getattr(e, "errors", None)
+    if callable(errs):
+        items = errs()
+        if items:
+            return str(items[0].get("msg", e)).removeprefix("Value error, ")
+    return str(e).splitlines()[0]

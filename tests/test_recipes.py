@@ -1,0 +1,103 @@
+"""Serving recipes: catalog data with sources, overrides, and clear errors for recipes that cannot run."""
+
+import pytest
+
+from prfaas_plan import catalog
+from prfaas_plan.errors import InfeasibleError, PrfaasError
+from prfaas_plan.perf.recipe import check_recipe, resolve_recipe
+from prfaas_plan.perf.roofline import prefill_time
+from prfaas_plan.specs.model import ModelSpec
+from prfaas_plan.specs.recipe import Recipe, RecipeOverrides
+
+H200 = catalog.load_hardware("h200")
+# models with no published recipe for an 8-GPU instance: the catalog states what it assumed
+ASSUMED = {"gpt-oss-120b", "llama-3.1-8b", "prfaas-hybrid-1t"}
+
+
+@pytest.mark.parametrize("name", ["deepseek-v3", "gpt-oss-120b", "kimi-k2", "kimi-linear-48b", "llama-3.1-70b",
+                                  "llama-3.1-8b", "mimo-v2-flash", "minimax-m2.5", "prfaas-hybrid-1t", "qwen3-235b",
+                                  "qwen3-next-80b", "qwen3.5-397b", "ring-2.5-1t"])
+def test_every_catalog_model_carries_a_sourced_recipe_that_runs_on_8_h200(name):
+    m = catalog.load_model(name)
+    r = m.recipe
+    assert r.gpus == 8 and r.attn_tp * r.attention_dp == 8 and r.moe_tp * r.expert_ep == 8
+    assert len(r.source) > 40 and r.assumed == (name in ASSUMED)
+    assert r.assumed == r.source.startswith("assumed")
+    check_recipe(m, H200, r)  # fits and is valid: raises otherwise
+
+
+def test_published_layouts():
+    """Spot checks against the launch commands cited in the catalog."""
+    mm = catalog.load_model("minimax-m2.5").recipe  # --tp-size 8 --ep-size 8, FP8 checkpoint
+    assert (mm.weights_dtype, mm.attn_tp, mm.moe_tp, mm.expert_ep) == ("fp8", 8, 1, 8)
+    mimo = catalog.load_model("mimo-v2-flash").recipe  # --tp-size 8 --dp-size 2 --enable-dp-attention
+    assert (mimo.attn_tp, mimo.attention_dp) == (4, 2)
+    kl = catalog.load_model("kimi-linear-48b").recipe  # TP only, bf16 checkpoint
+    assert (kl.weights_dtype, kl.moe_tp, kl.expert_ep) == ("bf16", 8, 1)
+
+
+def test_overrides_replace_parts_and_keep_the_rest():
+    base = catalog.load_model("minimax-m2.5").recipe
+    r = RecipeOverrides(weights_dtype="bf16", ep=2).apply(base)
+    assert (r.weights_dtype, r.kv_dtype, r.expert_ep, r.moe_tp, r.attn_tp) == ("bf16", "bf16", 2, 4, 8)
+    assert "overridden: weights_dtype=bf16, ep=2" in r.source
+    r2 = RecipeOverrides(tp=4).apply(base)  # attention TP 4 on 8 GPUs = 2 DP-attention groups
+    assert (r2.attn_tp, r2.attention_dp) == (4, 2)
+    assert base.for_gpus(16).expert_ep == 16 and base.for_gpus(4).attention_dp == 1
+
+
+def test_the_core_takes_a_recipe_argument():
+    m = catalog.load_model("minimax-m2.5")
+    bf16 = RecipeOverrides(weights_dtype="bf16").apply(m.recipe)
+    t_fp8 = prefill_time(m, H200, 8, [8192]).seconds[0]
+    t_bf16 = prefill_time(m, H200, 8, [8192], recipe=bf16).seconds[0]
+    assert t_bf16 > t_fp8  # bf16 GEMMs run at half the fp8 peak
+    assert m.recipe.weights_dtype == "fp8"  # the catalog model is unchanged
+
+
+@pytest.mark.parametrize(("model", "hw", "ov", "field", "fix"), [
+    ("minimax-m2.5", "h200", {"ep": 16}, "ep 16 must divide", "divide the instance"),  # EP larger than the instance
+    ("qwen3-next-80b", "h200", {"tp": 8, "attention_dp": 1}, None, None),  # valid: no error
+    ("gpt-oss-120b", "a100", {"weights_dtype": "fp8"}, "recipe.weights_dtype (--weights-dtype)", "bf16"),
+    ("kimi-k2", "h20", {"weights_dtype": "fp8"}, "recipe.weights_dtype (--weights-dtype)", "at least 12 GPUs"),
+])
+def test_recipes_that_cannot_run_name_the_field_and_the_fix(model, hw, ov, field, fix):
+    m, h = catalog.load_model(model), catalog.load_hardware(hw)
+    if field is None:
+        resolve_recipe(m, h, 8, RecipeOverrides(**ov))
+        return
+    with pytest.raises(PrfaasError) as e:
+        resolve_recipe(m, h, 8, RecipeOverrides(**ov))
+    msg = e.value.render()
+    assert field in msg and fix in msg, msg
+
+
+def test_architecture_rules_ep_above_experts_and_tp_not_dividing_heads():
+    m = catalog.load_model("minimax-m2.5")  # 48 heads, 256 experts
+    r16 = Recipe(gpus=16, weights_dtype="fp8", attention_tp=16, expert_ep=16, source="test")
+    check_recipe(m, H200, r16)  # 48 heads split 16 ways (3 each)
+    with pytest.raises(PrfaasError) as e:  # but not 32 ways
+        check_recipe(m, H200, Recipe(gpus=32, weights_dtype="fp8", attention_tp=32, expert_ep=32, source="test"))
+    assert "recipe.attention_tp (--tp)" in e.value.render() and "does not divide the 48" in e.value.render()
+    gm = catalog.load_model("gpt-oss-120b")  # 128 experts
+    big = Recipe(gpus=256, weights_dtype="fp4", attention_tp=64, attention_dp=4, expert_ep=256, source="test")
+    with pytest.raises(PrfaasError) as e:
+        check_recipe(gm, H200, big)
+    assert "recipe.expert_ep (--ep)" in e.value.render() and "exceeds the 128 routed experts" in e.value.render()
+
+
+def test_model_file_rules():
+    raw = catalog.load_model("llama-3.1-8b").model_dump(exclude={"recipe"})
+    legacy = ModelSpec.model_validate({**raw, "weights_dtype": "fp8"})  # no recipe: an assumed one
+    assert legacy.recipe.assumed and legacy.weights_dtype == "fp8" and legacy.recipe.attn_tp == 8
+    with pytest.raises(ValueError, match="belong inside `recipe:`"):
+        ModelSpec.model_validate({**raw, "weights_dtype": "fp8", "recipe": legacy.recipe.model_dump()})
+    bad = {**legacy.recipe.model_dump(), "attention_tp": 3, "attention_dp": 1}
+    with pytest.raises(ValueError, match="attention_tp x attention_dp"):
+        ModelSpec.model_validate({**raw, "recipe": bad})
+
+
+def test_an_unfittable_recipe_is_infeasible():
+    with pytest.raises(InfeasibleError):
+        check_recipe(catalog.load_model("ring-2.5-1t"), catalog.load_hardware("h20"),
+                     catalog.load_model("ring-2.5-1t").recipe)
