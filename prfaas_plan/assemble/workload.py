@@ -75,5 +75,17 @@ def summarise(tr: Trace, name: str, block_tokens: int, cache_tokens: float | Non
 
 
 
-def trace_workload(trace: Trace, name: str, block_tokens: int, cache_tokens: float | None) -> WorkloadSpec:
-    return validate_data(WorkloadSpec, summarise(trace, name, block_tokens, cache_tokens), trace.path)
+def trace_workload(trace: Trace, name: str, block_tokens: int, cache_tokens: float | None,
+                   base: WorkloadSpec | None = None, sets: list[str] | None = None) -> WorkloadSpec:
+    """The trace as a workload. With `base` (the scenario's workload, which the trace replaces) its
+    SLO is kept: a trace measures lengths and arrivals, not service objectives; `--set workload.*`
+    overrides (`sets`) then apply to the trace's workload."""
+    data = summarise(trace, name, block_tokens, cache_tokens)
+    if base is not None:
+        data["slo"] = base.slo.model_dump(exclude_none=True)
+    wsets = [s for s in sets or [] if s.strip().startswith("workload.")]
+    if wsets:
+        from prfaas_plan.assemble.scenario import apply_overrides
+
+        data = apply_overrides({"workload": data}, wsets, f"{trace.path} (--set)")["workload"]
+    return validate_data(WorkloadSpec, data, trace.path)

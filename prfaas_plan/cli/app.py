@@ -8,7 +8,7 @@ whose body calls one function of `commands/`, then register it below.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -48,4 +48,26 @@ app.add_typer(simulate.workload_app, name="workload")
 
 
 def main() -> None:
-    app()
+    """Run the app; a flag the parser rejects (not a number, out of range, unknown) exits 2 with
+    click's message naming the flag, plus a Fix line like every other bad input."""
+    import importlib
+    import sys
+
+    try:  # typer >= 0.22 vendors click as typer._click
+        click_exc: Any = importlib.import_module("typer._click.exceptions")
+    except ImportError:
+        click_exc = importlib.import_module("click.exceptions")
+    try:
+        code = app(standalone_mode=False)
+    except click_exc.UsageError as exc:
+        exc.show()
+        name = exc.ctx.command_path if exc.ctx is not None else "prfaas"
+        sys.stderr.write(f"Fix: correct the flag named above; see `{name} --help` for its range and examples.\n")
+        sys.exit(exc.exit_code)
+    except click_exc.Abort:
+        sys.stderr.write("Aborted.\n")
+        sys.exit(1)
+    except click_exc.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from prfaas_plan.cli.common import Fmt, emit, run
+from prfaas_plan.cli.common import Fmt, emit, out_format, run
 
 
 def calibrate(
@@ -71,7 +71,7 @@ def validate(
         from prfaas_plan.commands.calibrate import run_validate
         from prfaas_plan.report.validate import render_validate
 
-        emit(render_validate(run_validate(measurements, hardware, calibration), format.value), output)
+        emit(render_validate(run_validate(measurements, hardware, calibration), out_format(ctx)), output)
 
     run(go, ctx)
 
@@ -110,13 +110,15 @@ def profile(
 
     def go() -> None:
         from prfaas_plan.commands.calibrate import run_profile
-        from prfaas_plan.io.files import atomic_write_text
+        from prfaas_plan.io.files import atomic_write_many
         from prfaas_plan.profiler.runner import sidecar_path
 
-        res = run_profile(device.value, model, gpus, quick, smoke, output, progress and sys.stderr.isatty(),
-                          on_note=lambda note: sys.stderr.write(f"note: {note}\n"))
-        atomic_write_text(output, res.csv_text)
-        atomic_write_text(sidecar_path(output), res.meta_text)
+        tty = sys.stderr.isatty()
+        res = run_profile(device.value, model, gpus, quick, smoke, output, progress and tty,
+                          on_note=lambda note: sys.stderr.write(f"note: {note}\n"),
+                          log=sys.stderr.write if progress and not tty else None)
+        atomic_write_many([(output, lambda t: t.write_text(res.csv_text, encoding="utf-8")),
+                           (sidecar_path(output), lambda t: t.write_text(res.meta_text, encoding="utf-8"))])
         sys.stderr.write(f"{res.rows} kernels timed on {res.backend} in {res.seconds:.1f} s"
                          + (f", {len(res.skipped)} skipped" if res.skipped else "")
                          + f": {output} (+ {sidecar_path(output).name})\n")

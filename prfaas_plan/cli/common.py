@@ -25,27 +25,91 @@ class Fmt(str, Enum):
     markdown = "markdown"
 
 
+# output formats an `-o` extension implies when `--format` is not given
+EXTENSION_FORMATS = {".json": "json", ".csv": "csv", ".md": "markdown", ".markdown": "markdown",
+                     ".yaml": "yaml", ".yml": "yaml", ".xml": "junit", ".txt": "table"}
+WIDE = 10_000  # columns for a table that is not on a terminal: never truncate a cell
+
+
+def _format_choices(ctx: typer.Context) -> list[str] | None:
+    """The output formats this command offers (its `--format` enum), or None when its `--format`
+    is not an output format (`workload import` takes a trace format)."""
+    value = ctx.params.get("format")
+    if not isinstance(value, Enum):
+        return None
+    choices = [str(m.value) for m in type(value)]
+    return choices if "table" in choices else None
+
+
+def out_format(ctx: typer.Context) -> str:
+    """The output format: `--format` when given, else the one the `-o` file's extension implies
+    (plan.json -> json), else the default; a `--format` that contradicts the extension is refused."""
+    choices = _format_choices(ctx)
+    value = ctx.params.get("format")
+    chosen = str(getattr(value, "value", value))
+    output = ctx.params.get("output")
+    if choices is None or output is None:
+        return chosen
+    implied = EXTENSION_FORMATS.get(Path(output).suffix.lower())
+    if implied is None or implied not in choices:
+        return chosen
+    source = ctx.get_parameter_source("format")
+    given = source is not None and getattr(source, "name", "") != "DEFAULT"
+    if given and chosen != implied:
+        raise PrfaasError(f"--format {chosen} does not match --output {output} ({implied})",
+                          fix=f"drop --format (the extension picks {implied}), or name the file for {chosen}")
+    return implied
+
+
+def check_outputs(ctx: typer.Context | None) -> None:
+    """Before any work: refuse NaN/infinite numeric flags, unwritable `--output` / `--plot` targets and a
+    `--format` that contradicts the output file's extension."""
+    if ctx is None:
+        return
+    import math
+
+    from prfaas_plan.io.files import check_output
+
+    for p in ctx.command.params:  # click's float ranges let nan and inf through
+        v = ctx.params.get(p.name or "")
+        for x in v if isinstance(v, list | tuple) else [v]:
+            if isinstance(x, float) and not math.isfinite(x):
+                flag = max(getattr(p, "opts", []) or [p.name or "?"], key=len)
+                raise PrfaasError(f"{flag} {x}: must be a finite number", fix=f"give {flag} a number, see --help")
+
+    for name, flag in (("output", "--output"), ("plot", "--plot")):
+        v = ctx.params.get(name)
+        if isinstance(v, Path):
+            check_output(v, flag)
+    out_format(ctx)
+
+
 def emit(out: Any, output: Path | None = None) -> None:
-    """Print `out` (text or a rich renderable), or write it atomically to `output`."""
+    """Print `out` (text or a rich renderable), or write it atomically to `output`. Tables off a
+    terminal (piped, or in a file) are rendered at full width: no cell is truncated."""
+    from rich.console import Console
+
     if output is not None:
         from prfaas_plan.io.files import atomic_write_text
 
         if not isinstance(out, str):
             import io
 
-            from rich.console import Console
-
-            con = Console(file=io.StringIO(), width=120)
+            con = Console(file=io.StringIO(), width=WIDE, color_system=None)
             con.print(out)
-            out = con.file.getvalue()  # type: ignore[attr-defined]
+            out = "\n".join(line.rstrip() for line in con.file.getvalue().splitlines()) + "\n"  # type: ignore[attr-defined]
         atomic_write_text(output, out)
         return
     if isinstance(out, str):
         sys.stdout.write(out)
-    else:
-        from rich.console import Console
-
+    elif sys.stdout.isatty():
         Console().print(out)
+    else:
+        import io
+
+        con = Console(file=io.StringIO(), width=WIDE, color_system=None)
+        con.print(out)
+        sys.stdout.write("\n".join(line.rstrip() for line in con.file.getvalue().splitlines()) + "\n")  # type: ignore[attr-defined]
 
 
 def _debug(ctx: typer.Context | None) -> bool:
@@ -58,6 +122,7 @@ def run(fn: Callable[[], int | None], ctx: typer.Context | None = None) -> None:
     """The single error boundary: domain and validation errors become messages, never tracebacks
     (with `--debug`, the traceback). `ctx` is the command's typer context."""
     try:
+        check_outputs(ctx)
         code = fn() or 0
     except PrfaasError as exc:
         sys.stderr.write(f"error: {exc.render()}\n")
@@ -80,10 +145,18 @@ def run(fn: Callable[[], int | None], ctx: typer.Context | None = None) -> None:
     raise typer.Exit(code)
 
 
+MAX_LIST = 1000  # values in one comma-separated flag: a table of 1,000 rows is already more than a screen
+
+
 def parse_counts(text: str, flag: str, *, k: int, what: str, example: str, hi: float = 1e8) -> list[int]:
-    """Comma-separated whole counts >= 1 with an optional `k` suffix (x `k`), e.g. 1024,8k,32k."""
+    """Comma-separated whole counts >= 1 with an optional `k` suffix (x `k`), e.g. 1024,8k,32k;
+    at most MAX_LIST of them."""
     out = []
-    for part in text.split(","):
+    parts = text.split(",")
+    if len(parts) > MAX_LIST:
+        raise PrfaasError(f"{flag}: {len(parts):,} values, more than the {MAX_LIST:,} one run takes",
+                          fix=f"give at most {MAX_LIST:,} values (or run several times)")
+    for part in parts:
         p = part.strip().lower().replace("_", "")
         if not p:
             continue
@@ -91,7 +164,7 @@ def parse_counts(text: str, flag: str, *, k: int, what: str, example: str, hi: f
         try:
             v = float(p[:-1] if p.endswith("k") else p) * mult
         except ValueError:
-            raise PrfaasError(f"{flag}: '{part}' is not a {what}", fix=f"use e.g. {flag} {example}") from None
+            raise PrfaasError(f"{flag}: '{part[:40]}' is not a {what}", fix=f"use e.g. {flag} {example}") from None
         if not (1 <= v <= hi):
             raise PrfaasError(f"{flag}: '{part}' must be a {what} between 1 and {hi:g}", fix=f"use e.g. {flag} {example}")
         out.append(int(round(v)))

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from prfaas_plan.cli.common import AttentionDpOpt, Fmt, emit, parse_lengths, run
+from prfaas_plan.cli.common import AttentionDpOpt, Fmt, emit, out_format, parse_lengths, run
 
 
 def kv(
@@ -40,6 +40,6 @@ def kv(
         from prfaas_plan.report.kv import render_kv
 
         r = run_kv(model, hardware, gpus, parse_lengths(lengths), calibration, attention_dp)
-        emit(render_kv(r, format.value, breakdown), output)
+        emit(render_kv(r, out_format(ctx), breakdown), output)
 
     run(go, ctx)

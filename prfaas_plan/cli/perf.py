@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from prfaas_plan.cli.common import AttentionDpOpt, emit, parse_count, run
+from prfaas_plan.cli.common import AttentionDpOpt, emit, out_format, parse_count, run
 
 
 class PerfFmt(str, Enum):
@@ -61,6 +61,6 @@ def perf(
             parse_count(prefill_batch_tokens, "--prefill-batch-tokens", "8k") if prefill_batch_tokens else None,
             decode_batch, slo_tokens_per_s, attention_dp, calibration,
         )
-        emit(render_perf(run_perf(req), format.value), output)
+        emit(render_perf(run_perf(req), out_format(ctx)), output)
 
     run(go, ctx)

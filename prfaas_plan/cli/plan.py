@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from prfaas_plan.cli.common import emit, run
+from prfaas_plan.cli.common import emit, out_format, run
 
 
 class PlanFmt(str, Enum):
@@ -60,25 +60,12 @@ def plan(
     """
 
     def go() -> int:
-        from prfaas_plan.commands.plan import plan_inputs, run_plan
+        from prfaas_plan.commands.plan import plan_command
 
-        if sweep is not None:
-            from prfaas_plan.report.sweep import render_sweep
-
-            pre = plan_inputs(scenario, set_ or [], calibration, trace, load, paper_approximation)
-            emit(render_sweep(pre.inputs, sweep.value, format.value), output)
-            return 0
-        from prfaas_plan.plan.expect import junit_xml
-        from prfaas_plan.report.plan import expectation_lines, render_plan
-
-        r = run_plan(scenario, set_ or [], calibration, trace, load, paper_approximation)
-        assert r.report is not None
-        if format == PlanFmt.junit:
-            emit(junit_xml(r.scenario, r.checks), output)
-        else:
-            fmt_name = "markdown" if format == PlanFmt.csv else format.value
-            emit(render_plan(r.report, r.info, fmt_name, r.inputs.load), output)
-        sys.stderr.write(expectation_lines(r.checks))
-        return 1 if any(not c.passed for c in r.checks) else 0
+        out = plan_command(scenario, set_ or [], calibration, trace, load, paper_approximation,
+                           sweep.value if sweep else None, out_format(ctx), output)
+        emit(out.rendered, output)
+        sys.stderr.write(out.stderr)
+        return out.exit_code
 
     run(go, ctx)

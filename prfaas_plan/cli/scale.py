@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from prfaas_plan.cli.common import Fmt, emit, parse_counts, parse_lengths, parse_names, run
+from prfaas_plan.cli.common import Fmt, emit, out_format, parse_counts, parse_lengths, parse_names, run
 
 DEFAULT_GPUS = "32,64,128,256,512,1024,2048,4096,8192,10000"
 
@@ -58,7 +58,7 @@ def scale(
             from prfaas_plan.report.plots import draw_scale, save_plot
 
             save_plot(plot, draw_scale(data))
-        emit(render_scale(data, format.value), output)
+        emit(render_scale(data, out_format(ctx)), output)
 
     run(go, ctx)
 
@@ -101,6 +101,6 @@ def compare(
             from prfaas_plan.report.plots import draw_compare, save_plot
 
             save_plot(plot, draw_compare(res))
-        emit(render_compare(res, format.value), output)
+        emit(render_compare(res, out_format(ctx)), output)
 
     run(go, ctx)

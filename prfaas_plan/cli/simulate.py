@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from prfaas_plan.cli.common import Fmt, emit, run
+from prfaas_plan.cli.common import Fmt, emit, out_format, run
 
 workload_app = typer.Typer(help="Workload tools (import a request trace).", no_args_is_help=True)
 
@@ -66,11 +66,11 @@ def import_(
 def simulate(
     ctx: typer.Context,
     scenario: Annotated[str | None, typer.Argument(help="scenario name or YAML path (default: prfaas-paper)")] = None,
-    requests: Annotated[int | None, typer.Option(help="number of requests (default 20,000)", min=10)] = None,
+    requests: Annotated[int | None, typer.Option(help="number of requests (default 20,000)", min=10, max=2_000_000)] = None,
     duration: Annotated[float | None, typer.Option(help="simulated seconds of arrivals instead of --requests", min=1.0)] = None,
     trace: Annotated[Path | None, typer.Option(help="replay a trace at its own timestamps (and plan on it)")] = None,
     load: Annotated[float | None, typer.Option(help="offered load / Lambda_max (default 0.8)", min=0.01, max=5.0)] = None,
-    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    seed: Annotated[int, typer.Option(help="random seed (0 to 2^63 - 1)", min=0, max=2**63 - 1)] = 0,
     link_cv: Annotated[float, typer.Option(help="CV of a random per-second link bandwidth factor", min=0.0, max=3.0)] = 0.0,
     cache_tokens: Annotated[float | None, typer.Option(
         help="with --trace: prefix-cache size in tokens (the PD cluster's with --prefix-routing)", min=0)] = None,
@@ -109,6 +109,6 @@ def simulate(
                                 cache_tokens=cache_tokens, requests=requests, duration=duration, load=load, seed=seed,
                                 link_cv=link_cv, prefix_routing=prefix_routing.value,
                                 prfaas_cache_tokens=prfaas_cache_tokens)
-        emit(render_simulation(res, format.value), output)
+        emit(render_simulation(res, out_format(ctx)), output)
 
     run(go, ctx)

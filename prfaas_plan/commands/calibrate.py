@@ -113,12 +113,18 @@ def measurement_csv(rows: list[dict[str, Any]]) -> str:
                              for r in rows])
 
 
+# typical wall time of a suite on a CPU (idle 2-core machine, README "Profiler"); under load, several times more
+CPU_SUITE_SECONDS = {"smoke": 3, "quick": 25, "full": 300}
+
+
 def run_profile(device: str, model: str | None, gpus: int, quick: bool, smoke: bool, output: Path,
-                progress: bool, on_note: Any = None) -> Profile:
-    """Checks the output path first, then times the suite; both files' texts are built before either is
-    written. `on_note(text)` hears the backend's note (e.g. no GPU, timing the CPU) before the run."""
+                progress: bool, on_note: Any = None, log: Any = None) -> Profile:
+    """Checks both output paths first (the CSV and its sidecar), then times the suite; both files'
+    texts are built before either is written. `on_note(text)` hears the backend's note (e.g. no GPU,
+    timing the CPU) and the time estimate before the run; `log(text)` gets plain progress lines."""
+    from prfaas_plan.io.files import check_output
     from prfaas_plan.profiler.backends import select_backend
-    from prfaas_plan.profiler.runner import meta_yaml
+    from prfaas_plan.profiler.runner import meta_yaml, sidecar_path
     from prfaas_plan.profiler.runner import run_profile as run_suite
     from prfaas_plan.profiler.suite import build_suite
 
@@ -128,13 +134,16 @@ def run_profile(device: str, model: str | None, gpus: int, quick: bool, smoke: b
     m = Catalog().model(model) if model else None
     if output.suffix.lower() != ".csv":
         raise PrfaasError(f"--output {output}: the measurement file must end in .csv", fix="e.g. -o measurements.csv")
-    if not output.parent.exists():
-        raise PrfaasError(f"--output {output}: folder {output.parent} does not exist", fix="create it first")
+    check_output(output)
+    check_output(sidecar_path(output), "--output (sidecar)")
     backend, note = select_backend(device)
     if note and on_note is not None:
         on_note(note)
+    if backend.name == "cpu" and on_note is not None:
+        on_note(f"the {suite} suite takes about {CPU_SUITE_SECONDS[suite]} s on an idle 2-core CPU, several times "
+                "longer on a loaded machine")
     cases = build_suite(backend.name, suite, list(backend.dtypes), m, gpus)
-    res = run_suite(backend, cases, suite, progress)
+    res = run_suite(backend, cases, suite, progress, log)
     if not res.rows:
         raise PrfaasError("every case was skipped (out of memory): nothing to write", fix="free device memory")
     return Profile(measurement_csv(res.rows), meta_yaml(backend, suite, model, gpus, res), len(res.rows), res.seconds,

@@ -23,11 +23,17 @@ from prfaas_plan.assemble.prices import price_of
 from prfaas_plan.assemble.scenario import LoadedScenario, load_scenario
 from prfaas_plan.catalog import Catalog
 from prfaas_plan.errors import InfeasibleError, PrfaasError
-from prfaas_plan.plan.compare import CompareResult, Mix, lambda_many, pareto
+from prfaas_plan.plan.compare import (
+    MAX_MIXES,
+    CompareResult,
+    Mix,
+    count_heterogeneous,
+    count_homogeneous,
+    lambda_many,
+    pareto,
+)
 from prfaas_plan.plan.planner import PlanInputs
 from prfaas_plan.plan.throughput import stage_grid
-
-MAX_MIXES = 200_000
 
 
 @dataclass
@@ -169,6 +175,19 @@ def _heterogeneous(s: _Search, budget: float, n_before: int) -> list[Mix]:
     return mixes
 
 
+def _check_count(s: _Search, budget: float) -> None:
+    """Count the mixes arithmetically before any is built: a large budget is refused, not allocated."""
+    n = sum(count_homogeneous(budget, s.inst_cost(h, s.gpi_loc), s.step_loc) for h in dict.fromkeys(s.loc_types + s.prf_types))
+    for ph in s.prf_types:
+        for lh in s.loc_types:
+            n += count_heterogeneous(budget, s.inst_cost(ph, s.gpi_prf), s.inst_cost(lh, s.gpi_loc), s.step_prf, s.step_loc)
+            if n > MAX_MIXES:
+                break
+    if n > MAX_MIXES:
+        raise PrfaasError(f"--budget-usd-per-hour {budget:g}: more than {MAX_MIXES:,} mixes within the budget",
+                          fix="lower --budget-usd-per-hour or raise --gpus-step (e.g. --gpus-step 64)")
+
+
 def _top(ms: list[Mix]) -> Mix | None:
     ms = [m for m in ms if m.max_throughput_rps > 0]
     return max(ms, key=lambda m: (m.max_throughput_rps, -m.cost_usd_per_hour)) if ms else None
@@ -198,6 +217,7 @@ def run_compare(cat: Catalog, loaded: LoadedScenario, prfaas_types: list[str] | 
                 budget: float | None, gpus_step: int | None) -> CompareResult:
     s = _setup(cat, loaded, prfaas_types, local_types, gpus_step)
     budget = _budget(s, budget)
+    _check_count(s, budget)
     mixes = _homogeneous(s, budget)
     mixes += _heterogeneous(s, budget, len(mixes))
     mixes = [m for m in mixes if m.cost_usd_per_hour <= budget * (1 + 1e-9)]

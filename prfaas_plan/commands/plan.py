@@ -46,13 +46,14 @@ def plan_inputs(scenario: str | None, sets: list[str], calibration: list[Path] |
                 load: float | None, paper_approximation: bool) -> PlanRun:
     """Loads the scenario once and assembles the planner's inputs (no optimisation yet)."""
     cat = Catalog()
-    loaded = load_scenario(cat, scenario, sets)
+    wsets = [s for s in sets if s.strip().startswith("workload.")] if trace is not None else []
+    loaded = load_scenario(cat, scenario, [s for s in sets if s not in wsets])
     cat = calibrated_catalog(cat, loaded, calibration)
     wl = loaded.workload
-    if trace is not None:
+    if trace is not None:  # the trace replaces lengths and arrivals; the scenario's SLO stays
         from prfaas_plan.io.traces import read_trace
 
-        wl = trace_workload(read_trace(trace), trace.stem, 512, None)
+        wl = trace_workload(read_trace(trace), trace.stem, 512, None, loaded.workload, wsets)
     inp, info = build_inputs(cat, loaded.spec, wl, loaded.path, paper_approximation, load)
     return PlanRun(loaded.spec.name, inp, info, loaded.spec.expect)
 
@@ -64,3 +65,44 @@ def run_plan(scenario: str | None, sets: list[str], calibration: list[Path] | No
     run.report = make_plan(run.inputs)
     run.checks = check_expectations(run.report, run.expect)
     return run
+
+
+@dataclass
+class PlanOutput:
+    rendered: Any  # text or a rich renderable
+    stderr: str = ""
+    exit_code: int = 0
+
+
+def plan_command(scenario: str | None, sets: list[str], calibration: list[Path] | None, trace: Path | None,
+                 load: float | None, paper_approximation: bool, sweep: str | None, fmt: str,
+                 output: Path | None) -> PlanOutput:
+    """`prfaas plan` in one call: a sweep, or the plan in `fmt` with its expectations (exit 1 when
+    one fails). With `--format junit -o FILE`, a scenario that cannot be planned still gets a JUnit
+    file: one errored test case carrying the message (then the error propagates: exit 2)."""
+    from prfaas_plan.plan.expect import junit_error_xml, junit_xml
+    from prfaas_plan.report.plan import expectation_lines, render_plan
+
+    if sweep is not None:
+        from prfaas_plan.report.sweep import render_sweep
+
+        if fmt in ("yaml", "junit"):
+            raise PrfaasError(f"--sweep prints a table: --format {fmt} does not apply",
+                              fix="use --format table, csv, json or markdown")
+        pre = plan_inputs(scenario, sets, calibration, trace, load, paper_approximation)
+        return PlanOutput(render_sweep(pre.inputs, sweep, fmt))
+    if fmt == "csv":
+        raise PrfaasError("--format csv needs --sweep: a plan is not one table",
+                          fix="use --format json, yaml or markdown, or add --sweep threshold|split")
+    try:
+        r = run_plan(scenario, sets, calibration, trace, load, paper_approximation)
+    except PrfaasError as exc:
+        if fmt == "junit" and output is not None:
+            from prfaas_plan.io.files import atomic_write_text
+
+            atomic_write_text(output, junit_error_xml(scenario or "prfaas-paper", exc.render()))
+        raise
+    assert r.report is not None
+    text = junit_xml(r.scenario, r.checks) if fmt == "junit" else render_plan(r.report, r.info, fmt, r.inputs.load,
+                                                                              r.checks)
+    return PlanOutput(text, expectation_lines(r.checks), 1 if any(not c.passed for c in r.checks) else 0)

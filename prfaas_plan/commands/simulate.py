@@ -28,7 +28,16 @@ from prfaas_plan.plan.latency import thinned_scv
 from prfaas_plan.plan.planner import Plan, PlanInputs, make_plan, routing_cut
 from prfaas_plan.plan.scale import burst_p99_bytes
 from prfaas_plan.plan.throughput import RouteModel
-from prfaas_plan.sim.engine import SimConfig, SimRecords, check_conservation, growth_slope, simulate, window_bytes
+from prfaas_plan.sim.engine import (
+    MAX_REQUESTS,
+    LinkTooSlowError,
+    SimConfig,
+    SimRecords,
+    check_conservation,
+    growth_slope,
+    simulate,
+    window_bytes,
+)
 from prfaas_plan.sim.prefix_cache import cached_prefix, route_two_caches
 from prfaas_plan.specs.scenario import FixedDecode, ScenarioSpec
 from prfaas_plan.specs.trace import Trace
@@ -72,6 +81,9 @@ def _arrivals(rng: np.random.Generator, wl: WorkloadSpec, rm: RouteModel, lam_ma
         n = DEFAULT_REQUESTS
     if n < 10:
         raise PrfaasError(f"too few requests to simulate ({n})", fix="raise --requests or --duration")
+    if n > MAX_REQUESTS:
+        raise PrfaasError(f"--requests/--duration: {n:,} requests is more than the {MAX_REQUESTS:,} one run may hold",
+                          fix=f"simulate at most {MAX_REQUESTS:,} requests (lower --requests or --duration)")
     if scv_in > 0:
         k = 1.0 / scv_in
         gaps = rng.gamma(k, 1.0 / (k * offered), size=n)
@@ -241,8 +253,12 @@ def run_simulation(cat: Catalog, sc: ScenarioSpec, wl: WorkloadSpec, path: str, 
         assert trace is not None
         unc, kw, routing_info = _two_caches(trace, thr, prefix_routing, rm, inp.rtt_s, block_tokens, cache_tokens,
                                             prfaas_cache_tokens)
-    r = simulate(a.arrival_s, unc, a.output, cfg, rm.prfaas_profile, rm.local_profile, rm.kv_profile,
-                 s_prfaas=rm.prfaas_occupancy, s_local=rm.local_occupancy, **kw)
+    try:
+        r = simulate(a.arrival_s, unc, a.output, cfg, rm.prfaas_profile, rm.local_profile, rm.kv_profile,
+                     s_prfaas=rm.prfaas_occupancy, s_local=rm.local_occupancy, **kw)
+    except LinkTooSlowError as exc:
+        raise PrfaasError(f"--bandwidth-trace/--link-cv: {exc}",
+                          fix="check the bandwidth trace's units (Gbps), or simulate fewer requests") from None
     horizon = float(a.arrival_s[-1])
     done, inside = check_conservation(r, horizon)
     w0 = float(a.arrival_s[int(len(a.arrival_s) * WARMUP)])
@@ -276,11 +292,12 @@ def simulate_scenario(scenario: str | None, sets: list[str], *, trace_path: Path
     if requests is not None and duration is not None:
         raise PrfaasError("give --requests or --duration, not both")
     cat = Catalog()
-    ld = load_scenario(cat, scenario, sets)
+    wsets = [s for s in sets if s.strip().startswith("workload.")] if trace_path is not None else []
+    ld = load_scenario(cat, scenario, [s for s in sets if s not in wsets])
     wl, tr = ld.workload, None
-    if trace_path is not None:
+    if trace_path is not None:  # the trace replaces lengths and arrivals; the scenario's SLO stays
         tr = read_trace(trace_path)
-        wl = trace_workload(tr, trace_path.stem, 512, cache_tokens)
+        wl = trace_workload(tr, trace_path.stem, 512, cache_tokens, ld.workload, wsets)
     factors = read_bandwidth_trace(bandwidth_trace, ld.spec.link.bandwidth_gbps) if bandwidth_trace is not None else None
     return run_simulation(cat, ld.spec, wl, ld.path, requests=requests, duration=duration, trace=tr,
                           cache_tokens=cache_tokens, bandwidth_factors=factors, **kw)

@@ -1,37 +1,119 @@
-"""File helpers. Output: every file is written to a temporary sibling, then renamed into place,
-so an error never leaves a partial output file. Input: `read_text` turns a missing or unreadable
-file into a message naming it."""
+"""File helpers. Output: `check_output` refuses an unwritable target before any work is done, and
+every file is written to a hidden temporary sibling (`.NAME.XXXX.tmp`), given the mode a new file
+gets under the user's umask, then renamed into place, so an error (a full disk, a killed run)
+never leaves a partial output file; `atomic_write_many` writes several files or none. Missing
+output folders are refused, never created (one rule for `-o`, `--plot` and `profile -o`).
+Input: `read_text` turns a missing or unreadable file into a message naming it."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from prfaas_plan.errors import InvalidFileError, PrfaasError
+
+Writer = Callable[[Path], object]
 
 
 def read_text(path: str | Path, what: str = "file") -> str:
     """UTF-8 text of `path`; a missing or unreadable file is an InvalidFileError naming it."""
     p = Path(path)
+    if p.is_dir():
+        raise InvalidFileError(f"{what} {p} is a folder, not a file", fix="give the path of a file")
     try:
         return p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InvalidFileError(f"{what} not found: {p}", fix="check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidFileError(f"cannot read {what} {p}: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise InvalidFileError(f"cannot read {what} {p}: not UTF-8 text ({exc.reason} at byte {exc.start})",
+                               fix="save the file as UTF-8 text") from None
+    except OSError as exc:
+        raise InvalidFileError(f"cannot read {what} {p}: {exc.strerror or exc}",
+                               fix="check the path and its permissions") from None
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
+def _temp(p: Path) -> Path:
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    os.close(fd)
+    umask = os.umask(0o022)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; an output file gets what the umask gives
+    return Path(tmp)
+
+
+def _os_error(p: Path, flag: str, exc: OSError) -> PrfaasError:
+    return PrfaasError(f"{flag} {p}: cannot write: {exc.strerror or exc}",
+                       fix="choose a writable folder with free space (nothing was written)")
+
+
+def check_output(path: str | Path, flag: str = "--output") -> Path:
+    """Refuse, before any work, an output path that is a folder or whose folder is missing or not
+    writable (probed with a hidden temporary file, removed at once)."""
     p = Path(path)
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.is_dir():
-        raise PrfaasError(f"output folder does not exist: {parent}", fix="create it or choose another path")
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=parent)
+    if p.is_dir():
+        raise PrfaasError(f"{flag} {p} is a folder, not a file", fix=f"give a file name, e.g. {flag} {p / 'out'}")
+    if not p.parent.is_dir():
+        raise PrfaasError(f"{flag} {p}: output folder {p.parent} does not exist",
+                          fix=f"create it first (mkdir -p {p.parent}) or choose another path")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, p)
+        _temp(p).unlink()
+    except OSError as exc:
+        raise _os_error(p, flag, exc) from None
+    return p
+
+
+def atomic_write_many(items: list[tuple[Path, Writer]], flag: str = "--output") -> None:
+    """Write every (path, writer) pair or none: each writer fills a hidden temporary sibling; only
+    when all succeeded are they renamed into place (originals kept aside until the last rename)."""
+    paths = [check_output(p, flag) for p, _ in items]
+    temps: list[Path] = []
+    try:
+        for p, (_, write) in zip(paths, items, strict=True):
+            temps.append(_temp(p))
+            write(temps[-1])
+    except OSError as exc:
+        for t in temps:
+            t.unlink(missing_ok=True)
+        raise _os_error(p, flag, exc) from None
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        for t in temps:
+            t.unlink(missing_ok=True)
         raise
+    _commit(paths, temps, flag)
+
+
+def _commit(paths: list[Path], temps: list[Path], flag: str) -> None:
+    backups: list[Path | None] = []
+    done: list[Path] = []
+    try:
+        for p in paths:
+            b = None
+            if p.exists():
+                b = Path(tempfile.mktemp(prefix=f".{p.name}.", suffix=".orig", dir=p.parent))
+                try:
+                    os.link(p, b)
+                except OSError:  # no hard links here: this file cannot be restored, the others can
+                    b = None
+            backups.append(b)
+        for p, t in zip(paths, temps, strict=True):
+            os.replace(t, p)
+            done.append(p)
+    except OSError as exc:
+        for p, b in zip(done, backups, strict=False):
+            if b is not None:
+                os.replace(b, p)
+            else:
+                p.unlink(missing_ok=True)
+        for t in temps:
+            t.unlink(missing_ok=True)
+        raise _os_error(paths[len(done)] if len(done) < len(paths) else paths[-1], flag, exc) from None
+    finally:
+        for b in backups:
+            if b is not None:
+                b.unlink(missing_ok=True)
+
+
+def atomic_write_text(path: str | Path, text: str, flag: str = "--output") -> None:
+    atomic_write_many([(Path(path), lambda t: t.write_text(text, encoding="utf-8"))], flag)

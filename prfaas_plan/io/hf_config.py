@@ -8,12 +8,56 @@ Qwen3-Next / Qwen3.5 (Gated DeltaNet hybrid), Kimi Linear (KDA hybrid), MiMo-V2-
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 from prfaas_plan.errors import InvalidFileError
+from prfaas_plan.io.files import read_text
 from prfaas_plan.io.yamlfile import validate_data
+from prfaas_plan.specs.limits import MAX_LAYERS, MAX_MODEL_DIM
 from prfaas_plan.specs.model import ModelSpec
+
+POSITIVE = (
+    "hidden_size", "vocab_size", "num_attention_heads", "num_key_value_heads", "head_dim", "intermediate_size",
+    "moe_intermediate_size", "n_routed_experts", "num_experts", "num_local_experts", "num_experts_per_tok",
+    "experts_per_token", "moe_top_k", "kv_lora_rank", "q_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim",
+    "v_head_dim", "sliding_window", "swa_num_key_value_heads", "swa_head_dim", "swa_v_head_dim",
+    "swa_num_attention_heads", "linear_num_value_heads", "linear_num_key_heads", "linear_key_head_dim",
+    "linear_value_head_dim", "linear_conv_kernel_dim", "full_attention_interval", "shared_expert_intermediate_size",
+)
+NON_NEGATIVE = ("n_shared_experts", "first_k_dense_replace")
+PER_LAYER_LISTS = ("moe_layer_freq", "layer_types", "hybrid_layer_pattern")
+
+
+def _whole(cfg: dict[str, Any], key: str, lo: int, hi: float, where: str) -> None:
+    v = cfg.get(key)
+    if v is None or (v == 0 and lo == 0 and not isinstance(v, bool)):
+        return
+    ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and float(v).is_integer()
+    if not ok or not lo <= v <= hi:
+        raise InvalidFileError(f"field '{key}' is {json.dumps(v)[:40]}: expected a whole number from {lo} to {hi:g}",
+                               where=where, fix=f"correct '{key}' (copy it from the model's published config.json)")
+
+
+def check_config(cfg: dict[str, Any], where: str) -> None:
+    """Every dimension a whole number within `specs.limits` (no NaN, Infinity, strings or zero
+    heads), per-layer lists as long as the model, before any loop is sized from them."""
+    _whole(cfg, "num_hidden_layers", 1, MAX_LAYERS, where)
+    for k in POSITIVE:
+        _whole(cfg, k, 1, MAX_MODEL_DIM, where)
+    for k in NON_NEGATIVE:
+        _whole(cfg, k, 0, MAX_MODEL_DIM, where)
+    n = cfg.get("num_hidden_layers")
+    for k in PER_LAYER_LISTS:
+        v = cfg.get(k)
+        if isinstance(v, list) and isinstance(n, int) and len(v) < n:
+            raise InvalidFileError(f"field '{k}' lists {len(v)} layers but num_hidden_layers is {n}", where=where,
+                                   fix=f"give '{k}' one entry per layer")
+    lac = cfg.get("linear_attn_config")
+    if isinstance(lac, dict):
+        for k in ("num_heads", "head_dim", "short_conv_kernel_size"):
+            _whole(lac, k, 1, MAX_MODEL_DIM, f"{where}: linear_attn_config")
 
 
 def _need(cfg: dict[str, Any], where: str, *keys: str) -> list[Any]:
@@ -133,17 +177,25 @@ def config_to_model(cfg: dict[str, Any], name: str, where: str) -> dict[str, Any
 def import_config(path: Path, name: str | None) -> str:
     import yaml
 
+    text = read_text(path, "config.json")
     try:
-        cfg = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InvalidFileError(f"file not found: {path}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidFileError(f"not valid JSON: {exc}", where=str(path)) from None
+        cfg = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidFileError(f"not valid JSON: {exc}", where=str(path), fix="give the model's config.json") from None
+    except RecursionError:
+        raise InvalidFileError("not a model config: nested too deeply", where=str(path),
+                               fix="give the model's config.json") from None
     if not isinstance(cfg, dict):
-        raise InvalidFileError("expected a JSON object", where=str(path))
+        raise InvalidFileError("expected a JSON object", where=str(path), fix="give the model's config.json")
     if isinstance(cfg.get("text_config"), dict):
         cfg = {**cfg, **cfg["text_config"]}
+    check_config(cfg, str(path))
     nm = name or str(cfg.get("_name_or_path") or cfg.get("model_type") or Path(path).parent.name).split("/")[-1].lower()
-    data = config_to_model(cfg, nm, str(path))
+    try:
+        data = config_to_model(cfg, nm, str(path))
+    except (TypeError, ValueError, IndexError, KeyError, ZeroDivisionError, AttributeError) as exc:
+        raise InvalidFileError(f"cannot interpret the config ({type(exc).__name__}: {exc})", where=str(path),
+                               fix="check the fields this architecture needs, or write the model YAML by hand "
+                               "(see `prfaas schema model`)") from None
     validate_data(ModelSpec, data, str(path))
     return yaml.safe_dump(data, sort_keys=False, width=100)

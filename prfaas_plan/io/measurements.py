@@ -15,9 +15,16 @@ import numpy as np
 
 from prfaas_plan.errors import InvalidFileError
 from prfaas_plan.io.files import read_text
+from prfaas_plan.specs.limits import MAX_TOKENS
 from prfaas_plan.specs.measurements import DTYPES, NUMERIC, OPS, REQUIRED, TEXT, Measurements
 
 __all__ = ["DTYPES", "NUMERIC", "OPS", "REQUIRED", "Measurements", "read_many", "read_measurements"]
+
+
+# plausible maxima: shapes up to 2^30 rows/columns, 1e8-token sequences (specs.limits), 1e14-byte
+# copies, a latency of an hour (a kernel takes micro- to milliseconds)
+MAXIMA = {"seq_len": MAX_TOKENS, "bytes": 1e14, "latency_ms": 3.6e6}
+MAX_SHAPE = float(2**30)
 
 
 def _num(value: str, col: str, where: str) -> float:
@@ -25,12 +32,17 @@ def _num(value: str, col: str, where: str) -> float:
         x = float(value)
     except ValueError:
         raise InvalidFileError(
-            f"column '{col}' is not a number: {value!r}", where=where, fix="write a number"
+            f"column '{col}' is not a number: {value[:40]!r}", where=where, fix="write a number"
         ) from None
     if not np.isfinite(x) or x <= 0:
         raise InvalidFileError(
-            f"column '{col}' must be positive and finite, got {value!r}", where=where,
+            f"column '{col}' must be positive and finite, got {value[:40]!r}", where=where,
             fix="remove the row or correct the value",
+        )
+    if x > MAXIMA.get(col, MAX_SHAPE):
+        raise InvalidFileError(
+            f"column '{col}' is {x:g}, beyond the plausible {MAXIMA.get(col, MAX_SHAPE):g}", where=where,
+            fix="check the units (latency in milliseconds, sizes in elements or bytes)",
         )
     return x
 
@@ -38,8 +50,14 @@ def _num(value: str, col: str, where: str) -> float:
 def read_measurements(path: str | Path) -> Measurements:
     p = Path(path)
     text = read_text(p, "measurement file")
-    reader = csv.DictReader(text.splitlines())
-    header = reader.fieldnames or []
+    reader = csv.reader(text.splitlines())
+    try:
+        table = list(reader)
+    except csv.Error as exc:
+        raise InvalidFileError(f"line {reader.line_num}: {exc}", where=str(p),
+                               fix="fix or remove the line (fields are numbers and short names)") from None
+    header = [h.strip() for h in table[0]] if table else []
+    rows = [(i, dict(zip(header, r, strict=False))) for i, r in enumerate(table[1:], start=2) if any(x.strip() for x in r)]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise InvalidFileError(
@@ -49,17 +67,20 @@ def read_measurements(path: str | Path) -> Measurements:
     ops, dts, lat = [], [], []
     cols: dict[str, list[float]] = {c: [] for c in NUMERIC}
     texts: dict[str, list[str]] = {c: [] for c in TEXT}
-    for i, row in enumerate(reader, start=2):
+    for i, row in rows:
         where = f"{p}:{i}"
         op = (row.get("op") or "").strip()
         if op not in OPS:
-            raise InvalidFileError(f"unknown op {op!r}; expected one of {', '.join(OPS)}", where=where)
+            raise InvalidFileError(f"unknown op {op[:40]!r}; expected one of {', '.join(OPS)}", where=where,
+                                   fix="use one of the ops named")
         dt = (row.get("dtype") or "").strip()
         if dt not in DTYPES:
-            raise InvalidFileError(f"unknown dtype {dt!r}; expected one of {', '.join(DTYPES)}", where=where)
+            raise InvalidFileError(f"unknown dtype {dt[:40]!r}; expected one of {', '.join(DTYPES)}", where=where,
+                                   fix="use one of the dtypes named")
         for c in OPS[op]:
             if not (row.get(c) or "").strip():
-                raise InvalidFileError(f"op '{op}' needs column '{c}', which is empty", where=where)
+                raise InvalidFileError(f"op '{op}' needs column '{c}', which is empty", where=where,
+                                       fix=f"fill in '{c}' or remove the row")
         for c in NUMERIC:
             v = (row.get(c) or "").strip()
             cols[c].append(_num(v, c, where) if v else np.nan)

@@ -17,6 +17,7 @@ import numpy as np
 
 from prfaas_plan.errors import InvalidFileError, PrfaasError
 from prfaas_plan.io.files import read_text
+from prfaas_plan.specs.limits import MAX_LINK_GBPS, MAX_TOKENS, MIN_LINK_GBPS
 from prfaas_plan.specs.trace import Arr, Trace
 
 __all__ = ["Trace", "read_bandwidth_trace", "read_trace"]
@@ -30,12 +31,22 @@ def _bad(path: str, line: int, msg: str, skip: bool, skipped: list[str]) -> None
                            fix="fix or remove the line, or pass --skip-bad to skip bad lines (they are counted)")
 
 
-def _num(v: object, name: str) -> float:
+MAX_TIME_S = 1e9  # timestamps: about 32 years from the trace's start
+MAX_TRACE_TOKENS = MAX_TOKENS
+MAX_BW_TRACE_S = 1e7  # bandwidth traces: 116 days of 1-s slots (80 MB)
+
+
+def _num(v: object, name: str, hi: float = MAX_TRACE_TOKENS) -> float:
     if isinstance(v, bool) or v is None or v == "":
         raise ValueError(f"'{name}' is missing")
-    x = float(v)  # type: ignore[arg-type]
+    try:
+        x = float(v)  # type: ignore[arg-type]
+    except OverflowError:
+        x = float("inf")
     if not np.isfinite(x):
         raise ValueError(f"'{name}' is not finite")
+    if abs(x) > hi:
+        raise ValueError(f"'{name}' {x:g} is beyond {hi:g} (not a plausible value)")
     return x
 
 
@@ -53,16 +64,29 @@ def _mooncake_records(text: str) -> Iterator[tuple[int, Record | str]]:
             h = o.get("hash_ids", [])
             if not isinstance(h, list) or not all(isinstance(x, int) for x in h):
                 raise ValueError("'hash_ids' must be a list of integers")
-            yield i, (_num(o.get("timestamp"), "timestamp") / 1e3, _num(o.get("input_length"), "input_length"),
-                      _num(o.get("output_length"), "output_length"), h)
+            yield i, (_num(o.get("timestamp"), "timestamp", MAX_TIME_S * 1e3) / 1e3,
+                      _num(o.get("input_length"), "input_length"), _num(o.get("output_length"), "output_length"), h)
         except (ValueError, TypeError) as exc:
             yield i, f"malformed record ({exc})"
+        except RecursionError:
+            yield i, "malformed record (nested too deeply)"
+
+
+def _csv_rows(text: str, path: str | Path) -> list[list[str]]:
+    """CSV rows; a row the csv module refuses (a field over its 128 KiB limit, a stray quote) is
+    named by its line."""
+    reader = csv.reader(text.splitlines())
+    try:
+        return list(reader)
+    except csv.Error as exc:
+        raise InvalidFileError(f"{path}: line {reader.line_num}: {exc}",
+                               fix="fix or remove the line (fields are numbers and short names)") from None
 
 
 def _csv_records(text: str, fmt: str, path: str) -> Iterator[tuple[int, Record | str]]:
     cols = {"azure": ("TIMESTAMP", "ContextTokens", "GeneratedTokens"),
             "csv": ("timestamp_s", "input_tokens", "output_tokens")}[fmt]
-    rows = list(csv.reader(text.splitlines()))
+    rows = _csv_rows(text, path)
     if not rows:
         raise InvalidFileError(f"{path}: the trace is empty", fix="give a trace with a header and at least one request")
     header = [h.strip() for h in rows[0]]
@@ -81,7 +105,7 @@ def _csv_records(text: str, fmt: str, path: str) -> Iterator[tuple[int, Record |
                 t0 = tt if t0 is None else t0
                 t = tt - t0
             else:
-                t = _num(r[ix[0]], cols[0])
+                t = _num(r[ix[0]], cols[0], MAX_TIME_S)
             yield i, (t, _num(r[ix[1]], cols[1]), _num(r[ix[2]], cols[2]), [])
         except (ValueError, IndexError) as exc:
             yield i, f"malformed row ({exc})"
@@ -144,7 +168,7 @@ def read_bandwidth_trace(path: str | Path, nominal_gbps: float) -> Arr:
     """
     p = Path(path)
     text = read_text(p, "bandwidth trace")
-    rows = list(csv.reader(text.splitlines()))
+    rows = _csv_rows(text, p)
     if not rows or [c.strip() for c in rows[0][:2]] != ["time_s", "gbps"]:
         raise InvalidFileError(f"{p}: line 1: expected a header 'time_s,gbps'",
                                fix="write one row per change: time in seconds, bandwidth in Gbps")
@@ -156,9 +180,15 @@ def read_bandwidth_trace(path: str | Path, nominal_gbps: float) -> Arr:
         try:
             t, g = float(row[0]), float(row[1])
         except (ValueError, IndexError):
-            raise InvalidFileError(f"{p}: line {i}: expected two numbers 'time_s,gbps', got {','.join(row)!r}") from None
+            raise InvalidFileError(f"{p}: line {i}: expected two numbers 'time_s,gbps', got {','.join(row)[:80]!r}",
+                                   fix="write one row per change: time in seconds, bandwidth in Gbps") from None
         if not (np.isfinite(t) and np.isfinite(g)) or t < 0 or g < 0:
-            raise InvalidFileError(f"{p}: line {i}: time and bandwidth must be finite and >= 0")
+            raise InvalidFileError(f"{p}: line {i}: time_s and gbps must be finite and >= 0",
+                                   fix="write one row per change: time in seconds, bandwidth in Gbps")
+        if t > MAX_BW_TRACE_S or g > MAX_LINK_GBPS:
+            raise InvalidFileError(f"{p}: line {i}: time_s {t:g} or gbps {g:g} is beyond {MAX_BW_TRACE_S:g} s / "
+                                   f"{MAX_LINK_GBPS:g} Gbps (1-s slots are simulated up to the last row)",
+                                   fix="check the units: seconds from the start, Gbps")
         if ts and t <= ts[-1]:
             raise InvalidFileError(f"{p}: line {i}: time_s {t:g} is not after the previous row's {ts[-1]:g}",
                                    fix="sort the rows by time, one row per time")
@@ -175,6 +205,10 @@ def read_bandwidth_trace(path: str | Path, nominal_gbps: float) -> Arr:
     end = float(np.ceil(t_arr[-1] + 1.0))
     edges = np.concatenate([[0.0], t_arr[1:], [end]])  # the first value also holds before t[0]
     cum = np.concatenate([[0.0], np.cumsum(g_arr * np.diff(edges))])
+    if cum[-1] / end <= MIN_LINK_GBPS:
+        raise InvalidFileError(f"{p}: mean gbps {cum[-1] / end:.3g} is below {MIN_LINK_GBPS:g} Gbps: the simulation "
+                               "would take longer than the run it replays by orders of magnitude",
+                               fix="check the units (Gbps) of the gbps column")
     sec = np.arange(0.0, end + 0.5)
     area = np.interp(sec, edges, cum)
     return np.asarray(np.diff(area) / nominal_gbps, dtype=float)

@@ -14,12 +14,49 @@ from prfaas_plan.io.files import read_text
 M = TypeVar("M", bound=BaseModel)
 
 
+def _loader() -> Any:
+    """A safe loader that refuses duplicated mapping keys (PyYAML silently keeps the last)."""
+    import yaml
+
+    class StrictLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen: dict[Any, int] = {}
+            for k, _ in node.value:
+                key = self.construct_object(k, deep=True)
+                try:
+                    first = seen.get(key)
+                    seen[key] = k.start_mark.line + 1
+                except TypeError:
+                    continue  # an unhashable key: the constructor reports it
+                if first is not None:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicated key {key!r} (first on line {first}; the YAML would keep only one)",
+                        k.start_mark)
+            return super().construct_mapping(node, deep)
+
+    return StrictLoader
+
+
+def _long_number_line(text: str) -> int:
+    import re
+
+    m = re.search(r"\d{4000,}", text)
+    return text.count("\n", 0, m.start()) + 1 if m else 0
+
+
 def read_yaml(path: Path) -> Any:
     import yaml
 
     text = read_text(path)
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_loader())  # noqa: S506 - a SafeLoader subclass
+    except RecursionError:
+        raise InvalidFileError("nested too deeply (more levels than any catalog or scenario file has)",
+                               where=str(path), fix="flatten the file; see `prfaas schema` for its shape") from None
+    except ValueError as exc:  # e.g. an integer of thousands of digits
+        n = _long_number_line(text)
+        raise InvalidFileError(f"line {n}: a value cannot be read ({exc})" if n else f"a value cannot be read ({exc})",
+                               where=str(path), fix="write numbers with at most a few dozen digits") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -52,7 +89,8 @@ def format_validation_error(exc: ValidationError, where: str) -> InvalidFileErro
 def validate_data(schema: type[M], data: Any, where: str) -> M:
     if not isinstance(data, dict):
         raise InvalidFileError(
-            f"expected a mapping at the top level, got {type(data).__name__}", where=where
+            f"expected a mapping at the top level, got {type(data).__name__}", where=where,
+            fix="the file must be a YAML mapping of fields (see `prfaas schema`)",
         )
     try:
         return schema.model_validate(data)

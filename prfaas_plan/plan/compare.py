@@ -12,6 +12,7 @@ threshold is found by binary search (see `lambda_many`). Same global optimum as
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,3 +121,26 @@ class CompareResult:
     equal_cost_homogeneous: Mix | None
     gains: dict[str, float | None]
     notes: list[str] = field(default_factory=list)
+
+
+MAX_MIXES = 200_000  # mixes one comparison may score (each holds a few floats and a Mix object)
+
+
+def count_homogeneous(budget: float, instance_cost: float, step: int) -> int:
+    """PD clusters of 2, 2 + step, ... instances within the budget (arithmetic, nothing allocated)."""
+    n_max = math.floor(budget / instance_cost) if instance_cost > 0 else 0
+    return max(0, (n_max - 2) // step + 1) if n_max >= 2 else 0
+
+
+def count_heterogeneous(budget: float, cp: float, cl: float, step_prf: int, step_loc: int) -> int:
+    """(PrfaaS, local) instance counts >= (1, 1) within the budget; more than MAX_MIXES is reported
+    as MAX_MIXES + 1 without sizing an array by it."""
+    a_max = math.floor(budget / cp) if cp > 0 else 0
+    if a_max < 1:
+        return 0
+    if (a_max - 1) // step_prf + 1 > MAX_MIXES:
+        return MAX_MIXES + 1
+    a = np.arange(1, a_max + 1, step_prf, dtype=float)
+    n_max = np.floor((budget - a * cp + 1e-9) / cl)
+    return int(np.where(n_max >= 1, (n_max - 1) // step_loc + 1, 0).sum())
+

@@ -50,7 +50,15 @@ def measure(backend: Any, case: Case, suite: str) -> float:
     return statistics.median(times)
 
 
-def run_profile(backend: Any, cases: list[Case], suite: str, progress: bool = True) -> ProfileResult:
+def _eta_line(done: int, total: int, elapsed: float) -> str:
+    left = elapsed / done * (total - done) if done else float("nan")
+    return f"profiling: {done}/{total} kernels, {elapsed:.0f} s elapsed, about {left:.0f} s left\n"
+
+
+def run_profile(backend: Any, cases: list[Case], suite: str, progress: bool = True,
+                log: Any = None) -> ProfileResult:
+    """Times every case. `progress`: a live bar (a terminal); `log(text)`: plain progress lines
+    instead (off a terminal: the start, then about every 10% with the time left at the rate so far)."""
     import time
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -61,6 +69,8 @@ def run_profile(backend: Any, cases: list[Case], suite: str, progress: bool = Tr
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   disable=not progress, transient=True) as bar:
         task = bar.add_task("profiling", total=len(cases))
+        if log is not None:
+            log(f"profiling: {len(cases)} kernels on {backend.name} ({suite} suite)\n")
         for case in cases:
             bar.update(task, description=case.describe()[:60])
             try:
@@ -78,6 +88,9 @@ def run_profile(backend: Any, cases: list[Case], suite: str, progress: bool = Tr
                            + (f" [{choice}]" if choice else ""))
                 res.rows.append(row)
             bar.advance(task)
+            done = len(res.rows) + len(res.skipped)
+            if log is not None and (done % max(1, len(cases) // 10) == 0 or done == len(cases)):
+                log(_eta_line(done, len(cases), time.perf_counter() - t0))
     res.seconds = time.perf_counter() - t0
     return res
 

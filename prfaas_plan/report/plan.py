@@ -30,7 +30,7 @@ def _clean(v: Any) -> Any:
     return v
 
 
-def plan_data(r: PlanReport, info: dict[str, Any]) -> dict[str, Any]:
+def plan_data(r: PlanReport, info: dict[str, Any], checks: list[Check] | None = None) -> dict[str, Any]:
     def pd(p: Plan | None) -> Any:
         return None if p is None else _clean(dataclasses.asdict(p))
 
@@ -38,6 +38,7 @@ def plan_data(r: PlanReport, info: dict[str, Any]) -> dict[str, Any]:
         "scenario": r.scenario, "prfaas_pd": pd(r.prfaas_pd), "homogeneous_pd": pd(r.homogeneous_pd),
         "naive_heterogeneous": pd(r.naive_heterogeneous), "gains": _clean(r.gains),
         "optimiser": r.optimiser, "inputs": _clean(info), "notes": r.notes,
+        "expectations": [_clean(c.as_dict()) for c in checks or []],
     }
 
 
@@ -76,13 +77,30 @@ def _rows(plans: list[Plan]) -> list[list[str]]:
     return [[name] + [fn(p) for p in plans] for name, fn in spec]
 
 
-def render_plan(r: PlanReport, info: dict[str, Any], fmt_name: str, load: float) -> Any:
+def _decode_text(d: dict[str, Any]) -> str:
+    step = d.get("step_time_s")
+    parts = [f"{d.get('mode', '?')} mode", f"max batch {d['max_batch']:,}" if "max_batch" in d else "",
+             f"step {step * 1e3:.1f} ms" if isinstance(step, int | float) else ""]
+    return ", ".join(p for p in parts if p)
+
+
+def expectation_rows(checks: list[Check]) -> list[list[str]]:
+    return [[c.name, c.kind, f"{c.expected:.4g}", "-" if c.actual is None else f"{c.actual:.4g}", c.unit,
+              "pass" if c.passed else "FAIL"] for c in checks]
+
+
+EXPECT_COLS = ["expectation", "kind", "expected", "actual", "unit", "result"]
+
+
+def render_plan(r: PlanReport, info: dict[str, Any], fmt_name: str, load: float,
+                checks: list[Check] | None = None) -> Any:
+    checks = checks or []
     if fmt_name == "json":
-        return to_json(plan_data(r, info))
+        return to_json(plan_data(r, info, checks))
     if fmt_name == "yaml":
         import yaml
 
-        return yaml.safe_dump(plan_data(r, info), sort_keys=False)
+        return yaml.safe_dump(plan_data(r, info, checks), sort_keys=False)
     plans = [p for p in (r.prfaas_pd, r.homogeneous_pd, r.naive_heterogeneous) if p is not None]
     cols = ["metric"] + [p.label for p in plans]
     rows = _rows(plans)
@@ -101,15 +119,17 @@ def render_plan(r: PlanReport, info: dict[str, Any], fmt_name: str, load: float)
                                 "engine's token budget, request overhead overlapped); TTFT uses the "
                                 "single-request latency." if info.get("prefill_capacity", "throughput") == "throughput"
                                 else "1 / single-request latency (the paper's Eqs. 3-4)."),
-        f"Decode: {info['decode']}.",
+        f"Decode: {_decode_text(info['decode'])}.",
     ] + r.notes
     title = f"Scenario {r.scenario}: {info['model']}"
     if fmt_name == "markdown":
-        return to_markdown(cols, rows, title) + "\n" + "\n".join(f"- {x}" for x in foot) + "\n"
+        exp = ("\n" + to_markdown(EXPECT_COLS, expectation_rows(checks), "Expectations")) if checks else ""
+        return to_markdown(cols, rows, title) + "\n" + "\n".join(f"- {x}" for x in foot) + "\n" + exp
     from rich.console import Group
     from rich.text import Text
 
-    return Group(rich_table(cols, rows, title), *[Text(x) for x in foot])
+    extra = [rich_table(EXPECT_COLS, expectation_rows(checks), "Expectations")] if checks else []
+    return Group(rich_table(cols, rows, title), *[Text(x) for x in foot], *extra)
 
 
 def expectation_lines(checks: list[Check]) -> str:
@@ -117,6 +137,5 @@ def expectation_lines(checks: list[Check]) -> str:
     out = []
     for c in checks:
         mark = "ok  " if c.passed else "FAIL"
-        out.append(f"expect {mark} {c.name}: actual {c.actual if c.actual is None else round(c.actual, 4)} "
-                   f"({c.kind} {c.expected})\n")
+        out.append(f"expect {mark} {c.name}: {c.describe()}" + ("" if c.passed else f" ({c.hint})") + "\n")
     return "".join(out)

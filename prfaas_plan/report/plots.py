@@ -10,33 +10,32 @@ from typing import Any
 from prfaas_plan.errors import PrfaasError
 from prfaas_plan.plan.compare import CompareResult
 
+PLOT_FIX = "python -m pip install matplotlib (or, from a clone: pip install -e '.[plot]')"
+PNG_DPI = 300  # print resolution
+
 
 def save_plot(path: Path, draw: Callable[[Any], None]) -> None:
+    """Draw and write the chart atomically (`io.files`: hidden temporary sibling, then rename);
+    PNGs at 300 dpi."""
+    from prfaas_plan.io.files import atomic_write_many
+
+    if path.suffix.lower() not in (".svg", ".png"):
+        raise PrfaasError(f"--plot {path}: the file must end in .svg or .png", fix="e.g. --plot chart.svg")
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise PrfaasError("--plot needs matplotlib", fix="pip install 'prfaas-plan[plot]'") from None
-    if path.suffix.lower() not in (".svg", ".png"):
-        raise PrfaasError(f"--plot {path}: the file must end in .svg or .png")
-    import os
-    import tempfile
-
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    draw(ax)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=path.suffix)
-    os.close(fd)
+        raise PrfaasError("--plot needs matplotlib", fix=PLOT_FIX) from None
+    fig, ax = plt.subplots(figsize=(8, 5))
     try:
-        fig.savefig(tmp)
-        os.replace(tmp, path)
+        draw(ax)
+        fig.tight_layout()
+        fmt = path.suffix.lower().lstrip(".")
+        atomic_write_many([(path, lambda t: fig.savefig(t, format=fmt, dpi=PNG_DPI))], "--plot")
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def draw_scale(data: dict[str, Any]) -> Callable[[Any], None]:

@@ -35,6 +35,16 @@ from numpy.typing import NDArray
 
 Arr = NDArray[np.float64]
 
+# Resource bounds, checked before the arrays or the loops are sized: requests per run (1,000,000
+# take a few seconds, README "simulate"), and the 1-s slots a time-varying link may be stepped
+# through (the link loop visits every second while transfers are in flight).
+MAX_REQUESTS = 2_000_000
+MAX_LINK_SLOTS = 1_000_000
+
+
+class LinkTooSlowError(ValueError):
+    """The link, at its (time-varying) bandwidth, would need more than MAX_LINK_SLOTS seconds."""
+
 
 @dataclass(frozen=True)
 class SimConfig:
@@ -92,6 +102,12 @@ def _link(pf_start: Arr, pf_end: Arr, kv: Arr, bw: float, factors: Arr | None) -
     joins no earlier than layer-wise streaming allows, max(prefill start, prefill end - S / B)."""
     n = len(kv)
     est = np.maximum(pf_start, pf_end - kv / bw)
+    if factors is not None and n:
+        mean_f = float(np.mean(factors))
+        busy = float(np.nanmax(est)) + float(kv.sum()) / (bw * mean_f) if mean_f > 0 else np.inf
+        if not busy <= MAX_LINK_SLOTS:
+            raise LinkTooSlowError(f"at a mean {mean_f:.3g} x its nominal bandwidth the link would need about "
+                                   f"{busy:.3g} s to carry the KV (more than {MAX_LINK_SLOTS:,} 1-s slots)")
     order = np.argsort(est, kind="stable")
     e_l, k_l = est[order].tolist(), kv[order].tolist()
     fl = factors.tolist() if factors is not None else None
