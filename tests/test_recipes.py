@@ -101,3 +101,62 @@ def test_an_unfittable_recipe_is_infeasible():
     with pytest.raises(InfeasibleError):
         check_recipe(catalog.load_model("ring-2.5-1t"), catalog.load_hardware("h20"),
                      catalog.load_model("ring-2.5-1t").recipe)
+
+
+def _kv(*args):
+    from typer.testing import CliRunner
+
+    from prfaas_plan.cli.app import app
+
+    return CliRunner().invoke(app, ["kv", *args])
+
+
+def test_kv_recipe_overrides_change_the_prediction_and_are_reported():
+    import json
+
+    base = json.loads(_kv("minimax-m2.5", "--lengths", "32k", "-f", "json").stdout)
+    bf16 = json.loads(_kv("minimax-m2.5", "--lengths", "32k", "-f", "json", "--weights-dtype", "bf16",
+                          "--kv-dtype", "fp8").stdout)
+    assert base["recipe"]["weights_dtype"] == "fp8" and not base["recipe"]["assumed"]
+    assert (bf16["recipe"]["weights_dtype"], bf16["recipe"]["kv_dtype"]) == ("bf16", "fp8")
+    assert "overridden: weights_dtype=bf16, kv_dtype=fp8" in bf16["recipe"]["source"]
+    # fp8 KV halves the bytes per token; bf16 GEMMs run at half the fp8 peak
+    assert bf16["kv_bytes_per_token"] == pytest.approx(base["kv_bytes_per_token"] / 2)
+    assert bf16["rows"][0]["prefill_s"] > base["rows"][0]["prefill_s"]
+    tp4 = json.loads(_kv("minimax-m2.5", "--lengths", "32k", "-f", "json", "--tp", "4").stdout)
+    assert (tp4["attention_dp"], tp4["recipe"]["attention_tp"]) == (2, 4)
+    hyb = _kv("prfaas-hybrid-1t", "--lengths", "8k")
+    assert hyb.exit_code == 0 and "ASSUMED: no published recipe" in hyb.stdout
+
+
+@pytest.mark.parametrize(("args", "field", "fix"), [
+    (["minimax-m2.5", "--ep", "16"], "recipe.expert_ep (--ep)", "divide the instance's 8 GPUs"),
+    (["minimax-m2.5", "--gpus", "32", "--tp", "32"], "recipe.attention_tp (--tp)", "divides 48"),
+    (["gpt-oss-120b", "-H", "a100", "--weights-dtype", "fp8"], "recipe.weights_dtype (--weights-dtype)", "bf16"),
+    (["kimi-k2", "-H", "h20", "--weights-dtype", "fp8"], "recipe.weights_dtype (--weights-dtype)", "at least 12 GPUs"),
+    (["minimax-m2.5", "--kv-dtype", "int8"], "--kv-dtype 'int8'", "bf16, fp8, fp32"),
+])
+def test_kv_bad_recipes_exit_2_naming_the_field_and_the_fix(args, field, fix):
+    r = _kv(*args)
+    assert r.exit_code == 2, r.output
+    assert field in r.output and fix in r.output and "Traceback" not in r.output
+
+
+def test_scenario_cluster_recipe_block(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from prfaas_plan.cli.app import app
+
+    sc = tmp_path / "s.yaml"
+    body = ("model: minimax-m2.5\nname: t\nlocal:\n  hardware: h20\n  gpus: 64\n  recipe: {RECIPE}\n"
+            "link: {bandwidth_gbps: 100}\nworkload: paper-lognormal\ndecode: {mode: fixed, max_batch: 20, step_time_ms: 25}\n")
+    sc.write_text(body.replace("{RECIPE}", "{weights_dtype: bf16}"))
+    r = CliRunner().invoke(app, ["plan", str(sc), "-f", "json"])
+    assert r.exit_code in (0, 1), r.output
+    rec = json.loads(r.stdout)["inputs"]["recipes"]["local"]
+    assert rec.startswith("bf16 weights") and "overridden: weights_dtype=bf16" in rec
+    sc.write_text(body.replace("{RECIPE}", "{ep: 16}"))
+    r = CliRunner().invoke(app, ["plan", str(sc)])
+    assert r.exit_code == 2 and "local.recipe.expert_ep (--ep)" in r.output and "Fix:" in r.output

@@ -55,7 +55,8 @@ def _occupancy(sc: ScenarioSpec, dep: Any, L: np.ndarray, local_prof: Any, prf_p
     occ: dict[str, Any] = {"local_occupancy": occupancy_profile(dep.model, dep.local_hw, sc.local, lo, hi, local_prof)}
     occ["s_local"] = occ["local_occupancy"](L)
     if sc.prfaas is not None and dep.prfaas_hw is not None and prf_prof is not None:
-        occ["prfaas_occupancy"] = occupancy_profile(dep.model, dep.prfaas_hw, sc.prfaas, lo, hi, prf_prof)
+        occ["prfaas_occupancy"] = occupancy_profile(dep.prfaas_model or dep.model, dep.prfaas_hw, sc.prfaas, lo, hi,
+                                                    prf_prof)
         occ["s_prfaas"] = occ["prfaas_occupancy"](L)
     return occ
 
@@ -72,12 +73,12 @@ def build_inputs(cat: Catalog, sc: ScenarioSpec, wl: WorkloadSpec, path: str, pa
     S = kvf(L)
     drps, dinfo = decode_rps(sc, wl, model, local_hw, ln.mean_full, ln.mean_out)
     egress = sc.link.bandwidth_gbps * sc.link.usable_fraction * 1e9 / 8
-    info: dict[str, Any] = {"local_profile": local_src, "decode": dinfo, "model": model.name,
+    info: dict[str, Any] = {"local_profile": local_src, "decode": dinfo, "model": model.name, "recipes": dep.recipes(),
                             "mean_input_tokens": ln.mean_full, "mean_uncached_tokens": float(L.mean()),
                             "mean_output_tokens": ln.mean_out, "atoms": atoms}
     n_prf, t_prf, prf_prof, prf_price = 0, None, None, None
     if sc.prfaas is not None and dep.prfaas_hw is not None:
-        prf_prof, info["prfaas_profile"] = prefill_profile(model, dep.prfaas_hw, sc.prfaas, lo, hi,
+        prf_prof, info["prfaas_profile"] = prefill_profile(dep.prfaas_model or model, dep.prfaas_hw, sc.prfaas, lo, hi,
                                                            sc.prfaas.prefill_profile)
         t_prf, n_prf = prf_prof(L), sc.prfaas.instances
         prf_price = cluster_price(sc.prfaas, dep.prfaas_hw)

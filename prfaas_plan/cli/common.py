@@ -197,6 +197,15 @@ def parse_count(text: str, flag: str, example: str = "4k") -> int:
 
 
 # The serving-recipe flags shared by `kv` and `perf` (one definition, one help text).
+WeightsDtypeOpt = Annotated[str | None, typer.Option(
+    "--weights-dtype", help="weights checkpoint: bf16, fp8, int4 (or fp4); default: the model's published recipe")]
+KvDtypeOpt = Annotated[str | None, typer.Option(
+    "--kv-dtype", help="KV-cache dtype: bf16, fp8 (or fp32); default: the model's published recipe")]
+TpOpt = Annotated[int | None, typer.Option(
+    "--tp", help="attention tensor-parallel degree (GPUs / TP become DP-attention groups); default: the recipe's",
+    min=1, max=1024)]
+EpOpt = Annotated[int | None, typer.Option(
+    "--ep", help="expert-parallel degree (experts' TP = GPUs / EP); default: the recipe's", min=1, max=1024)]
 AttentionDpOpt = Annotated[int | None, typer.Option(
     "--attention-dp", help="DP-attention groups (SGLang --dp-size with --enable-dp-attention); default: the "
     "model's published serving recipe (its `recipe:` block)", min=1, max=1024)]

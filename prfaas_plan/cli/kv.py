@@ -7,7 +7,18 @@ from typing import Annotated
 
 import typer
 
-from prfaas_plan.cli.common import AttentionDpOpt, Fmt, emit, out_format, parse_lengths, run
+from prfaas_plan.cli.common import (
+    AttentionDpOpt,
+    EpOpt,
+    Fmt,
+    KvDtypeOpt,
+    TpOpt,
+    WeightsDtypeOpt,
+    emit,
+    out_format,
+    parse_lengths,
+    run,
+)
 
 
 def kv(
@@ -20,6 +31,10 @@ def kv(
     breakdown: Annotated[bool, typer.Option(help="time per op class")] = False,
     calibration: Annotated[Path | None, typer.Option(help="calibration YAML from `prfaas calibrate`")] = None,
     attention_dp: AttentionDpOpt = None,
+    weights_dtype: WeightsDtypeOpt = None,
+    kv_dtype: KvDtypeOpt = None,
+    tp: TpOpt = None,
+    ep: EpOpt = None,
     output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
 ) -> None:
     """KV throughput of one prefill instance (paper Eq 1): KV bytes, prefill seconds, Gbps.
@@ -33,13 +48,19 @@ def kv(
       prfaas kv ./my-model.yaml --breakdown
 
       prfaas kv mimo-v2-flash --attention-dp 1
+
+      prfaas kv minimax-m2.5 --weights-dtype bf16 --kv-dtype fp8 --tp 8 --ep 8
+
+    The model's published serving recipe (its `recipe:` block) is assumed unless overridden; the
+    output names it and says when it is the planner's assumption rather than a published one.
     """
 
     def go() -> None:
-        from prfaas_plan.commands.kv import run_kv
+        from prfaas_plan.commands.kv import recipe_overrides, run_kv
         from prfaas_plan.report.kv import render_kv
 
-        r = run_kv(model, hardware, gpus, parse_lengths(lengths), calibration, attention_dp)
+        ov = recipe_overrides(weights_dtype, kv_dtype, tp, ep, attention_dp)
+        r = run_kv(model, hardware, gpus, parse_lengths(lengths), calibration, ov)
         emit(render_kv(r, out_format(ctx), breakdown), output)
 
     run(go, ctx)

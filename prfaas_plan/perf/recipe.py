@@ -31,8 +31,12 @@ def resolve_recipe(
         try:
             recipe = overrides.apply(base)
         except ValueError as e:
-            raise PrfaasError(f"{model.name}: the recipe overrides do not form a valid layout: {_msg(e)}",
-                              where=where, fix=f"choose degrees that divide the instance's {gpus} GPUs "
+            msg = _msg(e)
+            field = next((f for key, f in (("ep ", "expert_ep"), ("tp ", "attention_tp"), ("attention_dp", "attention_dp"),
+                                           ("attention_tp", "attention_tp"), ("expert", "expert_ep")) if key in msg), "")
+            raise PrfaasError(f"{model.name}: the recipe overrides do not form a valid layout: {msg}",
+                              where=f"{where}.{field} ({FLAG[field]})" if field else where,
+                              fix=f"choose degrees that divide the instance's {gpus} GPUs "
                               "(attention TP x DP = GPUs, expert TP x EP = GPUs)") from None
     check_recipe(model, hw, recipe, where)
     return recipe

@@ -1,5 +1,6 @@
 """Rendering of `prfaas kv` results. JSON shape (stable):
-{"model", "hardware", "gpus", "attention_dp", "kv_bytes_per_token", "fixed_state_bytes",
+{"model", "hardware", "gpus", "attention_dp", "recipe": {"weights_dtype", "kv_dtype", "attention_tp",
+ "attention_dp", "expert_tp", "expert_ep", "source", "assumed"}, "kv_bytes_per_token", "fixed_state_bytes",
  "rows": [{"tokens", "kv_bytes", "prefill_s", "kv_gbps", "dominant"[, "breakdown_s"]}]}
 """
 
@@ -26,9 +27,29 @@ def kv_data(r: KVThroughput, breakdown: bool) -> dict[str, Any]:
         rows.append(row)
     return {
         "model": r.model, "hardware": r.hardware, "gpus": r.gpus, "attention_dp": r.attention_dp,
+        "recipe": recipe_data(r),
         "kv_bytes_per_token": r.kv_bytes_per_token, "fixed_state_bytes": r.fixed_state_bytes,
         "rows": rows,
     }
+
+
+def recipe_data(r: KVThroughput) -> dict[str, Any] | None:
+    rc = r.recipe
+    if rc is None:
+        return None
+    return {"weights_dtype": rc.weights_dtype, "kv_dtype": rc.kv_dtype, "attention_tp": rc.attn_tp,
+            "attention_dp": rc.attention_dp, "expert_tp": rc.moe_tp, "expert_ep": rc.expert_ep, "source": rc.source,
+            "assumed": rc.assumed}
+
+
+def recipe_line(r: KVThroughput) -> str:
+    """`recipe: ...` for table and Markdown titles; says when the layout is assumed, not published, and
+    that routed experts are costed expert-parallel whatever the recipe's split."""
+    rc = r.recipe
+    if rc is None:
+        return ""
+    costed = (f"; experts costed expert-parallel over {r.gpus} GPUs" if rc.expert_ep != r.gpus else "")
+    return f"\nrecipe{' (ASSUMED: no published recipe)' if rc.assumed else ''}: {rc.layout()}{costed}"
 
 
 def render_kv(r: KVThroughput, fmt_name: str, breakdown: bool) -> Any:
@@ -55,7 +76,7 @@ def render_kv(r: KVThroughput, fmt_name: str, breakdown: bool) -> Any:
         f"{r.model} on {r.gpus}x{r.hardware}: KV {r.kv_bytes_per_token:,.0f} B/token + "
         f"{r.fixed_state_bytes / 2**20:,.1f} MiB fixed state (roofline prediction"
         + (f"; DP attention: {r.attention_dp} groups of TP {r.gpus // r.attention_dp}" if r.attention_dp > 1 else "")
-        + ")"
+        + ")" + recipe_line(r)
     )
     if fmt_name == "markdown":
         return to_markdown(cols, str_rows, title)

@@ -120,7 +120,7 @@ def render_plan(r: PlanReport, info: dict[str, Any], fmt_name: str, load: float,
                                 "single-request latency." if info.get("prefill_capacity", "throughput") == "throughput"
                                 else "1 / single-request latency (the paper's Eqs. 3-4)."),
         f"Decode: {_decode_text(info['decode'])}.",
-    ] + r.notes
+    ] + [f"Serving recipe, {k} cluster: {v}." for k, v in (info.get("recipes") or {}).items()] + r.notes
     title = f"Scenario {r.scenario}: {info['model']}"
     if fmt_name == "markdown":
         exp = ("\n" + to_markdown(EXPECT_COLS, expectation_rows(checks), "Expectations")) if checks else ""

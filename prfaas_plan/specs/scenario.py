@@ -19,6 +19,7 @@ from prfaas_plan.specs.base import (
     Tokens,
     UsdPerGpuHour,
 )
+from prfaas_plan.specs.recipe import RecipeOverrides
 from prfaas_plan.specs.workload import WorkloadSpec
 
 
@@ -47,6 +48,9 @@ class Cluster(StrictModel):
     price_usd_per_gpu_hour: UsdPerGpuHour | None = None
     price_source: str | None = None
     prefill_profile: PrefillProfile | None = None
+    recipe: RecipeOverrides | None = Field(
+        default=None, description="overrides of the model's published serving recipe on this cluster "
+        "(weights_dtype, kv_dtype, tp, ep, attention_dp)")
 
     @model_validator(mode="after")
     def _whole(self) -> Cluster:
