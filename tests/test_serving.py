@@ -202,8 +202,13 @@ def test_perf_default_batch_meets_the_slo_and_is_the_largest():
     (["qwen3-30b-a3b", "--decode-batch", "0"], "--decode-batch"),
     (["qwen3-30b-a3b", "--decode-batch", "100000"], "--decode-batch"),
     (["qwen3-30b-a3b", "--attention-dp", "3"], "--attention-dp"),
-    (["qwen3-235b", "--hardware", "h20", "--gpus", "1"], "--gpus"),
+    (["qwen3-235b", "--hardware", "h20", "--gpus", "1"], "GPUs per instance"),
     (["qwen3-30b-a3b", "--slo-tokens-per-s", "0"], "--slo-tokens-per-s"),
+    (["minimax-m2.5", "--ep", "512"], "--ep"),
+    (["minimax-m2.5", "--tp", "5"], "--tp"),
+    (["minimax-m2.5", "--hardware", "a100", "--weights-dtype", "fp8"], "--weights-dtype"),
+    (["kimi-k2", "--weights-dtype", "bf16"], "--weights-dtype"),
+    (["minimax-m2.5", "--kv-dtype", "fp6"], "--kv-dtype"),
     (["qwen3-30b", "--gpus", "8"], "qwen3-30b-a3b"),
 ])
 def test_perf_bad_input_exits_2_naming_the_flag(args, needle):
@@ -229,3 +234,18 @@ def test_simulator_server_is_busy_for_the_occupancy_and_the_request_takes_its_la
     r = simulate(np.array([0.0, 0.5]), np.array([100.0, 100.0]), np.array([1.0, 1.0]), cfg, None, lat,
                  lambda x: np.zeros(len(x)))
     assert list(r.prefill_start_s) == [0.0, 3.0]
+
+
+def test_perf_recipe_overrides_reach_the_figures():
+    """--weights-dtype / --kv-dtype change what is costed and are reported in the recipe."""
+    base = json.loads(_perf("minimax-m2.5", "-f", "json").stdout)
+    over = json.loads(_perf("minimax-m2.5", "--weights-dtype", "bf16", "--kv-dtype", "fp8", "-f", "json").stdout)
+    assert base["recipe"]["weights_dtype"] == "fp8" and not base["recipe"]["assumed"]  # the published recipe
+    assert (over["recipe"]["weights_dtype"], over["recipe"]["kv_dtype"]) == ("bf16", "fp8")
+    assert "overridden" in over["recipe"]["source"]
+    # bf16 weights: twice the bytes per weight read and half the GEMM peak -> a slower decode step at the
+    # same batch, and an fp8 KV cache halves the KV bytes per token -> more sequences fit HBM
+    b = base["decode"]["batch"]
+    same = json.loads(_perf("minimax-m2.5", "--weights-dtype", "bf16", "--decode-batch", b, "-f", "json").stdout)
+    assert same["decode"]["step_s"] > base["decode"]["step_s"]
+    assert over["prefill"]["throughput_tokens_per_s_per_gpu"] < base["prefill"]["throughput_tokens_per_s_per_gpu"]

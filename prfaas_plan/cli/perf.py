@@ -8,7 +8,17 @@ from typing import Annotated
 
 import typer
 
-from prfaas_plan.cli.common import AttentionDpOpt, emit, out_format, parse_count, run
+from prfaas_plan.cli.common import (
+    AttentionDpOpt,
+    EpOpt,
+    KvDtypeOpt,
+    TpOpt,
+    WeightsDtypeOpt,
+    emit,
+    out_format,
+    parse_count,
+    run,
+)
 
 
 class PerfFmt(str, Enum):
@@ -31,6 +41,10 @@ def perf(
         help="sequences decoding at once per instance; default: the largest that fits HBM and the SLO")] = None,
     slo_tokens_per_s: Annotated[float, typer.Option(help="decode SLO, tokens/s per request")] = 40.0,
     attention_dp: AttentionDpOpt = None,
+    weights_dtype: WeightsDtypeOpt = None,
+    kv_dtype: KvDtypeOpt = None,
+    tp: TpOpt = None,
+    ep: EpOpt = None,
     calibration: Annotated[Path | None, typer.Option(help="calibration YAML from `prfaas calibrate`")] = None,
     format: Annotated[PerfFmt, typer.Option("--format", "-f")] = PerfFmt.table,
     output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
@@ -49,9 +63,15 @@ def perf(
       prfaas perf mimo-v2-flash --attention-dp 1 --decode-batch 64
 
       prfaas perf ./my-model.yaml --gpus 4 --prefill-batch-tokens 16k --format markdown
+
+      prfaas perf minimax-m2.5 --weights-dtype bf16 --kv-dtype fp8 --tp 8 --ep 8
+
+    The model's published serving recipe (its `recipe:` block) is assumed unless overridden; the
+    output names it and says when it is the planner's assumption rather than a published one.
     """
 
     def go() -> None:
+        from prfaas_plan.commands.kv import recipe_overrides
         from prfaas_plan.commands.perf import PerfRequest, run_perf
         from prfaas_plan.report.perf import render_perf
 
@@ -59,7 +79,8 @@ def perf(
             model, hardware, gpus, parse_count(input_length, "--input-length"),
             parse_count(output_length, "--output-length"),
             parse_count(prefill_batch_tokens, "--prefill-batch-tokens", "8k") if prefill_batch_tokens else None,
-            decode_batch, slo_tokens_per_s, attention_dp, calibration,
+            decode_batch, slo_tokens_per_s, recipe_overrides(weights_dtype, kv_dtype, tp, ep, attention_dp),
+            calibration,
         )
         emit(render_perf(run_perf(req), out_format(ctx)), output)
 

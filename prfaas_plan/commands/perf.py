@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from prfaas_plan.catalog import Catalog
-from prfaas_plan.commands.kv import load_gpu, with_attention_dp
+from prfaas_plan.commands.kv import load_gpu, with_recipe
 from prfaas_plan.errors import PrfaasError
 from prfaas_plan.perf.instance import PerfResult, decode_perf, prefill_perf
 from prfaas_plan.perf.ops import instance_recipe
 from prfaas_plan.plan.feasibility import check_weights_fit
 from prfaas_plan.specs.model import ModelSpec, MoEFFN
+from prfaas_plan.specs.recipe import RecipeOverrides
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class PerfRequest:
     prefill_batch_tokens: int | None = None
     decode_batch: int | None = None
     slo_tokens_per_s: float = 40.0
-    attention_dp: int | None = None
+    overrides: RecipeOverrides | None = None  # --weights-dtype --kv-dtype --tp --ep --attention-dp
     calibration: Path | None = None
 
 
@@ -58,8 +59,12 @@ def recipe_of(model: ModelSpec, gpus: int) -> dict[str, Any]:
 def run_perf(req: PerfRequest) -> PerfResult:
     _check(req)
     cat = Catalog()
-    m = with_attention_dp(cat.model(req.model), req.attention_dp, req.gpus)
     hw = load_gpu(cat, req.hardware, req.calibration)
+    ov = req.overrides
+    if ov is not None and ov.attention_dp is not None and req.gpus % ov.attention_dp:
+        raise PrfaasError(f"--attention-dp {ov.attention_dp} does not divide --gpus {req.gpus}",
+                          fix="use a divisor of the instance's GPU count")
+    m = with_recipe(cat.model(req.model), hw, req.gpus, ov)
     free = check_weights_fit(m, hw, req.gpus, "--gpus")
     pre = prefill_perf(m, hw, req.gpus, req.input_length, req.prefill_batch_tokens)
     dec = decode_perf(m, hw, req.gpus, req.input_length, req.output_length, free, req.slo_tokens_per_s,

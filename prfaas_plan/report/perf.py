@@ -1,5 +1,5 @@
 """Rendering of `prfaas perf` results. JSON shape (stable):
-{"model", "hardware", "gpus", "recipe": {"weights_dtype", "kv_dtype", "tp", "attention_dp", "ep", "source"},
+{"model", "hardware", "gpus", "recipe": {"weights_dtype", "kv_dtype", "tp", "attention_dp", "ep", "source", "assumed"},
  "prefill": {"input_length", "batch_tokens", "latency_s", "throughput_tokens_per_s_per_gpu"},
  "decode": {"batch", "context", "step_s", "tpot_s", "throughput_tokens_per_s_per_gpu"},
  "breakdown": {"prefill_latency_s": {class: s}, "prefill_occupancy_s": {class: s},
@@ -61,7 +61,7 @@ def render_perf(r: PerfResult, fmt_name: str) -> Any:
     title = (f"{r.model} on {r.gpus} x {r.hardware}: {rc['weights_dtype']} weights, {rc['kv_dtype']} KV, "
              f"attention TP {rc['tp']}" + (f" x DP {rc['attention_dp']}" if rc["attention_dp"] > 1 else "")
              + (f", experts EP {rc['ep']}" if rc["ep"] else "") + " (roofline prediction)")
-    foot = f"Recipe: {rc['source']}"
+    foot = ("Recipe ASSUMED (none published): " if rc.get("assumed") else "Recipe: ") + str(rc["source"])
     cols, bcols = ["quantity", "value", "note"], ["op class", "prefill latency s", "prefill occupancy s", "decode step ms"]
     if fmt_name == "markdown":
         return (to_markdown(cols, _rows(r), title) + "\n" + to_markdown(bcols, _breakdown_rows(r), "Breakdown")
