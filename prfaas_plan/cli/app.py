@@ -64,9 +64,6 @@ def main() -> None:
         name = exc.ctx.command_path if exc.ctx is not None else "prfaas"
         sys.stderr.write(f"Fix: correct the flag named above; see `{name} --help` for its range and examples.\n")
         sys.exit(exc.exit_code)
-    except click_exc.Abort:
-        sys.stderr.write("Aborted.\n")
-        sys.exit(1)
     except click_exc.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

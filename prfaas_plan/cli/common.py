@@ -188,6 +188,30 @@ def parse_names(text: str | None, flag: str) -> list[str] | None:
     return list(dict.fromkeys(out))
 
 
+def parse_prices(values: list[str] | None, flag: str = "--price") -> dict[str, float]:
+    """`--price GPU=USD` (repeatable): {GPU name (lower case): USD per GPU-hour}; each price a
+    finite positive number within `specs.limits` (shared by `compare` and `size`)."""
+    import math
+
+    from prfaas_plan.specs.limits import MAX_USD_PER_GPU_HOUR
+
+    out: dict[str, float] = {}
+    for v in values or []:
+        name, sep, usd = v.partition("=")
+        try:
+            price = float(usd)
+        except ValueError:
+            price = math.nan
+        if not sep or not name.strip() or not (0 < price <= MAX_USD_PER_GPU_HOUR):
+            raise PrfaasError(f"{flag} {v!r}: expected GPU=USD per GPU-hour, a number above 0 and at most "
+                              f"{MAX_USD_PER_GPU_HOUR:g}", fix=f"e.g. {flag} h200=3.5 {flag} l20=0.9")
+        key = name.strip().lower()
+        if key in out:
+            raise PrfaasError(f"{flag}: {key} is priced twice", fix=f"give one {flag} per GPU")
+        out[key] = price
+    return out
+
+
 def parse_count(text: str, flag: str, example: str = "4k") -> int:
     """One token count; k = x1024."""
     out = parse_counts(text, flag, k=1024, what="token count", example=example)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from prfaas_plan.cli.common import Fmt, emit, out_format, parse_counts, parse_lengths, parse_names, run
+from prfaas_plan.cli.common import Fmt, emit, out_format, parse_counts, parse_lengths, parse_names, parse_prices, run
 
 DEFAULT_GPUS = "32,64,128,256,512,1024,2048,4096,8192,10000"
 
@@ -71,6 +71,9 @@ def compare(
     budget_usd_per_hour: Annotated[float | None, typer.Option(help="hourly budget (default: the scenario's own cost)")] = None,
     gpus_step: Annotated[int | None, typer.Option(
         help="GPU count step (a multiple of the instance size; default one instance)", min=1)] = None,
+    price: Annotated[list[str] | None, typer.Option(
+        "--price", help="GPU=USD per GPU-hour, overrides the scenario's and the catalog's (repeatable)")] = None,
+    top: Annotated[int | None, typer.Option(help="list the N mixes with the highest Lambda_max", min=1, max=1000)] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="override a scenario field: PATH=VALUE")] = None,
     format: Annotated[Fmt, typer.Option("--format", "-f")] = Fmt.table,
     output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
@@ -89,6 +92,8 @@ def compare(
       prfaas compare prfaas-paper --prfaas-hardware h200,b200 --local-hardware h20,h100
 
       prfaas compare --budget-usd-per-hour 400 --format json
+
+      prfaas compare --local-hardware h20,l20 --price l20=0.9 --price h200=3.5 --top 5 -o mixes.csv
     """
 
     def go() -> None:
@@ -96,7 +101,8 @@ def compare(
         from prfaas_plan.report.compare import render_compare
 
         res = compare_scenario(scenario, set_ or [], parse_names(prfaas_hardware, "--prfaas-hardware"),
-                               parse_names(local_hardware, "--local-hardware"), budget_usd_per_hour, gpus_step)
+                               parse_names(local_hardware, "--local-hardware"), budget_usd_per_hour, gpus_step,
+                               parse_prices(price), top)
         if plot is not None:
             from prfaas_plan.report.plots import draw_compare, save_plot
 

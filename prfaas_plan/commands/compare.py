@@ -76,7 +76,7 @@ class _Search:
 
 
 def _setup(cat: Catalog, loaded: LoadedScenario, prfaas_types: list[str] | None, local_types: list[str] | None,
-           gpus_step: int | None) -> _Search:
+           gpus_step: int | None, price_overrides: dict[str, float] | None = None) -> _Search:
     sc = loaded.spec
     prf = prfaas_types if prfaas_types is not None else ([sc.prfaas.hardware] if sc.prfaas else [])
     loc = local_types if local_types is not None else [sc.local.hardware]
@@ -89,12 +89,17 @@ def _setup(cat: Catalog, loaded: LoadedScenario, prfaas_types: list[str] | None,
                 raise PrfaasError(f"--gpus-step {gpus_step} is not a multiple of the {g}-GPU instance size",
                                   fix=f"use a multiple of {g}")
         s.step_prf, s.step_loc = gpus_step // s.gpi_prf, gpus_step // s.gpi_loc
+    given = {cat.hardware(k).name: v for k, v in (price_overrides or {}).items()}  # unknown names fail here
+    unused = sorted(set(given) - set(s.prf_types + s.loc_types))
+    if unused:
+        raise PrfaasError(f"--price for {', '.join(unused)}, which is not among the compared GPUs",
+                          fix="add it to --prfaas-hardware/--local-hardware or drop its --price")
     for h in dict.fromkeys(s.prf_types + s.loc_types):
-        p, src = price_of(cat, sc, h)
+        p, src = (given[h], "--price") if h in given else price_of(cat, sc, h)
         if p is None:
-            raise PrfaasError(f"no price for {h}: neither the scenario nor the catalog has one",
+            raise PrfaasError(f"no price for {h}: neither --price, the scenario nor the catalog has one",
                               where=f"{loaded.path}",
-                              fix=f"set price_usd_per_gpu_hour on a cluster of {h}, or add price: to its catalog entry")
+                              fix=f"give --price {h}=USD_PER_GPU_HOUR (or set price_usd_per_gpu_hour on a cluster of {h})")
         s.prices[h] = {"usd_per_gpu_hour": p, "source": src}
     if len({str(v["source"]).split(":")[0] for v in s.prices.values()}) > 1:
         s.notes.append("prices mix scenario and catalog sources: check they are in the same units "
@@ -213,9 +218,45 @@ def _result(s: _Search, budget: float, mixes: list[Mix]) -> CompareResult:
     return CompareResult(sc.name, budget, s.prices, mixes, pareto(mixes), best, best_h, scn, eq_h, gains, s.notes)
 
 
+def _trust(s: _Search) -> dict[str, dict[str, Any]]:
+    """Per GPU: is its efficiency block calibrated on measurements, and where does its price come from."""
+    out: dict[str, dict[str, Any]] = {}
+    for h, p in s.prices.items():
+        eff = s.cat.hardware(h).efficiency.source
+        src = str(p["source"])
+        kind = "--price" if src == "--price" else "scenario" if src.startswith("scenario") else "catalog"
+        out[h] = {"calibrated": "uncalibrated" not in eff.lower(), "price_kind": kind}
+    return out
+
+
+def _details(s: _Search, mixes: list[Mix]) -> dict[Mix, dict[str, Any]]:
+    """Threshold, split, binding stage and unloaded TTFT of each shown mix: the planner on the
+    pair's inputs with the mix's instance counts (the same optimum `lambda_many` scored)."""
+    import dataclasses
+
+    from prfaas_plan.plan.planner import make_plan
+
+    out: dict[Mix, dict[str, Any]] = {}
+    for m in dict.fromkeys(mixes):
+        inp = s.route(m.prfaas_hardware, m.local_hardware)
+        if inp is None:
+            continue
+        n_prf, n_loc = m.prfaas_gpus // s.gpi_prf, m.local_gpus // s.gpi_loc
+        homo = max(2, (m.prfaas_gpus + m.local_gpus) // s.gpi_loc)  # the planner's same-GPU-count baseline
+        rep = make_plan(dataclasses.replace(inp, n_prfaas=n_prf, n_local=n_loc, homogeneous_instances=homo))
+        p = rep.prfaas_pd if n_prf else rep.homogeneous_pd
+        if p is None:
+            continue
+        out[m] = {"threshold_tokens": p.threshold_tokens, "pd_prefill_instances": p.instances["pd_prefill"],
+                  "pd_decode_instances": p.instances["pd_decode"], "binding": p.binding,
+                  "ttft_mean_s": p.ttft_s["mean"], "ttft_p90_s": p.ttft_s["p90"]}
+    return out
+
+
 def run_compare(cat: Catalog, loaded: LoadedScenario, prfaas_types: list[str] | None, local_types: list[str] | None,
-                budget: float | None, gpus_step: int | None) -> CompareResult:
-    s = _setup(cat, loaded, prfaas_types, local_types, gpus_step)
+                budget: float | None, gpus_step: int | None, price_overrides: dict[str, float] | None = None,
+                top: int | None = None) -> CompareResult:
+    s = _setup(cat, loaded, prfaas_types, local_types, gpus_step, price_overrides)
     budget = _budget(s, budget)
     _check_count(s, budget)
     mixes = _homogeneous(s, budget)
@@ -224,11 +265,20 @@ def run_compare(cat: Catalog, loaded: LoadedScenario, prfaas_types: list[str] | 
     if not mixes:
         raise PrfaasError(f"no mix fits the budget of {budget:g} USD/h (a PD cluster needs 2 instances)",
                           fix="raise --budget-usd-per-hour")
-    return _result(s, budget, mixes)
+    res = _result(s, budget, mixes)
+    res.trust = _trust(s)
+    if top is not None:
+        res.top = sorted(mixes, key=lambda m: (-m.max_throughput_rps, m.cost_usd_per_hour))[:top]
+    shown = [*res.front, *res.top, *[m for m in (res.best, res.best_homogeneous, res.scenario_mix,
+                                                 res.equal_cost_homogeneous) if m is not None]]
+    res.details = _details(s, shown)
+    return res
 
 
 def compare_scenario(scenario: str | None, sets: list[str], prfaas_types: list[str] | None,
-                     local_types: list[str] | None, budget: float | None, gpus_step: int | None) -> CompareResult:
+                     local_types: list[str] | None, budget: float | None, gpus_step: int | None,
+                     price_overrides: dict[str, float] | None = None, top: int | None = None) -> CompareResult:
     """`prfaas compare` from the command line's arguments."""
     cat = Catalog()
-    return run_compare(cat, load_scenario(cat, scenario, sets), prfaas_types, local_types, budget, gpus_step)
+    return run_compare(cat, load_scenario(cat, scenario, sets), prfaas_types, local_types, budget, gpus_step,
+                       price_overrides, top)

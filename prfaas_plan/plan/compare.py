@@ -121,6 +121,20 @@ class CompareResult:
     equal_cost_homogeneous: Mix | None
     gains: dict[str, float | None]
     notes: list[str] = field(default_factory=list)
+    trust: dict[str, dict[str, Any]] = field(default_factory=dict)  # per GPU: calibrated?, price source kind
+    details: dict[Mix, dict[str, Any]] = field(default_factory=dict)  # threshold, split, binding, TTFT per shown mix
+    top: list[Mix] = field(default_factory=list)  # the N best mixes by Lambda_max (--top N)
+
+    def warnings(self, m: Mix) -> list[str]:
+        """What to trust less in a mix: GPUs with copied (uncalibrated) efficiency blocks, catalog list prices."""
+        out = []
+        for h in dict.fromkeys([x for x in (m.prfaas_hardware, m.local_hardware) if x]):
+            t = self.trust.get(h, {})
+            if not t.get("calibrated", True):
+                out.append(f"{h}: uncalibrated efficiency")
+            if t.get("price_kind") == "catalog":
+                out.append(f"{h}: catalog list price")
+        return out
 
 
 MAX_MIXES = 200_000  # mixes one comparison may score (each holds a few floats and a Mix object)

@@ -49,9 +49,11 @@ def draw_scale(data: dict[str, Any]) -> Callable[[Any], None]:
             ax.loglog(x, [r["egress_gbps_exact"] for r in rows], "s--", label="egress, exact")
         if rows[0]["p99_1s_gbps"] is not None:
             ax.loglog(x, [r["p99_1s_gbps"] for r in rows], ":", label="P99 over 1 s")
+        ax.loglog(x, [r["link_gbps_needed"] for r in rows], "^-.", color="C3",
+                  label=f"link needed (mean / {data.get('target_utilization', 0.7):g} or P99 burst)")
         link = data["link_gbps"]
         if link:
-            ax.axhline(link, color="red", lw=1, label=f"link {link:g} Gbps")
+            ax.axhline(link, color="red", lw=1, label=f"scenario link {link:g} Gbps")
         ax.set_xlabel("PrfaaS cluster size (GPUs)")
         ax.set_ylabel("egress (Gbps)")
         ax.set_title(f"{data['model']} on {data['hardware']}")
@@ -61,19 +63,37 @@ def draw_scale(data: dict[str, Any]) -> Callable[[Any], None]:
     return draw
 
 
+def _pair(m: Any) -> str:
+    return f"{m.prfaas_hardware} + {m.local_hardware}" if m.prfaas_gpus else f"{m.local_hardware} alone"
+
+
 def draw_compare(res: CompareResult) -> Callable[[Any], None]:
-    """Every mix's throughput against its cost, with the Pareto front."""
+    """Every mix's throughput against its cost, one colour per GPU pair, the Pareto front, the best,
+    scenario and homogeneous mixes labelled, and the budget."""
 
     def draw(ax: Any) -> None:
-        ax.scatter([m.cost_usd_per_hour for m in res.mixes], [m.max_throughput_rps for m in res.mixes],
-                   s=8, alpha=0.35, label="mixes")
+        pairs = list(dict.fromkeys(_pair(m) for m in res.mixes))
+        for k, pair in enumerate(pairs):
+            ms = [m for m in res.mixes if _pair(m) == pair]
+            ax.scatter([m.cost_usd_per_hour for m in ms], [m.max_throughput_rps for m in ms], s=10, alpha=0.45,
+                       color=f"C{k % 10}", label=pair)
         fr = res.front
-        ax.plot([m.cost_usd_per_hour for m in fr], [m.max_throughput_rps for m in fr], "o-", color="C3",
+        ax.plot([m.cost_usd_per_hour for m in fr], [m.max_throughput_rps for m in fr], "-", color="black", lw=1,
                 label="Pareto front")
+        ax.axvline(res.budget_usd_per_hour, color="red", lw=1, ls="--", label=f"budget {res.budget_usd_per_hour:,.0f} $/h")
+        for name, m, mark, dy in (("best", res.best, "*", 10), ("scenario", res.scenario_mix, "D", -16),
+                                  ("best homogeneous", res.best_homogeneous, "s", 10),
+                                  ("equal-cost homogeneous", res.equal_cost_homogeneous, "v", -16)):
+            if m is None:
+                continue
+            ax.scatter([m.cost_usd_per_hour], [m.max_throughput_rps], marker=mark, s=90, color="black", zorder=3)
+            label = f"{name}: {m.prfaas_gpus} {m.prfaas_hardware} + " if m.prfaas_gpus else f"{name}: "
+            ax.annotate(label + f"{m.local_gpus} {m.local_hardware}", (m.cost_usd_per_hour, m.max_throughput_rps),
+                        textcoords="offset points", xytext=(-8, dy), ha="right", fontsize=8)
         ax.set_xlabel("cost (USD per hour)")
         ax.set_ylabel("Lambda_max (req/s)")
         ax.set_title(f"{res.scenario}: throughput against cost")
         ax.grid(True, alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize=8, loc="lower right")
 
     return draw
