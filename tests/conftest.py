@@ -10,7 +10,8 @@ SHARED = Path(os.environ.get("PRFAAS_SHARED", ROOT.parent / "shared"))
 @pytest.fixture
 def shared() -> Path:
     if not (SHARED / "measurements").is_dir():
-        pytest.skip("../shared not present")
+        pytest.skip(f"needs the shared data folder {SHARED} (measurements, traces, paper facts: ../shared next to "
+                    "a clone in /work/<dir>); set PRFAAS_SHARED=PATH to point at a copy")
     return SHARED
 
 

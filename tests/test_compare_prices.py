@@ -87,7 +87,7 @@ def test_price_shared_parser():
 
 
 def test_compare_plot(tmp_path):
-    pytest.importorskip("matplotlib")
+    pytest.importorskip("matplotlib", reason="--plot needs matplotlib (pip install -e '.[plot]')")
     out = tmp_path / "c.svg"
     r = run("compare", "--plot", out)
     assert r.exit_code == 0, r.output

@@ -40,7 +40,7 @@ def test_outputs_respect_the_umask(tmp_path: Path, umask: int) -> None:
 
 
 def test_plot_respects_the_umask_and_prints_at_300_dpi(tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
+    pytest.importorskip("matplotlib", reason="--plot needs matplotlib (pip install -e '.[plot]')")
     old = os.umask(0o022)
     try:
         png = tmp_path / "e.png"

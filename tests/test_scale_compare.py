@@ -193,7 +193,7 @@ def test_compare_bad_input(args, needle):
 
 @pytest.mark.parametrize("cmd", [["scale", "prfaas-paper"], ["compare"]])
 def test_plots_are_written(tmp_path, cmd):
-    pytest.importorskip("matplotlib")
+    pytest.importorskip("matplotlib", reason="--plot needs matplotlib (pip install -e '.[plot]')")
     out = tmp_path / "chart.svg"
     r = run(*cmd, "--plot", str(out))
     assert r.exit_code == 0, r.output

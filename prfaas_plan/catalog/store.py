@@ -3,7 +3,13 @@ models, workloads, scenarios) and user files given by path. YAML and validation 
 `PrfaasError`s that name the file, the field and the fix.
 
 In a wheel the catalogs live in `prfaas_plan/_data/<kind>/`; in a source checkout they are the
-top-level folders `hardware/`, `models/`, `workloads/`, `scenarios/`.
+top-level folders `hardware/`, `models/`, `workloads/`, `scenarios/` (and `traces/`, the request
+traces the help examples replay).
+
+Lookup order for a NAME (a reference without a folder or a .yaml/.json ending): each folder of the
+environment variable PRFAAS_CATALOG_PATH in order (`FOLDER/<kind>/NAME.yaml`, folders separated
+by `:` like PATH), then the shipped catalog. A user folder therefore adds entries, or replaces a
+shipped one of the same name, without touching the installed package. A path is used as given.
 
 A `Catalog` carries its own state: a per-instance memo of parsed files and the hardware
 overrides a calibration file makes (`with_hardware`). Nothing is global: a command builds one
@@ -28,6 +34,7 @@ from prfaas_plan.specs.model import ModelSpec
 from prfaas_plan.specs.workload import WorkloadSpec
 
 KINDS = ("hardware", "models", "workloads", "scenarios")
+CATALOG_PATH_ENV = "PRFAAS_CATALOG_PATH"
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -37,6 +44,14 @@ def catalog_dir(kind: str) -> Path:
     if packaged.is_dir():
         return Path(str(packaged))
     return Path(__file__).resolve().parent.parent.parent / kind
+
+
+def user_dirs_from_env() -> tuple[Path, ...]:
+    """The folders named by PRFAAS_CATALOG_PATH, in order (empty entries skipped)."""
+    import os
+
+    raw = os.environ.get(CATALOG_PATH_ENV, "")
+    return tuple(Path(x).expanduser() for x in raw.split(os.pathsep) if x.strip())
 
 
 def looks_like_path(ref: str) -> bool:
@@ -64,19 +79,37 @@ class Catalog:
     """Shipped catalogs plus per-GPU overrides (calibrated entries), with a per-instance memo."""
 
     hardware_overrides: Mapping[str, HardwareSpec] = field(default_factory=dict)
+    user_dirs: tuple[Path, ...] = field(default_factory=user_dirs_from_env)
     _memo: dict[tuple[str, str], Any] = field(default_factory=dict, compare=False, repr=False)
 
     def with_hardware(self, specs: Mapping[str, HardwareSpec]) -> Catalog:
         """A catalog whose `hardware(name)` returns these specs (by GPU name) instead of the shipped ones."""
-        return Catalog({**self.hardware_overrides, **specs})
+        return Catalog({**self.hardware_overrides, **specs}, self.user_dirs)
+
+    def dirs(self, kind: str) -> list[Path]:
+        """Where names of this kind are looked up, in order: the user folders, then the shipped one."""
+        return [d / kind for d in self.user_dirs] + [catalog_dir(kind)]
 
     def names(self, kind: str) -> tuple[str, ...]:
         key = ("names", kind)
         if key not in self._memo:
-            d = catalog_dir(kind)
-            self._memo[key] = tuple(sorted(p.stem for p in d.glob("*.yaml"))) if d.is_dir() else ()
+            found = {p.stem for d in self.dirs(kind) if d.is_dir() for p in d.glob("*.yaml")}
+            self._memo[key] = tuple(sorted(found))
         out: tuple[str, ...] = self._memo[key]
         return out
+
+    def trace(self, ref: Path) -> Path:
+        """A request trace: the path when it exists, else a trace of that file name in the user
+        folders' `traces/` or the shipped `traces/` (so `--trace mooncake-conversation.jsonl` runs
+        from any folder)."""
+        if ref.is_file() or ref.is_dir() or len(ref.parts) > 1:
+            return ref
+        for d in self.dirs("traces"):
+            if (d / ref.name).is_file():
+                return d / ref.name
+        shipped = sorted(p.name for d in self.dirs("traces") if d.is_dir() for p in d.iterdir() if p.suffix != ".md")
+        raise InvalidFileError(f"trace not found: {ref} (not a file here, nor a shipped trace)",
+                               fix=f"check the path; shipped traces: {', '.join(shipped) or 'none'}")
 
     def resolve(self, kind: str, ref: str) -> Path:
         """Turn a catalog name or a path into a file path; unknown names list the closest ones."""
@@ -86,10 +119,10 @@ class Catalog:
                 raise InvalidFileError(f"file not found: {ref}", fix="check the path")
             return p
         key = ref.strip().lower()
-        names = self.names(kind)
-        if key in names:
-            return catalog_dir(kind) / f"{key}.yaml"
-        raise _unknown(kind, ref, names)
+        for d in self.dirs(kind):
+            if (d / f"{key}.yaml").is_file():
+                return d / f"{key}.yaml"
+        raise _unknown(kind, ref, self.names(kind))
 
     def load(self, kind: str, ref: str, schema: type[M]) -> M:
         path = str(self.resolve(kind, ref))

@@ -66,22 +66,36 @@ def models_import(
     ctx: typer.Context,
     config_json: Annotated[Path, typer.Argument(help="a local Hugging Face config.json")],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write the YAML here")] = None,
-    name: Annotated[str | None, typer.Option(help="catalog name (default: from the file)")] = None,
+    name: Annotated[str | None, typer.Option(
+        help="catalog name (default: the output file's name, else the config's model name)")] = None,
 ) -> None:
     """Write a model catalog YAML from a Hugging Face config.json (no network).
+
+    The model is named after the output file (-o my-model.yaml -> my-model) unless --name is given.
+    To use it by name, keep your own catalog folder: FOLDER/models/NAME.yaml with
+    PRFAAS_CATALOG_PATH=FOLDER (several folders separated by ':'; looked up in order, then the
+    shipped catalog), without touching the installed one.
 
     Supports Llama/Qwen3 (GQA), DeepSeek-V3/Kimi-K2 (MLA), Qwen3-Next/Qwen3.5 (Gated DeltaNet),
     Kimi Linear (KDA) and MiMo-V2-Flash/gpt-oss (sliding window) configs.
 
     Examples:
 
-      prfaas models import config.json -o models/my-model.yaml
+      prfaas models import config.json -o my-model.yaml && prfaas kv my-model.yaml
+
+      mkdir -p ~/prfaas/models && prfaas models import config.json -o ~/prfaas/models/my-model.yaml
+
+      PRFAAS_CATALOG_PATH=~/prfaas prfaas kv my-model
     """
 
     def go() -> None:
+        import sys
+
         from prfaas_plan.commands.catalog import import_model
 
-        emit(import_model(config_json, name), output)
+        text, note = import_model(config_json, name, output)
+        emit(text, output)
+        sys.stderr.write(note + "\n")
 
     run(go, ctx)
 

@@ -20,7 +20,22 @@ def model_entries(name: str | None) -> list[ModelSpec]:
     return [cat.model(n) for n in ([name] if name else cat.names("models"))]
 
 
-def import_model(config_json: Path, name: str | None) -> str:
+def import_model(config_json: Path, name: str | None, output: Path | None = None) -> tuple[str, str]:
+    """(catalog YAML, a note for stderr). The model is named `--name`, else after the output file
+    (`-o models/my-model.yaml` -> my-model, so the catalog finds it by that name), else after the
+    config's `_name_or_path` / `model_type`."""
+    from prfaas_plan.catalog.store import CATALOG_PATH_ENV
     from prfaas_plan.io.hf_config import import_config
 
-    return import_config(config_json, name)
+    nm = name or (output.stem.lower() if output is not None else None)
+    text = import_config(config_json, nm)
+    import yaml
+
+    got = str(yaml.safe_load(text)["name"])
+    if output is None:
+        return text, f"model '{got}' (write it with -o FILE.yaml to use it)"
+    in_user = any(output.resolve().parent == (d / "models").resolve() for d in Catalog().user_dirs)
+    use = (f"use it by name: prfaas kv {got}" if in_user else
+           f"use it as: prfaas kv {output}; or by name: put it in FOLDER/models/ with "
+           f"{CATALOG_PATH_ENV}=FOLDER (looked up before the shipped catalog)")
+    return text, f"wrote {output} (model '{got}'); {use}"

@@ -53,7 +53,7 @@ def plan_inputs(scenario: str | None, sets: list[str], calibration: list[Path] |
     if trace is not None:  # the trace replaces lengths and arrivals; the scenario's SLO stays
         from prfaas_plan.io.traces import read_trace
 
-        wl = trace_workload(read_trace(trace), trace.stem, 512, None, loaded.workload, wsets)
+        wl = trace_workload(read_trace(cat.trace(trace)), trace.stem, 512, None, loaded.workload, wsets)
     inp, info = build_inputs(cat, loaded.spec, wl, loaded.path, paper_approximation, load)
     return PlanRun(loaded.spec.name, inp, info, loaded.spec.expect)
 

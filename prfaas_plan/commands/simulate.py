@@ -296,7 +296,7 @@ def simulate_scenario(scenario: str | None, sets: list[str], *, trace_path: Path
     ld = load_scenario(cat, scenario, [s for s in sets if s not in wsets])
     wl, tr = ld.workload, None
     if trace_path is not None:  # the trace replaces lengths and arrivals; the scenario's SLO stays
-        tr = read_trace(trace_path)
+        tr = read_trace(cat.trace(trace_path))
         wl = trace_workload(tr, trace_path.stem, 512, cache_tokens, ld.workload, wsets)
     factors = read_bandwidth_trace(bandwidth_trace, ld.spec.link.bandwidth_gbps) if bandwidth_trace is not None else None
     return run_simulation(cat, ld.spec, wl, ld.path, requests=requests, duration=duration, trace=tr,

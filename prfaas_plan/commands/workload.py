@@ -17,9 +17,10 @@ def import_trace(trace: Path, fmt: str, skip_bad: bool, block_tokens: int, cache
     import yaml
 
     from prfaas_plan.assemble.workload import trace_workload
+    from prfaas_plan.catalog import Catalog
     from prfaas_plan.io.traces import read_trace
 
-    tr = read_trace(trace, fmt, skip_bad)
+    tr = read_trace(Catalog().trace(trace), fmt, skip_bad)
     wl = trace_workload(tr, name or trace.stem.replace("_", "-"), block_tokens, cache_tokens)
     data = wl.model_dump(mode="json", exclude_none=True)
     pv = data["provenance"]
