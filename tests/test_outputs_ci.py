@@ -198,3 +198,23 @@ def test_profile_prints_an_estimate_and_progress_lines_off_a_terminal(tmp_path: 
     lines = [x for x in r.stderr.splitlines() if x.startswith("profiling: ")]
     assert len(lines) >= 3 and "s left" in lines[-1]
     assert (tmp_path / "m.csv").exists() and (tmp_path / "m.meta.yaml").exists()
+
+
+def test_one_number_style_per_column():
+    from prfaas_plan.report.tables import format_column
+
+    assert format_column([111200.0, 2802.0, 405.0]) == ["111,200", "2,802", "405"]
+    assert format_column([3.04, 440.433, 1327725.7]) == ["3.04", "440.43", "1,327,725.70"]
+    assert format_column([1.0, 0.0005]) == ["1.000e+00", "5.000e-04"]
+    assert format_column([None, 2.5, float("inf")]) == ["-", "2.50", "-"]
+
+
+def test_sweep_table_uses_one_style_per_column():
+    r = run("plan", "--sweep", "threshold", "-f", "markdown")
+    rows = [line.strip("|").split("|") for line in r.stdout.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert len(rows) > 10
+    for k in range(len(rows[0])):
+        cells = [r[k].strip() for r in rows if r[k].strip() != "-"]
+        sci = {"e+" in c or "e-" in c for c in cells}
+        decimals = {len(c.split(".")[1]) if "." in c and "e" not in c else 0 for c in cells}
+        assert len(sci) == 1 and len(decimals) == 1, (k, cells[:5])

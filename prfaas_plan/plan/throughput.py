@@ -141,7 +141,7 @@ def lambda_matrix(g: StageGrid, n_local: int, decode_rps: float, allow_offload: 
     return lam, prefill
 
 
-def _column(g: StageGrid, n_p: Arr, n_local: int, decode_rps: float, allow_offload: bool) -> tuple[Arr, Arr]:
+def column_at(g: StageGrid, n_p: Arr, n_local: int, decode_rps: float, allow_offload: bool) -> tuple[Arr, Arr]:
     """Lambda and the prefill bound at one split per threshold index: the same arithmetic as one
     entry of each column of `lambda_matrix` (so the two agree to the last bit)."""
     theta_prf = np.minimum(g.theta_prfaas_compute, g.theta_prfaas_egress)
@@ -174,7 +174,7 @@ def optimise(g: StageGrid, n_local: int, decode_rps: float, allow_offload: bool 
     star = np.nan_to_num(star, nan=0.0, posinf=n_max)
     lam = np.full(len(g.p), -np.inf)
     for cand in (np.floor(star), np.ceil(star)):
-        lam = np.maximum(lam, _column(g, np.clip(cand, 0.0, n_max), n_local, decode_rps, allow_offload)[0])
+        lam = np.maximum(lam, column_at(g, np.clip(cand, 0.0, n_max), n_local, decode_rps, allow_offload)[0])
     best = float(np.nanmax(lam)) if len(lam) else -np.inf
     if not np.isfinite(best) or best <= 0:
         return _choice(g, 0, n_local, decode_rps, 0)  # nothing can be served; report the naive layout
@@ -182,9 +182,9 @@ def optimise(g: StageGrid, n_local: int, decode_rps: float, allow_offload: bool 
     up = np.full(len(g.p), n_max) if decode_rps <= 0 else np.full(len(g.p), np.floor(n_local - thr / decode_rps))
     up = np.clip(up, 0.0, n_max)
     for _ in range(2):  # floor() may land one past the last feasible split in round-off
-        lam_up, _p = _column(g, up, n_local, decode_rps, allow_offload)
+        lam_up, _p = column_at(g, up, n_local, decode_rps, allow_offload)
         up = np.where((lam_up < thr) & (up > 0) & ((n_local - up) * decode_rps < thr), up - 1, up)
-    lam_up, pre_up = _column(g, up, n_local, decode_rps, allow_offload)
+    lam_up, pre_up = column_at(g, up, n_local, decode_rps, allow_offload)
     score = np.where(lam_up >= thr, pre_up, -np.inf)
     top = float(np.max(score))
     # the smallest split with the top prefill bound: where b_prf caps it, ceil(b_prf / B_j)
@@ -193,10 +193,10 @@ def optimise(g: StageGrid, n_local: int, decode_rps: float, allow_offload: bool 
     low = np.clip(np.nan_to_num(low, nan=0.0, posinf=n_max), 0.0, up)
     for shift in (-2.0, -1.0, 0.0):
         n_try = np.clip(low + shift, 0.0, up)
-        lam_t, pre_t = _column(g, n_try, n_local, decode_rps, allow_offload)
+        lam_t, pre_t = column_at(g, n_try, n_local, decode_rps, allow_offload)
         ok = (score == top) & (lam_t >= thr) & (pre_t == top) & (n_try < low)
         low = np.where(ok, n_try, low)
-    lam_l, pre_l = _column(g, low, n_local, decode_rps, allow_offload)
+    lam_l, pre_l = column_at(g, low, n_local, decode_rps, allow_offload)
     ok = (score == top) & (lam_l >= thr) & (pre_l == top)
     n_p = np.where(ok, low, np.where(score == top, up, np.inf))
     j = int(np.argmin(n_p))  # fewest prefill instances, then the lowest threshold index

@@ -6,7 +6,7 @@ from typing import Any
 
 from prfaas_plan.perf.kv import kv_layout
 from prfaas_plan.perf.ops import param_count, weight_bytes
-from prfaas_plan.report.tables import fmt, rich_table, to_csv, to_json, to_markdown
+from prfaas_plan.report.tables import format_columns, rich_table, to_csv, to_json, to_markdown
 from prfaas_plan.specs.hardware import HardwareSpec
 from prfaas_plan.specs.model import ModelSpec
 
@@ -16,7 +16,7 @@ def _out(cols: list[str], rows: list[list[Any]], fmt_name: str, title: str, data
         return to_json(data)
     if fmt_name == "csv":
         return to_csv(cols, rows)
-    srows = [[fmt(x) for x in r] for r in rows]
+    srows = format_columns(rows)
     if fmt_name == "markdown":
         return to_markdown(cols, srows, title)
     return rich_table(cols, srows, title)
@@ -33,7 +33,8 @@ def render_hardware(specs: list[HardwareSpec], one: bool, fmt_name: str) -> Any:
             d.fp8_dense_flops_per_s / 1e12 if d.fp8_dense_flops_per_s else None,
             d.hbm_capacity_bytes / 1e9, d.hbm_bandwidth_bytes_per_s / 1e12,
             d.scaleup_bandwidth_bytes_per_s / 1e9, d.nic_bandwidth_gbps,
-            h.price.usd_per_gpu_hour if h.price else None, h.efficiency.source[:40],
+            h.price.usd_per_gpu_hour if h.price else None,
+            "UNCALIBRATED (copied block)" if "uncalibrated" in h.efficiency.source.lower() else "calibrated",
         ])
     data: Any = [h.model_dump() for h in specs]
     return _out(cols, rows, fmt_name, "GPU catalog (datasheet values; see YAML for sources)", data[0] if one else data)

@@ -22,6 +22,35 @@ def fmt(v: Any, spec: str | None = None) -> str:
     return str(v)
 
 
+def format_column(values: Sequence[Any]) -> list[str]:
+    """One number style for a whole column: whole numbers with thousands separators; otherwise the
+    same number of decimals for every row (3 significant digits of the smallest nonzero value, at
+    most 6 decimals); scientific notation for the whole column only when values fall below 1e-3,
+    reach 1e12 or span more than 7 decades."""
+    nums = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)]
+    if len(nums) != sum(1 for v in values if v is not None and not (isinstance(v, float) and not math.isfinite(v))):
+        return [fmt(v) for v in values]  # text in the column: leave it
+    if not nums:
+        return ["-" for _ in values]
+    big = max(abs(v) for v in nums)
+    small = min((abs(v) for v in nums if v), default=0.0)
+    if all(float(v).is_integer() for v in nums) and big < 1e15:
+        spec = ",.0f"
+    elif big >= 1e12 or (small and (small < 1e-3 or big / small > 1e7)):
+        spec = ".3e"
+    else:
+        spec = f",.{min(6, max(0, 2 - math.floor(math.log10(small)))) if small else 3}f"
+    return ["-" if not (isinstance(v, int | float) and math.isfinite(v)) else format(v, spec) for v in values]
+
+
+def format_columns(rows: Sequence[Sequence[Any]]) -> list[list[str]]:
+    """`format_column` applied to every column of a table."""
+    if not rows:
+        return []
+    cols = [format_column([r[i] for r in rows]) for i in range(len(rows[0]))]
+    return [[c[k] for c in cols] for k in range(len(rows))]
+
+
 def to_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
