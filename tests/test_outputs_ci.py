@@ -218,3 +218,13 @@ def test_sweep_table_uses_one_style_per_column():
         sci = {"e+" in c or "e-" in c for c in cells}
         decimals = {len(c.split(".")[1]) if "." in c and "e" not in c else 0 for c in cells}
         assert len(sci) == 1 and len(decimals) == 1, (k, cells[:5])
+
+
+def test_profile_checks_both_outputs_before_timing_anything(tmp_path: Path) -> None:
+    """m.meta.yaml is a folder: refused before the suite runs (no progress line), m.csv untouched."""
+    (tmp_path / "m.csv").write_text("good\n")
+    (tmp_path / "m.meta.yaml").mkdir()
+    r = run("profile", "--device", "cpu", "--smoke", "-o", tmp_path / "m.csv")
+    assert r.exit_code == 2 and "m.meta.yaml" in r.stderr and "folder" in r.stderr
+    assert "profiling:" not in r.stderr and "takes about" not in r.stderr
+    assert (tmp_path / "m.csv").read_text() == "good\n"
