@@ -21,7 +21,8 @@ Model (one request = one prompt):
 Each FCFS pool is an O(N log c) recursion over requests in arrival order with a heap of instance
 free times, and the link an event loop over joins and completions (O(N k) for k concurrent
 transfers): the sequential parts; arrivals, routing, service times and every statistic are
-vectorised numpy. 1,000,000 requests take a few seconds.
+vectorised numpy. 1,000,000 requests take a few seconds. `finish` (link, first token, decode once
+routes and prefill times are known) is shared with the adaptive scheduler (`sim.adaptive`).
 """
 
 from __future__ import annotations
@@ -94,6 +95,35 @@ def fcfs(arrival: Arr, service: Arr, servers: int) -> Arr:
         st = a[i] if a[i] > f else f
         start[i] = st
         push(free, st + s[i])
+    return start
+
+
+def fcfs_changing(arrival: Arr, service: Arr, servers: int, changes: list[tuple[float, int]]) -> Arr:
+    """`fcfs` with the number of servers changing at given times (time-sorted (time, delta)). A
+    change applies to the requests arriving from its time on: an added server is free from its
+    time; a removed one is the server free first, which finishes the work it already holds (a
+    queued request assigned before the change keeps its server: an approximation of a central
+    queue, exact when the queue is empty at the change)."""
+    n = len(arrival)
+    start = np.empty(n)
+    free = [0.0] * servers
+    heapq.heapify(free)
+    a, s = arrival.tolist(), service.tolist()
+    pop, push = heapq.heappop, heapq.heappush
+    ci, nc = 0, len(changes)
+    for i in range(n):
+        while ci < nc and changes[ci][0] <= a[i]:
+            t_c, d = changes[ci]
+            for _ in range(d):
+                push(free, t_c)
+            for _ in range(min(-d, len(free))):
+                pop(free)
+            ci += 1
+        f = pop(free) if free else float("inf")
+        st = a[i] if a[i] > f else f
+        start[i] = st
+        if free or f != float("inf"):
+            push(free, st + s[i])
     return start
 
 
@@ -178,9 +208,17 @@ def simulate(
         busy = svc if occ is None else np.minimum(np.asarray(occ(L[mask]), dtype=float), svc)
         st = fcfs(rel[mask], busy, c)
         ps[mask], pe[mask] = st, st + svc
+    mv = np.zeros(len(a)) if move_bytes is None else np.where(off, 0.0, np.asarray(move_bytes, dtype=float))
+    return finish(a, off, ps, pe, S, out, mv, cfg)
+
+
+def finish(a: Arr, off: NDArray[np.bool_], ps: Arr, pe: Arr, S: Arr, out: Arr, mv: Arr, cfg: SimConfig,
+           decode_changes: list[tuple[float, int]] | None = None) -> SimRecords:
+    """Link, first token and decode once routes and prefill times are known. `mv`: prefix bytes
+    each local request moves PrfaaS -> PD over the egress link from its arrival (0: none);
+    `decode_changes`: (time, +/- slots) as the long-timescale rebalance converts instances."""
     ready = pe.copy()
     tr_s, tr_e = np.full(len(a), np.nan), np.full(len(a), np.nan)
-    mv = np.zeros(len(a)) if move_bytes is None else np.where(off, 0.0, np.asarray(move_bytes, dtype=float))
     moving = mv > 0
     mv_s, mv_e = np.full(len(a), np.nan), np.full(len(a), np.nan)
     if off.any() or moving.any():
@@ -195,7 +233,11 @@ def simulate(
     order = np.argsort(ready, kind="stable")
     dsvc = np.maximum(out, 1.0) * cfg.decode_step_s
     ds = np.empty(len(a))
-    ds[order] = fcfs(ready[order], dsvc[order], cfg.n_pd_decode * cfg.decode_slots_per_instance)
+    slots = cfg.n_pd_decode * cfg.decode_slots_per_instance
+    if decode_changes:
+        ds[order] = fcfs_changing(ready[order], dsvc[order], slots, decode_changes)
+    else:
+        ds[order] = fcfs(ready[order], dsvc[order], slots)
     return SimRecords(a, off, ps, pe, ready, ds, ds + dsvc, S, tr_s, tr_e, mv, mv_s, mv_e)
 
 

@@ -1,0 +1,61 @@
+"""Long-timescale re-planning: the best local prefill/decode split for an observed traffic window.
+
+The paper's scheduler converts local nodes between prefill and decode roles as the traffic mix
+shifts, to restore Eqs. 7-8. `replan_split` does what the planner does for a scenario (the same
+`stage_grid` + `optimise` exhaustive search over every threshold atom and integer split), on a
+length distribution made of the window's observed lengths and a decode rate from the window's
+observed output lengths. It is pure: arrays in, a `Replan` out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from prfaas_plan.plan.throughput import RouteModel, optimise, stage_grid
+
+Arr = NDArray[np.float64]
+# Atoms the observed window is summarised into: equal-probability quantiles of the observed
+# lengths (enough that one atom is under 0.1% of the traffic; the planner uses 20,000 for a
+# distribution, but a window of a few hundred seconds holds fewer requests than that).
+WINDOW_ATOMS = 1000
+
+
+@dataclass(frozen=True)
+class Replan:
+    n_pd_prefill: int
+    n_pd_decode: int
+    threshold_tokens: float  # -inf: offload everything; +inf: nothing
+    max_throughput_rps: float
+    binding: str
+
+
+def window_route(rm: RouteModel, lengths: Arr, mean_output_tokens: float, decode_slots: int,
+                 decode_step_s: float) -> RouteModel:
+    """`rm` re-evaluated on the observed lengths (quantile atoms) and the observed mean output."""
+    q = np.sort(np.asarray(lengths, dtype=float))
+    n = min(WINDOW_ATOMS, len(q))
+    atoms = np.maximum(np.quantile(q, (np.arange(n) + 0.5) / n), 1.0)
+    mids = np.quantile(q, np.arange(1, n) / n)
+    bounds = np.concatenate([[atoms[0]], np.maximum(mids, atoms[:-1]), [atoms[-1]]])
+    t_prf = np.asarray(rm.prfaas_profile(atoms), dtype=float) if rm.prfaas_profile is not None else None
+    drps = decode_slots / (decode_step_s * max(mean_output_tokens, 1.0))
+    return dataclasses.replace(rm, atoms=atoms, boundaries=bounds, t_prfaas=t_prf,
+                               t_local=np.asarray(rm.local_profile(atoms), dtype=float),
+                               kv_bytes=np.asarray(rm.kv_profile(atoms), dtype=float),
+                               decode_rps_per_instance=drps)
+
+
+def replan_split(rm: RouteModel, lengths: Arr, mean_output_tokens: float, n_prfaas: int, n_local: int,
+                 decode_slots: int, decode_step_s: float) -> Replan:
+    """The planner's optimum (threshold and split, exact view) for the observed window. At least
+    one local instance keeps each role (a window without local traffic must not strand requests)."""
+    w = window_route(rm, lengths, mean_output_tokens, decode_slots, decode_step_s)
+    ch = optimise(stage_grid(w, n_prfaas, False), n_local, w.decode_rps_per_instance)
+    n = len(w.atoms)
+    thr = -np.inf if ch.j == 0 else (np.inf if ch.j == n else float(w.boundaries[ch.j]))
+    n_p = min(max(ch.n_p, 1), n_local - 1)
+    return Replan(n_p, n_local - n_p, float(thr), ch.lam, ch.binding)

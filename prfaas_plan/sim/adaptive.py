@@ -1,0 +1,413 @@
+"""The paper's dual-timescale scheduler, event-driven (pure: arrays in, routes and records out).
+
+`static` routing (`engine.simulate`) decides every route before the run. `adaptive` routes each
+request at its arrival from the system state then, so it walks the arrivals in order with the two
+prefill pools (heaps of instance free times) and the egress link (an incremental processor-sharing
+loop, the same model as `engine._link`) advanced to that instant. Service times, KV sizes and
+every statistic stay vectorised; once the routes and prefill times are known, the link, first
+token and decode are computed by `engine.finish`, exactly as for `static`.
+
+Short timescale (the policy, `AdaptivePolicy`; the paper gives no trigger values):
+- signals, every `tick_s`: link utilisation over the last `window_s` (bytes sent / the link's
+  capacity then), link drain delay D_link (bytes committed to the link and not yet sent / the
+  bandwidth now), the PrfaaS and local prefill queue waits W_prf, W_loc (seconds until an instance
+  of the pool is free: the waiting work a new request sees, FCFS);
+- the PrfaaS path's delay D_off = max(W_prf, D_link) (prefill and transfer overlap layer-wise);
+  imbalance x = D_off - W_loc;
+- the effective threshold t_eff rises by a factor (1 + step) per tick while the PrfaaS path is the
+  bottleneck (x > raise_s, or x > settle_s with the link at its ceiling: utilisation >= util_high)
+  and the local pool still has room (W_loc < raise_s: a local backlog drains at the local pool's
+  spare capacity, slowly, where a link backlog clears as soon as the bandwidth returns); it falls
+  by the same factor while the local pool is the bottleneck (-x > raise_s, or W_loc > raise_s
+  with t_eff above t), and moves back toward the planner's t once |x| < settle_s; otherwise it
+  holds (hysteresis). t_eff stays within [t / max_factor, t x max_factor];
+- a request goes where t_eff sends it, but it leaves its planned route (uncached length vs the
+  planner's t) only if its expected first-token time there is no later than on the planned route:
+  the scheduler never moves a request to the cluster that would finish it later. (Applied to every
+  request it would send each short prompt to the faster PrfaaS GPUs and undo the plan's split;
+  applied to deviations it makes each reroute a win for the request rerouted.) Expected times:
+  local = pool free + T_local; PrfaaS = max(prefill end, max(join, now + D_link) + S / B_now) + RTT.
+Long timescale (`rebalance_interval_s`): every interval a callback re-plans from the window's
+observed uncached lengths, outputs and rate (`plan.rebalance.replan_split`); instances that change
+role stop taking work at once and serve in their new role after `drain_delay_s`; the plan's t
+becomes the new target of t_eff.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from prfaas_plan.sim.engine import Arr, SimConfig, SimRecords, finish
+
+INF = math.inf
+
+
+@dataclass(frozen=True)
+class AdaptivePolicy:
+    """Parameters of the short- and long-timescale policy, each with its reason."""
+
+    # Link utilisation window: several transfers long (a 30K-token KV crosses 100 Gbps in ~0.07 s,
+    # 4 Gbps in ~1.7 s) yet short enough to react within seconds of a drop.
+    window_s: float = 5.0
+    # Control period and resolution of the reported time series.
+    tick_s: float = 1.0
+    # Imbalance that counts as a bottleneck: about the paper scenario's unloaded TTFT (2.2 s), i.e.
+    # a request would wait longer than it is served.
+    raise_s: float = 2.0
+    # Hysteresis: t_eff returns toward the plan only once the paths are within this of each other
+    # (a quarter of raise_s, so a queue hovering near the trigger does not flap the threshold).
+    settle_s: float = 0.5
+    # Link at its ceiling: at 90% of the current capacity, queueing delay is ~10x the transfer time.
+    util_high: float = 0.9
+    # Multiplicative change per tick: t doubles in ~7 ticks. (0.25 reacted no better to the
+    # paper scenario's drop and wandered 25% above t on a constant link; see benchmarks/scheduler.py.)
+    step: float = 0.1
+    # t_eff stays within [t / max_factor, t x max_factor].
+    max_factor: float = 8.0
+    # Long timescale: re-plan period (None: off) and the time an instance changing role takes to
+    # drain (a decode batch of 1,024 output tokens at 25 ms/step ends within 25.6 s; a prefill
+    # instance finishes its current prompt in a few seconds).
+    rebalance_interval_s: float | None = None
+    drain_delay_s: float = 30.0
+
+    def problems(self) -> list[tuple[str, str]]:
+        """(parameter, message) for each invalid value."""
+        bad = []
+        for name in ("window_s", "tick_s", "raise_s", "settle_s", "step", "drain_delay_s"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v > 0):
+                bad.append((name, f"must be a positive number, got {v!r}"))
+        if not (0 < self.util_high <= 1):
+            bad.append(("util_high", f"must be in (0, 1], got {self.util_high!r}"))
+        if not self.max_factor >= 1:
+            bad.append(("max_factor", f"must be >= 1, got {self.max_factor!r}"))
+        if self.settle_s > self.raise_s:
+            bad.append(("settle_s", "must not exceed raise_s (the hysteresis band would be empty)"))
+        r = self.rebalance_interval_s
+        if r is not None and not (math.isfinite(r) and r > 0):
+            bad.append(("rebalance_interval_s", f"must be a positive number, got {r!r}"))
+        elif r is not None and r < self.drain_delay_s:
+            bad.append(("rebalance_interval_s", f"{r:g} s is shorter than the drain delay ({self.drain_delay_s:g} s): "
+                        "instances would be re-planned before the last change took effect"))
+        return bad
+
+
+@dataclass(frozen=True)
+class Alternatives:
+    """Per request, what each route costs (arrays aligned with the arrivals)."""
+
+    route_tokens: Arr  # length the threshold rule compares with t
+    t_local_s: Arr  # prefill seconds if local
+    t_prfaas_s: Arr  # prefill seconds if offloaded
+    kv_prfaas_bytes: Arr  # KV sent over the link if offloaded
+    kv_local_bytes: Arr  # KV the request leaves if local (recorded, never sent)
+    move_local_bytes: Arr  # prefix moved PrfaaS -> PD over the link if local (0: none)
+    release_prfaas_s: Arr  # delay before the PrfaaS prefill may start (prefix moved PD -> PrfaaS)
+
+
+Replanner = Callable[[Arr, Arr, float], tuple[int, int, float]]  # (lengths, outputs, rate) -> N_p, N_d, t
+
+
+@dataclass
+class Series:
+    """One row per tick (per second by default), at the tick's instant."""
+
+    time_s: list[float] = field(default_factory=list)
+    threshold_tokens: list[float] = field(default_factory=list)
+    link_utilization: list[float] = field(default_factory=list)  # over the tick just ended
+    link_drain_s: list[float] = field(default_factory=list)
+    prfaas_queue_s: list[float] = field(default_factory=list)
+    local_queue_s: list[float] = field(default_factory=list)
+    bandwidth_gbps: list[float] = field(default_factory=list)
+    pd_prefill_instances: list[int] = field(default_factory=list)
+
+
+@dataclass
+class AdaptiveResult:
+    records: SimRecords
+    planned_offload: NDArray[np.bool_]  # the route the plan in force at arrival would have taken
+    rerouted: int
+    series: Series
+    changes: list[dict[str, float]]
+
+
+class LinkState:
+    """The egress link advanced in time as `engine._link` models it (processor sharing, bandwidth
+    x factor per 1-s slot), fed joins as requests are routed; tracks bytes committed and sent."""
+
+    def __init__(self, bytes_per_s: float, factors: Arr | None) -> None:
+        self.bw = bytes_per_s
+        self.fl = factors.tolist() if factors is not None else None
+        self.t = 0.0
+        self.active: dict[int, float] = {}
+        self.pend: list[tuple[float, int, float]] = []
+        self.seq = 0
+        self.unsent = 0.0  # committed (joined or pending) and not yet sent
+        self.sent = 0.0
+
+    def rate(self, t: float) -> float:
+        return self.bw * (self.fl[int(t) % len(self.fl)] if self.fl else 1.0)
+
+    def add(self, join_s: float, nbytes: float) -> None:
+        heapq.heappush(self.pend, (join_s, self.seq, nbytes))
+        self.seq += 1
+        self.unsent += nbytes
+
+    def drain_s(self, t: float) -> float:
+        """Time the link needs at its current bandwidth to send what it has been given."""
+        if self.unsent <= 0:
+            return 0.0
+        r = self.rate(t)
+        return self.unsent / r if r > 0 else INF
+
+    def advance(self, until: float) -> None:
+        t, act, pend = self.t, self.active, self.pend
+        while True:
+            while pend and pend[0][0] <= t:
+                _, s, b = heapq.heappop(pend)
+                act[s] = b
+            if t >= until:
+                break
+            nxt = pend[0][0] if pend else INF
+            if not act:
+                t = min(nxt, until)
+                continue
+            share = self.rate(t) / len(act)
+            rem_min = min(act.values())
+            t_done = t + rem_min / share if share > 0 else INF
+            t_next = min(nxt, t_done, float(int(t) + 1) if self.fl else INF, until)
+            sent = share * (t_next - t)
+            t = t_next
+            cut = rem_min * (1 + 1e-9) if t_next == t_done else sent
+            done = [j for j, r in act.items() if r <= cut or r - sent <= 1e-9 * r]
+            moved = 0.0
+            for j in act:
+                moved += min(act[j], sent)
+                act[j] -= sent
+            for j in done:
+                moved += max(act.pop(j), 0.0)
+            self.sent += moved
+            self.unsent = max(self.unsent - moved, 0.0)
+        self.t = max(self.t, until)
+
+
+class _Scheduler:
+    """The state the adaptive policy reads and the decisions it commits, in arrival order."""
+
+    def __init__(self, a: Arr, alt: Alternatives, out: Arr, cfg: SimConfig, pol: AdaptivePolicy,
+                 t_plan: float, replan: Replanner | None) -> None:
+        n = len(a)
+        self.a, self.alt, self.out, self.cfg, self.pol, self.replan = a, alt, out, cfg, pol, replan
+        self.prf = [0.0] * cfg.n_prfaas
+        self.loc = [0.0] * cfg.n_pd_prefill
+        self.n_p = cfg.n_pd_prefill
+        self.link = LinkState(cfg.link_bytes_per_s, cfg.bandwidth_factors)
+        self.t_plan = self.t_eff = t_plan
+        self.off = np.zeros(n, bool)
+        self.planned = np.zeros(n, bool)
+        self.rerouted = 0
+        self.series = Series()
+        self.sent_hist: list[float] = [0.0]  # link bytes sent at each tick (index 0: time 0)
+        self.decode_changes: list[tuple[float, int]] = []
+        self.changes: list[dict[str, float]] = []
+        self.rb_start = 0
+        self.next_rb = pol.rebalance_interval_s or INF
+        self.a_l, self.L_l = a.tolist(), alt.route_tokens.tolist()
+        self.tl_l, self.tp_l = alt.t_local_s.tolist(), alt.t_prfaas_s.tolist()
+        self.S_l, self.mv_l = alt.kv_prfaas_bytes.tolist(), alt.move_local_bytes.tolist()
+        self.rel_l = alt.release_prfaas_s.tolist()
+        self.ps_l, self.pe_l = [0.0] * n, [0.0] * n
+        self.bw_nom = cfg.link_bytes_per_s
+
+    def capacity(self, t0: float, t1: float) -> float:
+        """Bytes the link could send in [t0, t1] (bandwidth x factor per 1-s slot)."""
+        if self.link.fl is None:
+            return self.link.bw * (t1 - t0)
+        tot, t = 0.0, t0
+        while t < t1:
+            nxt = min(float(int(t) + 1), t1)
+            tot += self.link.rate(t) * (nxt - t)
+            t = nxt
+        return tot
+
+    def tick(self, T: float, i: int) -> None:
+        pol, link = self.pol, self.link
+        link.advance(T)
+        self.sent_hist.append(link.sent)
+        k = len(self.sent_hist) - 1
+        w = max(int(round(pol.window_s / pol.tick_s)), 1)
+        cap_w = self.capacity(max(T - w * pol.tick_s, 0.0), T)
+        util_w = (link.sent - self.sent_hist[max(k - w, 0)]) / cap_w if cap_w > 0 else 1.0
+        cap_1 = self.capacity(T - pol.tick_s, T)
+        w_p = max(self.prf[0] - T, 0.0) if self.prf else INF
+        w_l = max(self.loc[0] - T, 0.0) if self.loc else INF
+        d = link.drain_s(T)
+        self._control(max(w_p, d), w_l, util_w >= pol.util_high)
+        s = self.series
+        s.time_s.append(T)
+        s.threshold_tokens.append(self.t_eff)
+        s.link_utilization.append((link.sent - self.sent_hist[k - 1]) / cap_1 if cap_1 > 0 else 0.0)
+        s.link_drain_s.append(d)
+        s.prfaas_queue_s.append(w_p)
+        s.local_queue_s.append(w_l)
+        s.bandwidth_gbps.append(link.rate(T) * 8 / 1e9)
+        s.pd_prefill_instances.append(self.n_p)
+        r = pol.rebalance_interval_s
+        if r is not None and T >= self.next_rb - 1e-9:
+            self.next_rb += r
+            self._rebalance(T, i, r)
+
+    def _control(self, d_off: float, w_l: float, link_full: bool) -> None:
+        """The short-timescale rule on t_eff (module docstring)."""
+        tp, pol = self.t_plan, self.pol
+        if not math.isfinite(tp) or tp <= 0:
+            return
+        up, t = 1.0 + pol.step, self.t_eff
+        congested = d_off - w_l > pol.raise_s or (link_full and d_off - w_l > pol.settle_s)
+        if congested and w_l < pol.raise_s:
+            t = min(t * up, tp * pol.max_factor)
+        elif w_l - d_off > pol.raise_s or (w_l > pol.raise_s and t > tp):
+            t = max(t / up, tp / pol.max_factor)
+        elif abs(d_off - w_l) < pol.settle_s:
+            t = max(tp, t / up) if t > tp else min(tp, t * up)
+        self.t_eff = t
+
+    def _rebalance(self, T: float, i: int, interval: float) -> None:
+        """Long timescale: re-plan from the arrivals of the last interval; convert instances."""
+        lo, self.rb_start = self.rb_start, i
+        if i - lo < 2 or self.replan is None:
+            return
+        n_p, n_d, t_new = self.replan(self.alt.route_tokens[lo:i], self.out[lo:i], (i - lo) / interval)
+        ratio = self.t_eff / self.t_plan if math.isfinite(self.t_plan) and self.t_plan > 0 else 1.0
+        self.t_plan = t_new
+        self.t_eff = t_new * ratio if math.isfinite(t_new) else t_new
+        d, slots, drain = n_p - self.n_p, self.cfg.decode_slots_per_instance, self.pol.drain_delay_s
+        if d == 0:
+            return
+        if d < 0:  # prefill -> decode: the instance frees first, then drains
+            for _ in range(-d):
+                f = heapq.heappop(self.loc)
+                self.decode_changes.append((max(T, f) + drain, slots))
+        else:  # decode -> prefill: its batch drains, then it prefills
+            self.decode_changes.append((T, -d * slots))
+            for _ in range(d):
+                heapq.heappush(self.loc, T + drain)
+        self.changes.append({"time_s": T, "pd_prefill_from": float(self.n_p), "pd_prefill_to": float(n_p),
+                             "pd_decode_to": float(n_d), "threshold_tokens": t_new, "effective_s": T + drain,
+                             "window_requests": float(i - lo), "window_rps": (i - lo) / interval})
+        self.n_p = n_p
+
+    def route(self, i: int) -> None:
+        """Route request i at its arrival. The link needs advancing only to price a deviation: every
+        join it is given lies at or after the arrival that made it, so it may lag behind."""
+        a, L = self.a_l[i], self.L_l[i]
+        prf = self.prf
+        planned = L > self.t_plan and bool(prf)
+        go = L > self.t_eff and bool(prf)
+        if go != planned:
+            self.link.advance(a)
+            el = self._expected_local(a, self.tl_l[i], self.mv_l[i])
+            ep = self._expected_prfaas(a, self.tp_l[i], self.S_l[i], self.rel_l[i])
+            if (ep > el) if go else (el > ep):
+                go = planned
+            else:
+                self.rerouted += 1
+        if planned:
+            self.planned[i] = True
+        if go:
+            self.off[i] = True
+            tp, S = self.tp_l[i], self.S_l[i]
+            f = heapq.heappop(prf)
+            r = a + self.rel_l[i]
+            st = r if r > f else f
+            heapq.heappush(prf, st + tp)
+            self.ps_l[i], self.pe_l[i] = st, st + tp
+            j = st + tp - S / self.bw_nom
+            self.link.add(st if st > j else j, S)
+        else:
+            tl = self.tl_l[i]
+            loc = self.loc
+            f = heapq.heappop(loc) if loc else INF
+            st = a if a > f else f
+            if f < INF:
+                heapq.heappush(loc, st + tl)
+            self.ps_l[i], self.pe_l[i] = st, st + tl
+            mv = self.mv_l[i]
+            if mv > 0:
+                self.link.add(a, mv)
+
+    def _expected_local(self, a: float, tl: float, mv: float) -> float:
+        e = max(a, self.loc[0] if self.loc else INF) + tl
+        if mv > 0:
+            r = self.link.rate(a)
+            e = max(e, a + (self.link.unsent + mv) / r + self.cfg.rtt_s if r > 0 else INF)
+        return e
+
+    def _expected_prfaas(self, a: float, tp: float, S: float, rel: float) -> float:
+        st = max(a + rel, self.prf[0])
+        pe = st + tp
+        join = max(st, pe - S / self.cfg.link_bytes_per_s)
+        r = self.link.rate(a)
+        if r <= 0:
+            return INF
+        return max(pe, max(join, a + self.link.drain_s(a)) + S / r) + self.cfg.rtt_s
+
+
+def simulate_adaptive(arrival_s: Arr, alt: Alternatives, output_tokens: Arr, cfg: SimConfig, policy: AdaptivePolicy,
+                      threshold_tokens: float, replan: Replanner | None = None) -> AdaptiveResult:
+    """Route every request at its arrival with the adaptive policy, then finish the run as `static`
+    does. `threshold_tokens` is the planner's t (the policy's target)."""
+    a = np.asarray(arrival_s, dtype=float)
+    out = np.asarray(output_tokens, dtype=float)
+    sch = _Scheduler(a, alt, out, cfg, policy, threshold_tokens, replan)
+    T = policy.tick_s
+    for i, ai in enumerate(sch.a_l):
+        while T <= ai:
+            sch.tick(T, i)
+            T += policy.tick_s
+        sch.route(i)
+    if len(a):
+        sch.tick(T, len(a))  # the state just after the last arrival's tick
+    off = sch.off
+    S = np.where(off, alt.kv_prfaas_bytes, alt.kv_local_bytes)
+    mv = np.where(off, 0.0, alt.move_local_bytes)
+    rec = finish(a, off, np.array(sch.ps_l), np.array(sch.pe_l), S, out, mv, cfg, sorted(sch.decode_changes))
+    return AdaptiveResult(rec, sch.planned, sch.rerouted, sch.series, sch.changes)
+
+
+def alternatives(input_tokens: Arr, prefix_pd: Arr, prefix_prfaas: Arr, mode: str,
+                 t_local: Callable[[Arr], Arr], t_prfaas: Callable[[Arr], Arr], kv: Callable[[Arr], Arr],
+                 egress_bytes_per_s: float, rtt_s: float) -> Alternatives:
+    """What each route costs a request, from its input length and the prefix each cluster holds.
+
+    mode "shared": one logical cache (prefix_pd = prefix_prfaas = the cached prefix); "scarce" /
+    "abundant": the paper's rules with one cache per cluster (`traces.route_two_caches`): scarce
+    prefills l_total - l_cluster where it runs; abundant prefills l_total - max(l_pd, l_prfaas) and
+    moves the longer prefix to where it runs first (to PD over the egress link; to PrfaaS over the
+    reverse direction, delaying its prefill). The caches' contents follow the planned routes (an
+    approximation for the requests the adaptive scheduler moves)."""
+    inp = np.asarray(input_tokens, dtype=float)
+    a, b = np.asarray(prefix_pd, dtype=float), np.asarray(prefix_prfaas, dtype=float)
+    z = np.zeros(len(inp))
+    if mode == "abundant":
+        best = np.maximum(a, b)
+        route = loc = prf = inp - best
+        to_pd, to_pf = np.maximum(b - a, 0.0), np.maximum(a - b, 0.0)
+    else:
+        route = loc = inp - a
+        prf = inp - b
+        to_pd = to_pf = z
+
+    def moved(tok: Arr) -> Arr:  # KV of the extra prefix tokens plus the state at its end
+        return np.where(tok > 0, np.asarray(kv(np.maximum(tok, 1.0)), dtype=float), 0.0)
+
+    pf_bytes = moved(to_pf)
+    return Alternatives(route, np.asarray(t_local(loc), dtype=float), np.asarray(t_prfaas(prf), dtype=float),
+                        np.asarray(kv(prf), dtype=float), np.asarray(kv(loc), dtype=float), moved(to_pd),
+                        np.where(pf_bytes > 0, pf_bytes / egress_bytes_per_s + rtt_s, 0.0))

@@ -1,0 +1,37 @@
+"""Figures of one simulated run that the schedulers are compared on (pure: records in, dicts out)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from prfaas_plan.sim.adaptive import Series
+from prfaas_plan.sim.engine import Arr, SimRecords
+
+
+def _summary(x: Arr) -> dict[str, float | int | None]:
+    if len(x) == 0:
+        return {"requests": 0, "mean_s": None, "p90_s": None, "p99_s": None}
+    return {"requests": int(len(x)), "mean_s": float(x.mean()), "p90_s": float(np.quantile(x, 0.9)),
+            "p99_s": float(np.quantile(x, 0.99))}
+
+
+def ttft_breakdown(r: SimRecords, counted: NDArray[np.bool_]) -> dict[str, Any]:
+    """TTFT mean / P90 / P99 over the `counted` requests: overall, offloaded and local."""
+    ttft = r.ready_s - r.arrival_s
+    return {"overall": _summary(ttft[counted]), "offloaded": _summary(ttft[counted & r.offloaded]),
+            "local": _summary(ttft[counted & ~r.offloaded])}
+
+
+def series_dict(s: Series) -> dict[str, list[float] | list[int]]:
+    """The per-tick series as JSON-ready arrays (infinite values, e.g. a drain time over a link at
+    zero bandwidth, become None)."""
+    def clean(v: list[float]) -> list[float]:
+        return [float(x) if np.isfinite(x) else None for x in v]  # type: ignore[misc]
+
+    return {"time_s": clean(s.time_s), "threshold_tokens": clean(s.threshold_tokens),
+            "link_utilization": clean(s.link_utilization), "link_drain_s": clean(s.link_drain_s),
+            "prfaas_queue_s": clean(s.prfaas_queue_s), "local_queue_s": clean(s.local_queue_s),
+            "bandwidth_gbps": clean(s.bandwidth_gbps), "pd_prefill_instances": list(s.pd_prefill_instances)}

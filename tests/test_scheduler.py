@@ -1,0 +1,272 @@
+"""The adaptive (dual-timescale) scheduler against the static one, on the core engine directly.
+
+Figures from these runs are printed (pytest -s) and quoted in the README's scheduler section."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from prfaas_plan.plan import dist as D
+from prfaas_plan.plan.planner import make_plan, routing_cut
+from prfaas_plan.plan.rebalance import replan_split
+from prfaas_plan.scenario_io import build_inputs, length_dist, load_scenario
+from prfaas_plan.sim.adaptive import AdaptivePolicy, LinkState, alternatives, simulate_adaptive
+from prfaas_plan.sim.engine import SimConfig, _link, check_conservation, fcfs_changing, simulate
+from prfaas_plan.sim.metrics import series_dict, ttft_breakdown
+
+
+def _factors(nominal_gbps: float, drop: tuple[float, float, float] | None) -> np.ndarray | None:
+    """Per-second factors: nominal, except `gbps` over [start, end) (one hour, no repeat in range)."""
+    if drop is None:
+        return None
+    start, end, gbps = drop
+    f = np.ones(3600)
+    f[int(start):int(end)] = gbps / nominal_gbps
+    return f
+
+
+def _paper(load: float = 0.8, duration: float | None = 900.0, n: int | None = None, seed: int = 0,
+           drop: tuple[float, float, float] | None = None, lengths_scale: np.ndarray | None = None):
+    """The paper scenario's plan and Poisson arrivals, as `prfaas simulate` builds them."""
+    sc, wl, path = load_scenario(None, [])
+    inp, _ = build_inputs(sc, wl, path, False, None)
+    plan = make_plan(inp).prfaas_pd
+    rm = inp.route
+    rng = np.random.default_rng(seed)
+    offered = load * plan.max_throughput_rps
+    n = n or int(np.ceil(duration * offered))
+    gaps = rng.exponential(1.0 / offered, size=n)
+    arr = np.cumsum(gaps) - gaps[0]
+    unc = rm.atoms[rng.integers(0, len(rm.atoms), size=n)]
+    if lengths_scale is not None:
+        unc = np.maximum(unc * lengths_scale, 1.0)
+    out = length_dist(wl.output_length).discretize(D.DEFAULT_ATOMS)[rng.integers(0, D.DEFAULT_ATOMS, size=n)]
+    _, thr = routing_cut(plan, rm)
+    cfg = SimConfig(thr, plan.instances["prfaas"], plan.instances["pd_prefill"], plan.instances["pd_decode"],
+                    sc.decode.max_batch, sc.decode.step_time_ms / 1e3, rm.egress_bytes_per_s, inp.rtt_s,
+                    _factors(sc.link.bandwidth_gbps, drop))
+    return rm, cfg, arr, unc, out, thr, plan
+
+
+def _alts(rm, cfg, unc):
+    z = np.zeros(len(unc))
+    return alternatives(unc, z, z, "shared", rm.local_profile, rm.prfaas_profile, rm.kv_profile,
+                        cfg.link_bytes_per_s, cfg.rtt_s)
+
+
+def _counted(r):
+    """Statistics skip the first 10% of arrivals, as `prfaas simulate` does."""
+    return r.arrival_s >= r.arrival_s[int(len(r.arrival_s) * 0.1)]
+
+
+def _throughput(r) -> float:
+    a = r.arrival_s
+    w0 = a[int(len(a) * 0.1)]
+    return float(((r.decode_end_s >= w0) & (r.decode_end_s <= a[-1])).sum() / (a[-1] - w0))
+
+
+def test_adaptive_that_never_deviates_is_static_exactly():
+    """With t_eff pinned to the plan (max_factor 1), the event-driven path routes and times every request as the
+    vectorised static engine does (same arrays, bit for bit)."""
+    rm, cfg, arr, unc, out, thr, _ = _paper(n=3000, drop=(300, 420, 4.0))
+    never = AdaptivePolicy(max_factor=1.0)  # t_eff pinned to the plan
+    ad = simulate_adaptive(arr, _alts(rm, cfg, unc), out, cfg, never, thr)
+    st = simulate(arr, unc, out, cfg, rm.prfaas_profile, rm.local_profile, rm.kv_profile)
+    assert ad.rerouted == 0
+    for f in ("offloaded", "prefill_start_s", "prefill_end_s", "transfer_end_s", "ready_s", "decode_end_s"):
+        np.testing.assert_array_equal(getattr(ad.records, f), getattr(st, f), err_msg=f)
+    assert set(ad.series.threshold_tokens) == {thr}
+
+
+def test_link_state_sends_what_the_batch_link_sends():
+    """The incremental link (advanced join by join) and `engine._link` (one pass) agree: the bytes
+    sent by each instant are those of the transfers the batch loop has finished or started."""
+    rng = np.random.default_rng(3)
+    n = 200
+    join = np.sort(rng.uniform(0, 50, n))
+    nbytes = rng.uniform(1, 30, n)
+    factors = rng.uniform(0.2, 1.5, 100)
+    ts, te = _link(join, join, nbytes, 10.0, factors)
+    link = LinkState(10.0, factors)
+    for j, b in zip(join, nbytes, strict=True):
+        link.add(float(j), float(b))
+    for t in (5.0, 17.5, 33.0, 80.0, float(te.max()) + 1):
+        link.advance(t)
+        done = te <= t
+        running = (ts < t) & ~done
+        # finished transfers are fully sent; running ones partly
+        assert nbytes[done].sum() - 1e-6 <= link.sent <= nbytes[done | running].sum() + 1e-6
+    assert link.sent == pytest.approx(nbytes.sum(), rel=1e-12)
+    assert link.unsent == pytest.approx(0.0, abs=1e-6) and not link.active
+
+
+def test_paper_drop_adaptive_against_static():
+    """Acceptance: paper scenario, 80% load, 900 s, link at 4 Gbps over [300, 420) s."""
+    rm, cfg, arr, unc, out, thr, _ = _paper(drop=(300, 420, 4.0))
+    st = simulate(arr, unc, out, cfg, rm.prfaas_profile, rm.local_profile, rm.kv_profile)
+    ad = simulate_adaptive(arr, _alts(rm, cfg, unc), out, cfg, AdaptivePolicy(), thr)
+    m = _counted(st)
+    s, a = ttft_breakdown(st, m)["overall"], ttft_breakdown(ad.records, m)["overall"]
+    print(f"\nstatic mean {s['mean_s']:.2f} P99 {s['p99_s']:.1f}; adaptive mean {a['mean_s']:.2f} "
+          f"P99 {a['p99_s']:.1f} ({a['p99_s'] / s['p99_s']:.2f} of static), rerouted {ad.rerouted}")
+    # conservation: every arrival completed or still inside, causal timestamps
+    done, inside = check_conservation(ad.records, float(arr[-1]))
+    assert done + inside == len(arr) and inside > 0
+    assert a["mean_s"] <= s["mean_s"]
+    assert a["p99_s"] < s["p99_s"]
+    assert ad.rerouted > 0
+    # the threshold rose during the drop and sits at the plan's most of the time after it
+    ser = series_dict(ad.series)
+    t_eff, time = np.array(ser["threshold_tokens"]), np.array(ser["time_s"])
+    assert t_eff[(time > 300) & (time < 420)].max() > 1.2 * thr
+    assert np.median(t_eff[time >= 600]) == pytest.approx(thr)
+
+
+@pytest.mark.xfail(strict=True, reason="not reachable by routing: during the drop the link and the local "
+                   "prefill pool together serve less than the offered load, so a backlog builds whatever the "
+                   "threshold; the best fixed in-drop threshold (30K) gives P99 0.77x static with a higher "
+                   "mean (benchmarks/scheduler.py). Measured: adaptive P99 about 0.93x static.")
+def test_paper_drop_adaptive_halves_p99():
+    rm, cfg, arr, unc, out, thr, _ = _paper(drop=(300, 420, 4.0))
+    st = simulate(arr, unc, out, cfg, rm.prfaas_profile, rm.local_profile, rm.kv_profile)
+    ad = simulate_adaptive(arr, _alts(rm, cfg, unc), out, cfg, AdaptivePolicy(), thr)
+    m = _counted(st)
+    assert ttft_breakdown(ad.records, m)["overall"]["p99_s"] <= 0.5 * ttft_breakdown(st, m)["overall"]["p99_s"]
+
+
+def test_adaptive_is_deterministic_for_a_seed():
+    runs = []
+    for seed in (0, 0, 1):
+        rm, cfg, arr, unc, out, thr, _ = _paper(n=2500, seed=seed, drop=(300, 420, 4.0))
+        ad = simulate_adaptive(arr, _alts(rm, cfg, unc), out, cfg, AdaptivePolicy(), thr)
+        runs.append(ad.records.ready_s.tobytes() + np.array(ad.series.threshold_tokens).tobytes())
+    assert runs[0] == runs[1]
+    assert runs[0] != runs[2]
+
+
+def test_constant_link_converges_to_the_plan_and_costs_nothing():
+    """Acceptance: constant link, Poisson arrivals: t_eff within 10% of the planner's t (time
+    average over the second half) and throughput within 2% of static's."""
+    rm, cfg, arr, unc, out, thr, _ = _paper(n=20000)
+    st = simulate(arr, unc, out, cfg, rm.prfaas_profile, rm.local_profile, rm.kv_profile)
+    ad = simulate_adaptive(arr, _alts(rm, cfg, unc), out, cfg, AdaptivePolicy(), thr)
+    t_eff = np.array(ad.series.threshold_tokens)
+    half = t_eff[len(t_eff) // 2:]
+    err = float(half.mean() / thr - 1)
+    th_s, th_a = _throughput(st), _throughput(ad.records)
+    m = _counted(st)
+    print(f"\nt_eff/t - 1 = {err:+.3f} (median {np.median(half) / thr - 1:+.3f}); throughput static {th_s:.4f}, "
+          f"adaptive {th_a:.4f} ({th_a / th_s - 1:+.4f}); TTFT mean {ttft_breakdown(st, m)['overall']['mean_s']:.3f} "
+          f"-> {ttft_breakdown(ad.records, m)['overall']['mean_s']:.3f}; rerouted {ad.rerouted}")
+    assert abs(err) <= 0.10
+    assert abs(th_a / th_s - 1) <= 0.02
+    check_conservation(ad.records, float(arr[-1]))
+
+
+def test_reroutes_never_make_the_request_later_than_planned():
+    """Each request the scheduler moves off its planned route goes to the cluster it expected to
+    finish earlier; in this run (no link drop, so the expectation is accurate up to later arrivals
+    sharing the link) the moved requests' TTFT is on average no worse than the planned route's."""
+    rm, cfg, arr, unc, out, thr, _ = _paper(n=6000, load=0.9)
+    ad = simulate_adaptive(arr, _alts(rm, cfg, unc), out, cfg, AdaptivePolicy(), thr)
+    moved = ad.records.offloaded != ad.planned_offload
+    assert moved.sum() == ad.rerouted > 0
+    # the planned route of a moved request, re-timed with everything else as it happened, is later
+    st = simulate(arr, unc, out, cfg, rm.prfaas_profile, rm.local_profile, rm.kv_profile)
+    tt_a, tt_s = (ad.records.ready_s - arr)[moved], (st.ready_s - arr)[moved]
+    assert tt_a.mean() <= tt_s.mean()
+
+
+def test_rebalance_follows_a_mix_shift():
+    """Long timescale: the first half of the arrivals is short prompts (a tenth of the lengths),
+    the second the paper's mix. Re-planning every 300 s moves local instances from prefill to
+    decode while prompts are short and back when they lengthen; each change takes effect after the
+    drain delay and the run conserves requests."""
+    n = 8000
+    scale = np.where(np.arange(n) < n // 2, 0.1, 1.0)
+    rm, cfg, arr, unc, out, thr, plan = _paper(n=n, lengths_scale=scale)
+    n_local = plan.instances["pd_prefill"] + plan.instances["pd_decode"]
+
+    def replan(lengths, outs, rate):
+        r = replan_split(rm, lengths, float(np.mean(outs)), cfg.n_prfaas, n_local, cfg.decode_slots_per_instance,
+                         cfg.decode_step_s)
+        return r.n_pd_prefill, r.n_pd_decode, r.threshold_tokens
+
+    pol = AdaptivePolicy(rebalance_interval_s=300.0, drain_delay_s=30.0)
+    ad = simulate_adaptive(arr, _alts(rm, cfg, unc), out, cfg, pol, thr, replan)
+    assert ad.changes, "no split change"
+    first = ad.changes[0]
+    assert first["pd_prefill_to"] < first["pd_prefill_from"]  # short prompts: fewer prefill instances
+    assert any(c["pd_prefill_to"] > c["pd_prefill_from"] for c in ad.changes[1:])  # and back
+    for c in ad.changes:
+        assert c["effective_s"] == c["time_s"] + 30.0
+        assert c["pd_prefill_to"] + c["pd_decode_to"] == n_local
+    check_conservation(ad.records, float(arr[-1]))
+    inst = np.array(ad.series.pd_prefill_instances)
+    assert inst.min() < plan.instances["pd_prefill"]
+
+
+def test_replan_on_the_planners_own_distribution_is_the_plan():
+    """Re-planning from a sample of the workload's own lengths gives back the planner's split, and
+    its threshold within 2% (sampling error of 1,000 quantile atoms)."""
+    rm, cfg, arr, unc, out, thr, plan = _paper(n=20000)
+    r = replan_split(rm, unc, 1024.0, cfg.n_prfaas, 8, cfg.decode_slots_per_instance, cfg.decode_step_s)
+    assert (r.n_pd_prefill, r.n_pd_decode) == (plan.instances["pd_prefill"], plan.instances["pd_decode"])
+    assert r.threshold_tokens == pytest.approx(thr, rel=0.02)
+
+
+def test_fcfs_with_changing_servers_by_hand():
+    # one server; a second added at t = 1; arrivals 0, 0, 0.5, 3 with service 2 each:
+    # r0 [0, 2] on s1; r1 arrives 0 (before the change) waits for s1: [2, 4]; r2 arrives 0.5, the
+    # change at 1 has not applied yet (it applies from the first arrival at or after 1): [4, 6];
+    # r3 at 3: the added server is free since 1: [3, 5]; then removing 1 server at 5.5 leaves one.
+    st = fcfs_changing(np.array([0.0, 0.0, 0.5, 3.0, 6.0, 6.0]), np.full(6, 2.0), 1, [(1.0, 1), (5.5, -1)])
+    # at 6: the servers are free at 5 and 6; the removal pops the one free at 5; r4 [6, 8], r5 [8, 10]
+    np.testing.assert_allclose(st, [0.0, 2.0, 4.0, 3.0, 6.0, 8.0])
+
+
+def test_policy_problems_name_the_parameter():
+    assert AdaptivePolicy().problems() == []
+    bad = dict(AdaptivePolicy(window_s=0, rebalance_interval_s=10, drain_delay_s=30).problems())
+    assert "window_s" in bad and "rebalance_interval_s" in bad and "drain delay" in bad["rebalance_interval_s"]
+    assert "step" in dict(AdaptivePolicy(step=-1).problems())
+    assert "rebalance_interval_s" in dict(AdaptivePolicy(rebalance_interval_s=math.inf).problems())
+
+
+@pytest.mark.parametrize("mode", ["scarce", "abundant"])
+def test_mooncake_replay_with_cluster_caches_under_both_schedulers(shared, mode):
+    """Mooncake trace at its own timestamps, one prefix cache per cluster (2M tokens PD, 50M
+    PrfaaS): both schedulers conserve requests; with t_eff pinned the adaptive path reproduces the
+    static routing of `route_two_caches` exactly, and the free policy still conserves and reroutes."""
+    from prfaas_plan.traces import read_trace, route_two_caches
+
+    tr = read_trace(shared / "traces" / "mooncake-conversation.jsonl")
+    sc, wl, path = load_scenario("mooncake-conversation", [])  # its workload was imported from this trace
+    inp, _ = build_inputs(sc, wl, path, False, None)
+    plan = make_plan(inp).prfaas_pd
+    rm = inp.route
+    _, thr = routing_cut(plan, rm)
+    cfg = SimConfig(thr, plan.instances["prfaas"], plan.instances["pd_prefill"], plan.instances["pd_decode"],
+                    sc.decode.max_batch, sc.decode.step_time_ms / 1e3, rm.egress_bytes_per_s, inp.rtt_s)
+    cr = route_two_caches(tr, thr, mode, 512, 2e6, 5e7)
+    arr = tr.arrival_s - tr.arrival_s[0]
+    alt = alternatives(tr.input_tokens, cr.prefix_pd, cr.prefix_prfaas, mode, rm.local_profile,
+                       rm.prfaas_profile, rm.kv_profile, cfg.link_bytes_per_s, cfg.rtt_s)
+    np.testing.assert_array_equal(alt.route_tokens > thr, cr.offload)
+    st = simulate(arr, cr.compute_tokens, tr.output_tokens, cfg, rm.prfaas_profile, rm.local_profile,
+                  rm.kv_profile, offload=cr.offload, move_bytes=alt.move_local_bytes,
+                  release_delay_s=alt.release_prfaas_s)
+    pinned = simulate_adaptive(arr, alt, tr.output_tokens, cfg, AdaptivePolicy(max_factor=1.0), thr)
+    np.testing.assert_array_equal(pinned.records.ready_s, st.ready_s)
+    ad = simulate_adaptive(arr, alt, tr.output_tokens, cfg, AdaptivePolicy(), thr)
+    for r in (st, ad.records):
+        done, inside = check_conservation(r, float(arr[-1]))
+        assert done + inside == len(tr)
+    m = _counted(st)
+    s, a = ttft_breakdown(st, m)["overall"], ttft_breakdown(ad.records, m)["overall"]
+    print(f"\n{mode}: static TTFT mean {s['mean_s']:.2f} P99 {s['p99_s']:.1f}; adaptive mean {a['mean_s']:.2f} "
+          f"P99 {a['p99_s']:.1f}; rerouted {ad.rerouted}")
+    assert ad.rerouted > 0
