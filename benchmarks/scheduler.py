@@ -20,14 +20,19 @@ import numpy as np
 
 
 def setup(n: int | None = None, duration: float = 900.0, drop: bool = False, seed: int = 0):
+    from prfaas_plan.assemble.distributions import length_dist
+    from prfaas_plan.assemble.inputs import build_inputs
+    from prfaas_plan.assemble.scenario import load_scenario
+    from prfaas_plan.catalog import Catalog
     from prfaas_plan.plan import dist as D
     from prfaas_plan.plan.planner import make_plan, routing_cut
-    from prfaas_plan.scenario_io import build_inputs, length_dist, load_scenario
     from prfaas_plan.sim.adaptive import alternatives
     from prfaas_plan.sim.engine import SimConfig
 
-    sc, wl, path = load_scenario(None, [])
-    inp, _ = build_inputs(sc, wl, path, False, None)
+    cat = Catalog()
+    ld = load_scenario(cat, None, [])
+    sc, wl = ld.spec, ld.workload
+    inp, _ = build_inputs(cat, sc, wl, ld.path, False, None)
     plan = make_plan(inp).prfaas_pd
     rm = inp.route
     rng = np.random.default_rng(seed)
@@ -46,7 +51,7 @@ def setup(n: int | None = None, duration: float = 900.0, drop: bool = False, see
                     sc.decode.max_batch, sc.decode.step_time_ms / 1e3, rm.egress_bytes_per_s, inp.rtt_s, f)
     z = np.zeros(n)
     alt = alternatives(unc, z, z, "shared", rm.local_profile, rm.prfaas_profile, rm.kv_profile,
-                       cfg.link_bytes_per_s, cfg.rtt_s)
+                       cfg.link_bytes_per_s, cfg.rtt_s, rm.local_occupancy, rm.prfaas_occupancy)
     return rm, cfg, arr, unc, out, thr, alt
 
 
@@ -63,13 +68,15 @@ def drop_figures() -> None:
     from prfaas_plan.sim.engine import simulate
 
     rm, cfg, arr, unc, out, thr, alt = setup(drop=True)
-    st = simulate(arr, unc, out, cfg, rm.prfaas_profile, rm.local_profile, rm.kv_profile)
+    st = simulate(arr, unc, out, cfg, rm.prfaas_profile, rm.local_profile, rm.kv_profile,
+                  s_prfaas=rm.prfaas_occupancy, s_local=rm.local_occupancy)
     ad = simulate_adaptive(arr, alt, out, cfg, AdaptivePolicy(), thr)
     print(f"drop 300-420 s at 4 Gbps, {len(arr):,} requests: static {ttft(st)}; adaptive {ttft(ad.records)} "
           f"(rerouted {ad.rerouted})")
     for t_drop in (22000, 25000, 30000, 36000, 45000):
         t = np.where((arr >= 300) & (arr < 420), t_drop, thr)
-        r = simulate(arr, unc, out, cfg, rm.prfaas_profile, rm.local_profile, rm.kv_profile, offload=unc > t)
+        r = simulate(arr, unc, out, cfg, rm.prfaas_profile, rm.local_profile, rm.kv_profile, offload=unc > t,
+                     s_prfaas=rm.prfaas_occupancy, s_local=rm.local_occupancy)
         print(f"  static with t = {t_drop:,} during the drop (oracle): {ttft(r)}")
 
 
@@ -78,7 +85,8 @@ def constant_figures() -> None:
     from prfaas_plan.sim.engine import simulate
 
     rm, cfg, arr, unc, out, thr, alt = setup(n=20000)
-    st = simulate(arr, unc, out, cfg, rm.prfaas_profile, rm.local_profile, rm.kv_profile)
+    st = simulate(arr, unc, out, cfg, rm.prfaas_profile, rm.local_profile, rm.kv_profile,
+                  s_prfaas=rm.prfaas_occupancy, s_local=rm.local_occupancy)
     ad = simulate_adaptive(arr, alt, out, cfg, AdaptivePolicy(), thr)
     te = np.array(ad.series.threshold_tokens)
     half = te[len(te) // 2:]

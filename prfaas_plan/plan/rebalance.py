@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from prfaas_plan.plan.throughput import RouteModel, optimise, stage_grid
+from prfaas_plan.plan.throughput import Profile, RouteModel, optimise, stage_grid
 
 Arr = NDArray[np.float64]
 # Atoms the observed window is summarised into: equal-probability quantiles of the observed
@@ -43,10 +43,15 @@ def window_route(rm: RouteModel, lengths: Arr, mean_output_tokens: float, decode
     bounds = np.concatenate([[atoms[0]], np.maximum(mids, atoms[:-1]), [atoms[-1]]])
     t_prf = np.asarray(rm.prfaas_profile(atoms), dtype=float) if rm.prfaas_profile is not None else None
     drps = decode_slots / (decode_step_s * max(mean_output_tokens, 1.0))
+
+    def occ(profile: Profile | None) -> Arr | None:
+        return None if profile is None else np.asarray(profile(atoms), dtype=float)
+
     return dataclasses.replace(rm, atoms=atoms, boundaries=bounds, t_prfaas=t_prf,
                                t_local=np.asarray(rm.local_profile(atoms), dtype=float),
                                kv_bytes=np.asarray(rm.kv_profile(atoms), dtype=float),
-                               decode_rps_per_instance=drps)
+                               decode_rps_per_instance=drps, s_prfaas=occ(rm.prfaas_occupancy),
+                               s_local=occ(rm.local_occupancy))
 
 
 def replan_split(rm: RouteModel, lengths: Arr, mean_output_tokens: float, n_prfaas: int, n_local: int,

@@ -103,8 +103,10 @@ class Alternatives:
     """Per request, what each route costs (arrays aligned with the arrivals)."""
 
     route_tokens: Arr  # length the threshold rule compares with t
-    t_local_s: Arr  # prefill seconds if local
-    t_prfaas_s: Arr  # prefill seconds if offloaded
+    t_local_s: Arr  # prefill latency (seconds to the first token's KV) if local
+    t_prfaas_s: Arr  # prefill latency if offloaded
+    busy_local_s: Arr  # seconds the local instance is occupied (<= latency; `engine` module docstring)
+    busy_prfaas_s: Arr  # seconds the PrfaaS instance is occupied
     kv_prfaas_bytes: Arr  # KV sent over the link if offloaded
     kv_local_bytes: Arr  # KV the request leaves if local (recorded, never sent)
     move_local_bytes: Arr  # prefix moved PrfaaS -> PD over the link if local (0: none)
@@ -222,6 +224,7 @@ class _Scheduler:
         self.tl_l, self.tp_l = alt.t_local_s.tolist(), alt.t_prfaas_s.tolist()
         self.S_l, self.mv_l = alt.kv_prfaas_bytes.tolist(), alt.move_local_bytes.tolist()
         self.rel_l = alt.release_prfaas_s.tolist()
+        self.bl_l, self.bp_l = alt.busy_local_s.tolist(), alt.busy_prfaas_s.tolist()
         self.ps_l, self.pe_l = [0.0] * n, [0.0] * n
         self.bw_nom = cfg.link_bytes_per_s
 
@@ -326,7 +329,7 @@ class _Scheduler:
             f = heapq.heappop(prf)
             r = a + self.rel_l[i]
             st = r if r > f else f
-            heapq.heappush(prf, st + tp)
+            heapq.heappush(prf, st + self.bp_l[i])
             self.ps_l[i], self.pe_l[i] = st, st + tp
             j = st + tp - S / self.bw_nom
             self.link.add(st if st > j else j, S)
@@ -336,7 +339,7 @@ class _Scheduler:
             f = heapq.heappop(loc) if loc else INF
             st = a if a > f else f
             if f < INF:
-                heapq.heappush(loc, st + tl)
+                heapq.heappush(loc, st + self.bl_l[i])
             self.ps_l[i], self.pe_l[i] = st, st + tl
             mv = self.mv_l[i]
             if mv > 0:
@@ -383,7 +386,8 @@ def simulate_adaptive(arrival_s: Arr, alt: Alternatives, output_tokens: Arr, cfg
 
 def alternatives(input_tokens: Arr, prefix_pd: Arr, prefix_prfaas: Arr, mode: str,
                  t_local: Callable[[Arr], Arr], t_prfaas: Callable[[Arr], Arr], kv: Callable[[Arr], Arr],
-                 egress_bytes_per_s: float, rtt_s: float) -> Alternatives:
+                 egress_bytes_per_s: float, rtt_s: float, s_local: Callable[[Arr], Arr] | None = None,
+                 s_prfaas: Callable[[Arr], Arr] | None = None) -> Alternatives:
     """What each route costs a request, from its input length and the prefix each cluster holds.
 
     mode "shared": one logical cache (prefix_pd = prefix_prfaas = the cached prefix); "scarce" /
@@ -391,7 +395,8 @@ def alternatives(input_tokens: Arr, prefix_pd: Arr, prefix_prfaas: Arr, mode: st
     prefills l_total - l_cluster where it runs; abundant prefills l_total - max(l_pd, l_prfaas) and
     moves the longer prefix to where it runs first (to PD over the egress link; to PrfaaS over the
     reverse direction, delaying its prefill). The caches' contents follow the planned routes (an
-    approximation for the requests the adaptive scheduler moves)."""
+    approximation for the requests the adaptive scheduler moves). `s_local` / `s_prfaas`: each
+    pool's occupancy profile (None: the latency), as `engine.simulate` takes them."""
     inp = np.asarray(input_tokens, dtype=float)
     a, b = np.asarray(prefix_pd, dtype=float), np.asarray(prefix_prfaas, dtype=float)
     z = np.zeros(len(inp))
@@ -408,6 +413,9 @@ def alternatives(input_tokens: Arr, prefix_pd: Arr, prefix_prfaas: Arr, mode: st
         return np.where(tok > 0, np.asarray(kv(np.maximum(tok, 1.0)), dtype=float), 0.0)
 
     pf_bytes = moved(to_pf)
-    return Alternatives(route, np.asarray(t_local(loc), dtype=float), np.asarray(t_prfaas(prf), dtype=float),
-                        np.asarray(kv(prf), dtype=float), np.asarray(kv(loc), dtype=float), moved(to_pd),
+    tl, tp = np.asarray(t_local(loc), dtype=float), np.asarray(t_prfaas(prf), dtype=float)
+    bl = tl if s_local is None else np.minimum(np.asarray(s_local(loc), dtype=float), tl)
+    bp = tp if s_prfaas is None else np.minimum(np.asarray(s_prfaas(prf), dtype=float), tp)
+    return Alternatives(route, tl, tp, bl, bp, np.asarray(kv(prf), dtype=float), np.asarray(kv(loc), dtype=float),
+                        moved(to_pd),
                         np.where(pf_bytes > 0, pf_bytes / egress_bytes_per_s + rtt_s, 0.0))
