@@ -4,6 +4,7 @@ Figures from these runs are printed (pytest -s) and quoted in the README's sched
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -285,3 +286,84 @@ def test_mooncake_replay_with_cluster_caches_under_both_schedulers(shared, mode)
     print(f"\n{mode}: static TTFT mean {s['mean_s']:.2f} P99 {s['p99_s']:.1f}; adaptive mean {a['mean_s']:.2f} "
           f"P99 {a['p99_s']:.1f}; rerouted {ad.rerouted}")
     assert a["mean_s"] <= s["mean_s"] * 1.001 and a["p99_s"] <= s["p99_s"] * 1.001
+
+
+# ---- through the CLI -------------------------------------------------------------------------
+
+def _cli(*args):
+    from typer.testing import CliRunner
+
+    from prfaas_plan.cli.app import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def test_cli_compare_schedulers_on_the_shipped_drop(tmp_path, monkeypatch):
+    """The shipped example trace resolves from any directory; both schedulers run on the same
+    arrivals; the static figures are those of a plain run; the JSON carries per-second arrays;
+    the output is byte-identical for the same seed."""
+    monkeypatch.chdir(tmp_path)
+    args = ("simulate", "--duration", "900", "--bandwidth-trace", "link-drop", "-f", "json")
+    r1, r2 = _cli(*args, "--compare-schedulers"), _cli(*args, "--compare-schedulers")
+    assert r1.exit_code == 0, r1.output
+    assert r1.output == r2.output
+    plain = json.loads(_cli(*args).output)
+    d = json.loads(r1.output)
+    assert "schedulers" not in plain and d["simulated"] == plain["simulated"]
+    st, ad = d["schedulers"]["static"], d["schedulers"]["adaptive"]
+    assert st["ttft_s"]["overall"]["p99_s"] == pytest.approx(plain["simulated"]["ttft_p99_s"])
+    n = len(ad["series"]["time_s"])
+    assert n >= 900 and all(len(v) == n for v in ad["series"].values())
+    # the trace's drop is in the series: 4 Gbps over [300, 420)
+    bw = dict(zip(ad["series"]["time_s"], ad["series"]["bandwidth_gbps"], strict=True))
+    assert bw[350.0] == pytest.approx(4.0) and bw[500.0] == pytest.approx(100.0)
+    assert max(ad["series"]["link_utilization"]) <= 1 + 1e-9
+    for b in (st, ad):
+        c = b["conservation"]
+        assert c["completed"] + c["in_system"] == c["arrived"] == d["requests"]
+    assert ad["rerouted"] > 0 and st["rerouted"] == 0
+    assert ad["ttft_s"]["overall"]["mean_s"] <= st["ttft_s"]["overall"]["mean_s"]
+
+
+def test_cli_adaptive_flapping_link_plot_and_rebalance(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    pytest.importorskip("matplotlib")
+    r = _cli("simulate", "--requests", "3000", "--bandwidth-trace", "link-flapping", "--scheduler", "adaptive",
+             "--rebalance-interval", "300", "--plot", "s.png", "-f", "json")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    assert d["scheduler"] == "adaptive" and list(d["schedulers"]) == ["adaptive"]
+    assert d["schedulers"]["adaptive"]["policy"]["rebalance_interval_s"] == 300
+    assert (tmp_path / "s.png").stat().st_size > 10_000
+    t = _cli("simulate", "--requests", "2000", "--scheduler", "adaptive", "--compare-schedulers")
+    assert t.exit_code == 0 and "requests rerouted" in t.output and "TTFT P99, offloaded" in t.output
+
+
+@pytest.mark.parametrize("args, needle", [
+    (("--scheduler", "fancy"), "--scheduler"),
+    (("--scheduler", "adaptive", "--window", "0"), "--window"),
+    (("--scheduler", "adaptive", "--raise-delay", "-1"), "--raise-delay"),
+    (("--scheduler", "adaptive", "--rebalance-interval", "0"), "--rebalance-interval"),
+    (("--scheduler", "adaptive", "--rebalance-interval", "10", "--drain-delay", "30"), "--rebalance-interval"),
+    (("--scheduler", "adaptive", "--drain-delay", "0"), "--drain-delay"),
+    (("--plot", "x.svg"), "--plot"),
+    (("--bandwidth-trace", "no-such-trace"), "--bandwidth-trace"),
+])
+def test_cli_bad_scheduler_input_exits_2_naming_the_flag(tmp_path, monkeypatch, args, needle):
+    monkeypatch.chdir(tmp_path)
+    r = _cli("simulate", "--requests", "100", *args)
+    assert r.exit_code == 2, r.output
+    assert needle in r.output and "Traceback" not in r.output
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_cli_mooncake_cluster_caches_under_both_schedulers(shared):
+    r = _cli("simulate", "mooncake-conversation", "--trace", str(shared / "traces" / "mooncake-conversation.jsonl"),
+             "--prefix-routing", "scarce", "--cache-tokens", "2000000", "--prfaas-cache-tokens", "50000000",
+             "--compare-schedulers", "-f", "json")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    assert d["prefix_routing"]["mode"] == "scarce"
+    for b in d["schedulers"].values():
+        c = b["conservation"]
+        assert c["completed"] + c["in_system"] == c["arrived"] == d["requests"]

@@ -10,11 +10,12 @@ catalog; commands keep one `Catalog` for the whole run.
 
 from __future__ import annotations
 
-from prfaas_plan.catalog.store import KINDS, Catalog, catalog_dir, looks_like_path
+from prfaas_plan.catalog.store import KINDS, Catalog, bandwidth_trace_path, catalog_dir, looks_like_path
 from prfaas_plan.specs.hardware import HardwareSpec
 from prfaas_plan.specs.model import ModelSpec
 
-__all__ = ["KINDS", "Catalog", "catalog_dir", "catalog_names", "load_hardware", "load_model", "looks_like_path"]
+__all__ = ["KINDS", "Catalog", "bandwidth_trace_path", "catalog_dir", "catalog_names", "load_hardware", "load_model",
+           "looks_like_path"]
 
 
 def load_hardware(ref: str) -> HardwareSpec:

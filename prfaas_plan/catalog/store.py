@@ -54,6 +54,21 @@ def user_dirs_from_env() -> tuple[Path, ...]:
     return tuple(Path(x).expanduser() for x in raw.split(os.pathsep) if x.strip())
 
 
+def bandwidth_trace_path(ref: str | Path) -> Path:
+    """A `--bandwidth-trace` argument: an existing file, or the name of a shipped example trace
+    (`bandwidth/NAME.csv`: link-drop, link-flapping)."""
+    p = Path(ref)
+    if p.exists() or looks_like_path(str(ref)) or str(ref).endswith(".csv"):
+        return p
+    d = catalog_dir("bandwidth")
+    shipped = d / f"{ref}.csv"
+    if shipped.is_file():
+        return shipped
+    names = sorted(x.stem for x in d.glob("*.csv")) if d.is_dir() else []
+    raise UnknownNameError(f"--bandwidth-trace: no file '{ref}' and no shipped trace of that name",
+                           fix=f"give a CSV path or one of: {', '.join(names)}")
+
+
 def looks_like_path(ref: str) -> bool:
     return ref.endswith((".yaml", ".yml", ".json")) or "/" in ref or "\\" in ref
 

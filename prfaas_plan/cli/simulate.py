@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -20,10 +20,66 @@ class TraceFmt(str, Enum):
     csv = "csv"
 
 
+class Scheduler(str, Enum):
+    static = "static"
+    adaptive = "adaptive"
+
+
 class PrefixRouting(str, Enum):
     shared = "shared"
     scarce = "scarce"
     abundant = "abundant"
+
+
+# Options of `prfaas simulate` (the adaptive scheduler's with each default's reason in its help);
+# aliases keep the command's signature short.
+CacheTokensOpt = Annotated[float | None, typer.Option(
+        help="with --trace: prefix-cache size in tokens (the PD cluster's with --prefix-routing)", min=0)]
+PrefixRoutingOpt = Annotated[PrefixRouting, typer.Option(
+        help="shared: one logical prefix cache (the planner's view); scarce/abundant: one cache per cluster "
+        "and the paper's routing rule for scarce or abundant bandwidth (needs --trace with hash_ids)")
+    ]
+PrfaasCacheTokensOpt = Annotated[float | None, typer.Option(
+        help="with --prefix-routing: the PrfaaS cluster's cache size in tokens (default: --cache-tokens)", min=0)]
+BandwidthTraceOpt = Annotated[str | None, typer.Option(
+        help="CSV 'time_s,gbps': the link's bandwidth over time (step-wise, repeats), or a shipped example: "
+        "link-drop (100 Gbps, 4 Gbps over 300-420 s), link-flapping (100 / 10 Gbps every 20 s)")]
+SchedulerOpt = Annotated[Scheduler, typer.Option(
+        help="static: route on the plan's threshold before the run; adaptive: route each request at its arrival "
+        "from the link and queue state (README 'Scheduling')")]
+CompareSchedulersOpt = Annotated[bool, typer.Option(
+        help="run static and adaptive on the same arrivals and show them side by side")]
+WindowOpt = Annotated[float | None, typer.Option(
+        help="adaptive: link-utilisation window, s (default 5: several transfers, reacts within seconds)")]
+RaiseDelayOpt = Annotated[float | None, typer.Option(
+        help="adaptive: extra wait on one path, s, that counts as a bottleneck (default 2: about the unloaded "
+        "TTFT)")]
+SettleDelayOpt = Annotated[float | None, typer.Option(
+        help="adaptive: imbalance, s, under which t returns toward the plan (default 0.5: hysteresis)")]
+UtilHighOpt = Annotated[float | None, typer.Option(
+        help="adaptive: link utilisation counted as its ceiling (default 0.9)")]
+ThresholdStepOpt = Annotated[float | None, typer.Option(
+        help="adaptive: relative change of t per second (default 0.1)")]
+MaxFactorOpt = Annotated[float | None, typer.Option(
+        help="adaptive: t stays within plan / F .. plan x F (default 8)")]
+RebalanceIntervalOpt = Annotated[float | None, typer.Option(
+        help="adaptive: re-plan the local prefill/decode split every S seconds from the last S seconds' "
+        "lengths and rate (default: off)")]
+DrainDelayOpt = Annotated[float | None, typer.Option(
+        help="adaptive: seconds an instance changing role takes to drain (default 30: a 1,024-token decode "
+        "batch at 25 ms/step)")]
+PlotOpt = Annotated[Path | None, typer.Option(
+        help="with an adaptive run: chart of t_eff, link utilisation, queues and bandwidth (.svg or .png)")]
+
+
+def _show(res: dict[str, Any], fmt: str, output: Path | None, path: Path | None) -> None:
+    from prfaas_plan.report.simulate import render_simulation
+
+    emit(render_simulation(res, fmt), output)
+    if path is not None:
+        from prfaas_plan.report.plots import draw_schedulers, save_plot
+
+        save_plot(path, draw_schedulers(res))
 
 
 @workload_app.command("import")
@@ -72,16 +128,21 @@ def simulate(
     load: Annotated[float | None, typer.Option(help="offered load / Lambda_max (default 0.8)", min=0.01, max=5.0)] = None,
     seed: Annotated[int, typer.Option(help="random seed (0 to 2^63 - 1)", min=0, max=2**63 - 1)] = 0,
     link_cv: Annotated[float, typer.Option(help="CV of a random per-second link bandwidth factor", min=0.0, max=3.0)] = 0.0,
-    cache_tokens: Annotated[float | None, typer.Option(
-        help="with --trace: prefix-cache size in tokens (the PD cluster's with --prefix-routing)", min=0)] = None,
-    prefix_routing: Annotated[PrefixRouting, typer.Option(
-        help="shared: one logical prefix cache (the planner's view); scarce/abundant: one cache per cluster "
-        "and the paper's routing rule for scarce or abundant bandwidth (needs --trace with hash_ids)")
-    ] = PrefixRouting.shared,
-    prfaas_cache_tokens: Annotated[float | None, typer.Option(
-        help="with --prefix-routing: the PrfaaS cluster's cache size in tokens (default: --cache-tokens)", min=0)] = None,
-    bandwidth_trace: Annotated[Path | None, typer.Option(
-        help="CSV 'time_s,gbps': the link's bandwidth over time (step-wise, repeats)")] = None,
+    cache_tokens: CacheTokensOpt = None,
+    prefix_routing: PrefixRoutingOpt = PrefixRouting.shared,
+    prfaas_cache_tokens: PrfaasCacheTokensOpt = None,
+    bandwidth_trace: BandwidthTraceOpt = None,
+    scheduler: SchedulerOpt = Scheduler.static,
+    compare_schedulers: CompareSchedulersOpt = False,
+    window: WindowOpt = None,
+    raise_delay: RaiseDelayOpt = None,
+    settle_delay: SettleDelayOpt = None,
+    util_high: UtilHighOpt = None,
+    threshold_step: ThresholdStepOpt = None,
+    max_factor: MaxFactorOpt = None,
+    rebalance_interval: RebalanceIntervalOpt = None,
+    drain_delay: DrainDelayOpt = None,
+    plot: PlotOpt = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="override a scenario field: PATH=VALUE")] = None,
     format: Annotated[Fmt, typer.Option("--format", "-f")] = Fmt.table,
     output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
@@ -98,17 +159,22 @@ def simulate(
 
       prfaas simulate mooncake-conversation --trace mooncake-conversation.jsonl --prefix-routing scarce
 
-      prfaas simulate --bandwidth-trace link.csv --load 0.8
+      prfaas simulate --duration 900 --bandwidth-trace link-drop --compare-schedulers
+
+      prfaas simulate --bandwidth-trace link-flapping --scheduler adaptive --rebalance-interval 300 --plot s.svg
     """
 
     def go() -> None:
         from prfaas_plan.commands.simulate import simulate_scenario
-        from prfaas_plan.report.simulate import render_simulation
 
+        pol = dict(window=window, raise_delay=raise_delay, settle_delay=settle_delay, util_high=util_high,
+                   threshold_step=threshold_step, max_factor=max_factor, rebalance_interval=rebalance_interval,
+                   drain_delay=drain_delay)
         res = simulate_scenario(scenario, set_ or [], trace_path=trace, bandwidth_trace=bandwidth_trace,
                                 cache_tokens=cache_tokens, requests=requests, duration=duration, load=load, seed=seed,
                                 link_cv=link_cv, prefix_routing=prefix_routing.value,
-                                prfaas_cache_tokens=prfaas_cache_tokens)
-        emit(render_simulation(res, out_format(ctx)), output)
+                                prfaas_cache_tokens=prfaas_cache_tokens, scheduler=scheduler.value, policy_params=pol,
+                                compare_schedulers=compare_schedulers, plot=plot)
+        _show(res, out_format(ctx), output, plot)
 
     run(go, ctx)

@@ -21,13 +21,23 @@ from prfaas_plan.assemble.distributions import length_dist
 from prfaas_plan.assemble.inputs import build_inputs
 from prfaas_plan.assemble.scenario import load_scenario
 from prfaas_plan.assemble.workload import trace_workload
-from prfaas_plan.catalog import Catalog
+from prfaas_plan.catalog import Catalog, bandwidth_trace_path
+from prfaas_plan.commands.scheduling import (
+    SCHEDULERS,
+    adaptive_series,
+    block,
+    check_scheduler,
+    make_policy,
+    run_adaptive,
+    static_series,
+)
 from prfaas_plan.errors import PrfaasError
 from prfaas_plan.plan import dist as D
 from prfaas_plan.plan.latency import thinned_scv
 from prfaas_plan.plan.planner import Plan, PlanInputs, make_plan, routing_cut
 from prfaas_plan.plan.scale import burst_p99_bytes
 from prfaas_plan.plan.throughput import RouteModel
+from prfaas_plan.sim.adaptive import AdaptivePolicy, AdaptiveResult
 from prfaas_plan.sim.engine import (
     MAX_REQUESTS,
     LinkTooSlowError,
@@ -38,7 +48,7 @@ from prfaas_plan.sim.engine import (
     simulate,
     window_bytes,
 )
-from prfaas_plan.sim.prefix_cache import cached_prefix, route_two_caches
+from prfaas_plan.sim.prefix_cache import ClusterRouting, cached_prefix, route_two_caches
 from prfaas_plan.specs.scenario import FixedDecode, ScenarioSpec
 from prfaas_plan.specs.trace import Trace
 from prfaas_plan.specs.workload import WorkloadSpec
@@ -110,8 +120,9 @@ def _random_link(rng: np.random.Generator, horizon: float, link_cv: float) -> np
 
 def _two_caches(trace: Trace, thr: float, mode: str, rm: RouteModel, rtt_s: float, block_tokens: int,
                 cache_tokens: float | None, prfaas_cache_tokens: float | None
-                ) -> tuple[np.ndarray, dict[str, Any], dict[str, Any]]:
-    """Per-cluster prefix caches: computed tokens, the engine's extra arguments, and the report's summary."""
+                ) -> tuple[np.ndarray, dict[str, Any], dict[str, Any], ClusterRouting]:
+    """Per-cluster prefix caches: computed tokens, the engine's extra arguments, the report's summary
+    and the routing itself (the adaptive scheduler prices both routes from its prefixes)."""
     cr = route_two_caches(trace, thr, mode, block_tokens, cache_tokens,
                           cache_tokens if prfaas_cache_tokens is None else prfaas_cache_tokens)
 
@@ -133,7 +144,7 @@ def _two_caches(trace: Trace, thr: float, mode: str, rm: RouteModel, rtt_s: floa
         "moved_to_pd_gb": float(to_pd.sum() / 1e9),
         "moved_to_prfaas_gb": float(to_pf.sum() / 1e9),
     }
-    return cr.compute_tokens, kw, info
+    return cr.compute_tokens, kw, info, cr
 
 
 def _stages(r: SimRecords, rm: RouteModel, stat: np.ndarray, w0: float, horizon: float) -> dict[str, Any]:
@@ -217,6 +228,26 @@ def _notes(plan: Plan, growing: list[str], routing_info: dict[str, Any] | None, 
     return notes
 
 
+def _run_engines(scheduler: str, both: bool, a: Arrivals, unc: np.ndarray, kw: dict[str, Any], cfg: SimConfig,
+                 rm: RouteModel, thr: float, policy: AdaptivePolicy | None, trace: Trace | None,
+                 cr: ClusterRouting | None, mode: str) -> tuple[SimRecords | None, AdaptiveResult | None]:
+    """The static and/or the adaptive run on the same arrivals."""
+    want = {scheduler} | (set(SCHEDULERS) if both else set())
+    st, ad = None, None
+    assert rm.prfaas_profile is not None
+    try:
+        if "static" in want:
+            st = simulate(a.arrival_s, unc, a.output, cfg, rm.prfaas_profile, rm.local_profile, rm.kv_profile,
+                          s_prfaas=rm.prfaas_occupancy, s_local=rm.local_occupancy, **kw)
+        if "adaptive" in want:
+            ad = run_adaptive(a.arrival_s, a.uncached, a.output, cfg, rm, thr, policy or AdaptivePolicy(),
+                              trace.input_tokens if trace is not None else None, cr, mode)
+    except LinkTooSlowError as exc:
+        raise PrfaasError(f"--bandwidth-trace/--link-cv: {exc}",
+                          fix="check the bandwidth trace's units (Gbps), or simulate fewer requests") from None
+    return st, ad
+
+
 def _check_options(sc: ScenarioSpec, path: str, trace: Trace | None, prefix_routing: str, link_cv: float,
                    bandwidth_factors: np.ndarray | None) -> None:
     if sc.prfaas is None:
@@ -232,11 +263,15 @@ def run_simulation(cat: Catalog, sc: ScenarioSpec, wl: WorkloadSpec, path: str, 
                    duration: float | None, load: float | None, seed: int, trace: Trace | None, block_tokens: int = 512,
                    cache_tokens: float | None = None, link_cv: float = 0.0,
                    bandwidth_factors: np.ndarray | None = None, prefix_routing: str = "shared",
-                   prfaas_cache_tokens: float | None = None) -> dict[str, Any]:
+                   prfaas_cache_tokens: float | None = None, scheduler: str = "static",
+                   policy: AdaptivePolicy | None = None, compare_schedulers: bool = False) -> dict[str, Any]:
     """`prefix_routing`: "shared" routes on the uncached length of one logical cache (as the planner
     assumes); "scarce" / "abundant" keep one prefix cache per cluster and apply the paper's rule
-    (`sim.prefix_cache.route_two_caches`); they need a trace with block hashes."""
+    (`sim.prefix_cache.route_two_caches`); they need a trace with block hashes. `scheduler`: static
+    routes on the plan's threshold before the run; adaptive routes each request at its arrival
+    (`commands.scheduling`); `compare_schedulers` runs both on the same arrivals."""
     _check_options(sc, path, trace, prefix_routing, link_cv, bandwidth_factors)
+    check_scheduler(scheduler)
     inp, info = build_inputs(cat, sc, wl, path, False, None)
     plan = make_plan(inp).prfaas_pd
     assert plan is not None and inp.route.prfaas_profile is not None
@@ -248,17 +283,14 @@ def run_simulation(cat: Catalog, sc: ScenarioSpec, wl: WorkloadSpec, path: str, 
     j, thr = routing_cut(plan, rm)
     cfg = SimConfig(thr, plan.instances["prfaas"], plan.instances["pd_prefill"], plan.instances["pd_decode"],
                     slots, step, rm.egress_bytes_per_s, inp.rtt_s, factors)
-    unc, kw, routing_info = a.uncached, dict[str, Any](), None
+    unc, kw, routing_info, cr = a.uncached, dict[str, Any](), None, None
     if prefix_routing != "shared":
         assert trace is not None
-        unc, kw, routing_info = _two_caches(trace, thr, prefix_routing, rm, inp.rtt_s, block_tokens, cache_tokens,
-                                            prfaas_cache_tokens)
-    try:
-        r = simulate(a.arrival_s, unc, a.output, cfg, rm.prfaas_profile, rm.local_profile, rm.kv_profile,
-                     s_prfaas=rm.prfaas_occupancy, s_local=rm.local_occupancy, **kw)
-    except LinkTooSlowError as exc:
-        raise PrfaasError(f"--bandwidth-trace/--link-cv: {exc}",
-                          fix="check the bandwidth trace's units (Gbps), or simulate fewer requests") from None
+        unc, kw, routing_info, cr = _two_caches(trace, thr, prefix_routing, rm, inp.rtt_s, block_tokens, cache_tokens,
+                                                prfaas_cache_tokens)
+    st, ad = _run_engines(scheduler, compare_schedulers, a, unc, kw, cfg, rm, thr, policy, trace, cr, prefix_routing)
+    r = ad.records if scheduler == "adaptive" and ad is not None else st
+    assert r is not None
     horizon = float(a.arrival_s[-1])
     done, inside = check_conservation(r, horizon)
     w0 = float(a.arrival_s[int(len(a.arrival_s) * WARMUP)])
@@ -270,7 +302,7 @@ def run_simulation(cat: Catalog, sc: ScenarioSpec, wl: WorkloadSpec, path: str, 
     compare = {k: {"simulated": sim.get(k), "closed_form": pred.get(k), "relative_difference": _rel(sim.get(k), pred.get(k))}
                for k in ("throughput_rps", "ttft_mean_s", "ttft_p90_s", "egress_mean_gbps", "egress_p99_1s_gbps",
                          "link_utilization")}
-    return {
+    res: dict[str, Any] = {
         "scenario": sc.name, "arrivals": a.source, "requests": len(a.arrival_s), "offered_rps": a.offered_rps,
         "load": a.load, "max_throughput_rps": plan.max_throughput_rps, "binding": plan.binding,
         "binding_stage": BOUND_STAGE.get(plan.binding, plan.binding),
@@ -280,10 +312,39 @@ def run_simulation(cat: Catalog, sc: ScenarioSpec, wl: WorkloadSpec, path: str, 
         "growing_queues": growing, "conservation": {"arrived": len(a.arrival_s), "completed": done, "in_system": inside},
         "notes": _notes(plan, growing, routing_info, factors, a.load),
     }
+    if ad is not None:
+        res["scheduler"] = scheduler
+        res["schedulers"] = _scheduler_blocks(st, ad, cfg, rm, thr, stat, w0, horizon, policy or AdaptivePolicy())
+        res["notes"].append(ADAPTIVE_NOTE)
+    return res
 
 
-def simulate_scenario(scenario: str | None, sets: list[str], *, trace_path: Path | None, bandwidth_trace: Path | None,
+ADAPTIVE_NOTE = (
+    "adaptive scheduler: routes each request at its arrival; t_eff rises while the PrfaaS path (queue or link) "
+    "is the bottleneck and the local pool has room, falls back to the plan's t with hysteresis; a request leaves "
+    "its planned route only for a cluster expected to finish it no later (README 'Scheduling'); with per-cluster "
+    "caches the caches follow the planned routes (an approximation for rerouted requests)")
+
+
+def _scheduler_blocks(st: SimRecords | None, ad: AdaptiveResult, cfg: SimConfig, rm: RouteModel, thr: float,
+                      stat: np.ndarray, w0: float, horizon: float, policy: AdaptivePolicy) -> dict[str, Any]:
+    out = {}
+    if st is not None:
+        out["static"] = block("static", st, stat, _simulated(st, rm, stat, w0, horizon),
+                              static_series(st, cfg, thr, horizon))
+    out["adaptive"] = block("adaptive", ad.records, stat, _simulated(ad.records, rm, stat, w0, horizon),
+                            adaptive_series(ad), ad, policy)
+    for name, r in (("static", st), ("adaptive", ad.records)):
+        if r is not None:
+            done, inside = check_conservation(r, horizon)
+            out[name]["conservation"] = {"arrived": len(r.arrival_s), "completed": done, "in_system": inside}
+    return out
+
+
+def simulate_scenario(scenario: str | None, sets: list[str], *, trace_path: Path | None,
+                      bandwidth_trace: Path | str | None,
                       cache_tokens: float | None, requests: int | None, duration: float | None,
+                      plot: Path | None = None, policy_params: dict[str, Any] | None = None,
                       **kw: Any) -> dict[str, Any]:
     """`prfaas simulate` from the command line's arguments: loads the scenario (and the trace as its
     workload, and a measured link) and runs `run_simulation`."""
@@ -291,6 +352,12 @@ def simulate_scenario(scenario: str | None, sets: list[str], *, trace_path: Path
 
     if requests is not None and duration is not None:
         raise PrfaasError("give --requests or --duration, not both")
+    if plot is not None and kw.get("scheduler") != "adaptive" and not kw.get("compare_schedulers"):
+        raise PrfaasError("--plot draws the adaptive scheduler's series",
+                          fix="add --scheduler adaptive or --compare-schedulers")
+    if plot is not None and plot.suffix.lower() not in (".svg", ".png"):
+        raise PrfaasError(f"--plot {plot}: the file must end in .svg or .png", fix="e.g. --plot sched.svg")
+    policy = make_policy(**(policy_params or {}))
     cat = Catalog()
     wsets = [s for s in sets if s.strip().startswith("workload.")] if trace_path is not None else []
     ld = load_scenario(cat, scenario, [s for s in sets if s not in wsets])
@@ -298,6 +365,8 @@ def simulate_scenario(scenario: str | None, sets: list[str], *, trace_path: Path
     if trace_path is not None:  # the trace replaces lengths and arrivals; the scenario's SLO stays
         tr = read_trace(cat.trace(trace_path))
         wl = trace_workload(tr, trace_path.stem, 512, cache_tokens, ld.workload, wsets)
-    factors = read_bandwidth_trace(bandwidth_trace, ld.spec.link.bandwidth_gbps) if bandwidth_trace is not None else None
+    factors = None
+    if bandwidth_trace is not None:
+        factors = read_bandwidth_trace(bandwidth_trace_path(bandwidth_trace), ld.spec.link.bandwidth_gbps)
     return run_simulation(cat, ld.spec, wl, ld.path, requests=requests, duration=duration, trace=tr,
-                          cache_tokens=cache_tokens, bandwidth_factors=factors, **kw)
+                          cache_tokens=cache_tokens, bandwidth_factors=factors, policy=policy, **kw)

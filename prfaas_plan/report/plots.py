@@ -97,3 +97,44 @@ def draw_compare(res: CompareResult) -> Callable[[Any], None]:
         ax.legend(fontsize=8, loc="lower right")
 
     return draw
+
+
+def draw_schedulers(res: dict[str, Any]) -> Callable[[Any], None]:
+    """`simulate --scheduler adaptive | --compare-schedulers`: three stacked panels over time: the
+    effective threshold, link utilisation with the bandwidth trace, and the queue depths."""
+    blocks = res["schedulers"]
+    ad = blocks["adaptive"]["series"]
+
+    def draw(ax: Any) -> None:
+        fig = ax.figure
+        ax.remove()
+        fig.set_size_inches(9, 8)
+        a1, a2, a3 = fig.subplots(3, 1, sharex=True)
+        t = ad["time_s"]
+        a1.plot(t, ad["threshold_tokens"], label="adaptive t_eff")
+        if "static" in blocks:
+            a1.plot(blocks["static"]["series"]["time_s"], blocks["static"]["series"]["threshold_tokens"], "--",
+                    label="static t (plan)")
+        a1.set_ylabel("threshold (tokens)")
+        a1.legend(loc="upper right")
+        a2.plot(t, ad["link_utilization"], label="link utilisation (adaptive)")
+        if "static" in blocks:
+            s = blocks["static"]["series"]
+            a2.plot(s["time_s"], s["link_utilization"], ":", label="link utilisation (static)")
+        a2.set_ylabel("utilisation")
+        a2b = a2.twinx()
+        a2b.plot(t, ad["bandwidth_gbps"], color="red", lw=1, label="bandwidth (Gbps)")
+        a2b.set_ylabel("bandwidth (Gbps)")
+        a2.legend(loc="upper left")
+        a2b.legend(loc="upper right")
+        for key, label in (("prfaas_queue_s", "PrfaaS queue"), ("local_queue_s", "local queue"),
+                           ("link_drain_s", "link drain")):
+            a3.plot(t, [x if x is not None else float("nan") for x in ad[key]], label=label)
+        a3.set_ylabel("waiting (s)")
+        a3.set_xlabel("time (s)")
+        a3.legend(loc="upper right")
+        a1.set_title(f"{res['scenario']}: adaptive scheduler ({res['load']:.0%} of Lambda_max)")
+        for a in (a1, a2, a3):
+            a.grid(True, alpha=0.3)
+
+    return draw

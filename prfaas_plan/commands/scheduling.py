@@ -1,0 +1,118 @@
+"""`prfaas simulate --scheduler adaptive | --compare-schedulers`: builds the adaptive policy from the
+flags (bad values name the flag), prices both routes of every request, wires the long-timescale
+re-planner to the planner's optimiser, runs `sim.adaptive`, and summarises each scheduler's run
+(TTFT overall / offloaded / local, throughput, reroutes, split changes, per-second series)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from prfaas_plan.errors import PrfaasError
+from prfaas_plan.plan.rebalance import replan_split
+from prfaas_plan.plan.throughput import RouteModel
+from prfaas_plan.sim.adaptive import (
+    AdaptivePolicy,
+    AdaptiveResult,
+    LinkState,
+    Replanner,
+    alternatives,
+    simulate_adaptive,
+)
+from prfaas_plan.sim.engine import SimConfig, SimRecords
+from prfaas_plan.sim.metrics import series_dict, ttft_breakdown
+from prfaas_plan.sim.prefix_cache import ClusterRouting
+
+SCHEDULERS = ("static", "adaptive")
+FLAGS = {"window_s": "--window", "raise_s": "--raise-delay", "settle_s": "--settle-delay",
+         "util_high": "--util-high", "step": "--threshold-step", "max_factor": "--max-factor",
+         "rebalance_interval_s": "--rebalance-interval", "drain_delay_s": "--drain-delay", "tick_s": "--tick"}
+
+
+def make_policy(**flags: Any) -> AdaptivePolicy:
+    """An `AdaptivePolicy` from the flags given by name without dashes (window=..., drain_delay=...;
+    None: the default); the first invalid value is an error naming its flag."""
+    field = {f.lstrip("-").replace("-", "_"): k for k, f in FLAGS.items()}
+    pol = AdaptivePolicy(**{field[k]: v for k, v in flags.items() if v is not None})
+    for name, msg in pol.problems():
+        flag = FLAGS.get(name, name)
+        fix = ("give --rebalance-interval at least --drain-delay" if "drain delay" in msg
+               else f"give {flag} a valid value (see `prfaas simulate --help`)")
+        raise PrfaasError(f"{flag}: {msg}", fix=fix)
+    return pol
+
+
+def check_scheduler(scheduler: str) -> None:
+    if scheduler not in SCHEDULERS:
+        raise PrfaasError(f"--scheduler: unknown scheduler {scheduler!r}", fix="use static or adaptive")
+
+
+def _replanner(rm: RouteModel, cfg: SimConfig) -> Replanner:
+    n_local = cfg.n_pd_prefill + cfg.n_pd_decode
+
+    def replan(lengths: np.ndarray, outs: np.ndarray, rate: float) -> tuple[int, int, float]:
+        r = replan_split(rm, lengths, float(np.mean(outs)), cfg.n_prfaas, n_local, cfg.decode_slots_per_instance,
+                         cfg.decode_step_s)
+        return r.n_pd_prefill, r.n_pd_decode, r.threshold_tokens
+
+    return replan
+
+
+def run_adaptive(arrival: np.ndarray, uncached: np.ndarray, output: np.ndarray, cfg: SimConfig, rm: RouteModel,
+                 threshold: float, policy: AdaptivePolicy, input_tokens: np.ndarray | None = None,
+                 routing: ClusterRouting | None = None, mode: str = "shared") -> AdaptiveResult:
+    """The adaptive run on the same arrivals as static: with per-cluster caches each route is priced
+    from the prefix each cluster holds (`routing`); otherwise both prefill `uncached` tokens."""
+    assert rm.prfaas_profile is not None
+    if routing is not None and input_tokens is not None:
+        inp, pd, pf = input_tokens, routing.prefix_pd, routing.prefix_prfaas
+    else:
+        inp, pd, pf, mode = uncached, np.zeros(len(uncached)), np.zeros(len(uncached)), "shared"
+    alt = alternatives(inp, pd, pf, mode, rm.local_profile, rm.prfaas_profile, rm.kv_profile, cfg.link_bytes_per_s,
+                       cfg.rtt_s, rm.local_occupancy, rm.prfaas_occupancy)
+    replan = _replanner(rm, cfg) if policy.rebalance_interval_s is not None else None
+    return simulate_adaptive(arrival, alt, output, cfg, policy, threshold, replan)
+
+
+def static_series(r: SimRecords, cfg: SimConfig, threshold: float, horizon: float) -> dict[str, list[Any]]:
+    """Per-second series of a static run: its (fixed) threshold and the link's utilisation, the
+    link replayed second by second from the run's transfer starts (exact, as the adaptive series)."""
+    n = int(horizon) + 1
+    link = LinkState(cfg.link_bytes_per_s, cfg.bandwidth_factors)
+    starts = [r.transfer_start_s] + ([r.move_start_s] if r.move_start_s is not None else [])
+    sizes = [r.kv_bytes] + ([r.move_bytes] if r.move_bytes is not None else [])
+    for st, b in zip(starts, sizes, strict=True):
+        ok = np.isfinite(st)
+        for t0, nb in zip(st[ok].tolist(), b[ok].tolist(), strict=True):
+            link.add(t0, nb)
+    sent = np.empty(n)
+    for k in range(n):
+        link.advance(float(k + 1))
+        sent[k] = link.sent
+    sent = np.diff(np.concatenate([[0.0], sent]))
+    cap = np.array([link.rate(float(k)) for k in range(n)])
+    util = np.where(cap > 0, sent / np.where(cap > 0, cap, 1.0), 0.0)
+    thr = threshold if np.isfinite(threshold) else None
+    return {"time_s": [float(k + 1) for k in range(n)], "threshold_tokens": [thr] * n,
+            "link_utilization": [float(x) for x in util], "bandwidth_gbps": [float(x) * 8 / 1e9 for x in cap]}
+
+
+def block(name: str, r: SimRecords, counted: np.ndarray, simulated: dict[str, Any], series: dict[str, Any],
+          ad: AdaptiveResult | None = None, policy: AdaptivePolicy | None = None) -> dict[str, Any]:
+    """One scheduler's figures for the report."""
+    out: dict[str, Any] = {
+        "scheduler": name, "ttft_s": ttft_breakdown(r, counted),
+        "throughput_rps": simulated["throughput_rps"], "egress_mean_gbps": simulated["egress_mean_gbps"],
+        "offload_fraction": simulated["offload_fraction"], "rerouted": 0, "split_changes": [], "series": series,
+    }
+    if ad is not None:
+        out["rerouted"] = ad.rerouted
+        out["split_changes"] = [{k: (float(v) if np.isfinite(v) else None) for k, v in c.items()} for c in ad.changes]
+    if policy is not None:
+        out["policy"] = {k: getattr(policy, k) for k in FLAGS if hasattr(policy, k)}
+    return out
+
+
+def adaptive_series(ad: AdaptiveResult) -> dict[str, Any]:
+    return series_dict(ad.series)
