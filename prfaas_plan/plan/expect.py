@@ -34,9 +34,18 @@ class Check:
         return f"actual {got} {self.unit} vs {self.kind} {self.expected:.4g} {self.unit}".replace("  ", " ")
 
 
+def slo_checks(r: PlanReport) -> list[Check]:
+    """The workload's SLOs as expectations on the main plan (loaded P90 TTFT at the operating load,
+    decode tokens/s per request): a violated SLO fails `plan` like a failed `expect:`."""
+    p = r.prfaas_pd or r.homogeneous_pd
+    return [Check(f"slo_{c.name}", c.actual, c.limit, "max" if c.name == "ttft_p90_s" else "min", c.met,
+                  "s" if c.name == "ttft_p90_s" else "tokens/s", f"binding stage {p.binding}")
+            for c in p.slo]
+
+
 def check_expectations(r: PlanReport, e: Expectations | None) -> list[Check]:
     if e is None:
-        return []
+        return slo_checks(r)
     p = r.prfaas_pd or r.homogeneous_pd
     actual = {
         "min_max_throughput_rps": p.max_throughput_rps,
@@ -57,7 +66,7 @@ def check_expectations(r: PlanReport, e: Expectations | None) -> list[Check]:
         kind = "min" if name.startswith("min_") else "max"
         ok = got is not None and (got >= want if kind == "min" else got <= want)
         out.append(Check(name, got, float(want), kind, bool(ok), UNITS.get(name, ""), hint))
-    return out
+    return out + slo_checks(r)
 
 
 def junit_xml(scenario: str, checks: list[Check]) -> str:

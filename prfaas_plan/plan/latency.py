@@ -66,12 +66,16 @@ def thinned_scv(ca2: float, share: float) -> float:
 
 def ttft_quantile(unloaded: Arr, p_wait: Arr, decay: Arr, q: float) -> float:
     """q-quantile of U + W over atoms, with P(W > x) = p_wait exp(-decay x) per atom."""
-    if np.all(p_wait == 0):
-        return float(np.quantile(unloaded, q))
+    if np.all(p_wait == 0):  # the smallest atom value with at most a (1 - q) share above it
+        s = np.sort(unloaded)
+        return float(s[max(0, math.ceil(q * len(s) - 1 - 1e-9))])
     if np.any(~np.isfinite(decay) & (p_wait > 0)) or np.any(decay <= 0):
         return math.inf
-    lo = float(np.quantile(unloaded, q))
-    hi = lo + float(np.max(np.log(np.maximum(p_wait, 1e-300) / (1 - q)) / decay)) + float(unloaded.max())
+    # Bracket: below the smallest atom the tail is 1; past the largest atom plus the time the slowest
+    # decaying wait needs to fall under 1 - q it is at most 1 - q (the log term is clamped at 0: a
+    # pool that queues less than 1 - q of its arrivals needs no extra time).
+    lo = float(unloaded.min())
+    hi = float(unloaded.max()) + max(0.0, float(np.max(np.log(np.maximum(p_wait, 1e-300) / (1 - q)) / decay)))
     for _ in range(60):
         x = (lo + hi) / 2
         excess = np.maximum(x - unloaded, 0.0)

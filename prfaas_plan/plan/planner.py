@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from prfaas_plan.plan.latency import pool_wait, thinned_scv, ttft_quantile
-from prfaas_plan.plan.throughput import Choice, RouteModel, evaluate, optimise, stage_grid
+from prfaas_plan.plan.slo import SLOCheck, check_slos, goodput_rps, route_sums
+from prfaas_plan.plan.throughput import Choice, RouteModel, StageGrid, evaluate, optimise, stage_grid
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,10 @@ class PlanInputs:
     burstiness_scv: float
     load: float
     paper_approximation: bool = False
+    routing: tuple[float, int] | None = None  # pinned (threshold tokens, local prefill instances)
+    ttft_p90_slo_s: float | None = None
+    decode_tokens_per_s_slo: float | None = None
+    tpot_s: float | None = None  # decode time per output token at the planned batch
 
 
 @dataclass
@@ -54,6 +59,8 @@ class Plan:
     eq7_gap: float | None = None
     eq8_gap: float | None = None
     queue_utilisation: dict[str, float] = field(default_factory=dict)
+    slo: list[SLOCheck] = field(default_factory=list)
+    goodput_rps: float | None = None  # highest arrival rate meeting the TTFT SLO (None: no TTFT SLO)
 
 
 @dataclass
@@ -116,6 +123,11 @@ def _plan(label: str, rm: RouteModel, ch: Choice, inp: PlanInputs, n_prfaas: int
         b = ch.bounds
         eq7 = (min(b["prfaas_compute"], b["prfaas_egress"]) - b["pd_prefill"]) / lam
         eq8 = (ch.thetas["prfaas"] + ch.thetas["pd_prefill"] - ch.thetas["pd_decode"]) / ch.thetas["pd_decode"]
+    slo = check_slos(loaded["p90"], inp.ttft_p90_slo_s, inp.tpot_s, inp.decode_tokens_per_s_slo)
+    good = None
+    if inp.ttft_p90_slo_s is not None:
+        good = goodput_rps(route_sums(rm, inp.rtt_s), inp.burstiness_scv, ch.j, ch.n_p, n_prfaas, lam,
+                           inp.ttft_p90_slo_s)
     return Plan(
         label=label, threshold_tokens=thr, offload_fraction=p,
         mean_offloaded_tokens=float(rm.atoms[ch.j:].mean()) if ch.j < n else None,
@@ -125,7 +137,7 @@ def _plan(label: str, rm: RouteModel, ch: Choice, inp: PlanInputs, n_prfaas: int
         egress_utilization=eg / inp.link_gbps if inp.link_gbps > 0 else math.inf,
         ttft_s=unl, loaded_ttft_s=loaded, cost_usd_per_hour=cost, bounds_rps=ch.bounds,
         paper_approximation_rps=paper_lam, exact_rps=exact_lam, eq7_gap=eq7, eq8_gap=eq8,
-        queue_utilisation=util,
+        queue_utilisation=util, slo=slo, goodput_rps=good,
     )
 
 
@@ -135,10 +147,21 @@ def _cost(n_prf: int, n_loc: int, inp: PlanInputs) -> float | None:
     return n_prf * (inp.prfaas_instance_usd_h or 0.0) + n_loc * inp.local_instance_usd_h
 
 
+def _choose(g: StageGrid, inp: PlanInputs, notes: list[str]) -> Choice:
+    """The PrfaaS-PD configuration: the optimum, or the scenario's pinned routing."""
+    rm = inp.route
+    if inp.routing is None:
+        return optimise(g, inp.n_local, rm.decode_rps_per_instance)
+    j = int(np.searchsorted(rm.atoms, inp.routing[0], side="right"))
+    notes.append(f"routing pinned by the scenario: threshold {inp.routing[0]:,.0f} tokens, "
+                 f"{inp.routing[1]} local prefill instances (not optimised)")
+    return evaluate(g, inp.routing[1], inp.n_local, rm.decode_rps_per_instance, j)
+
+
 def make_plan(inp: PlanInputs) -> PlanReport:
     rm = inp.route
     paper = inp.paper_approximation
-    notes = []
+    notes: list[str] = []
     homo_g = stage_grid(inp.homo_route, 0, paper)
     homo_ch = optimise(homo_g, inp.homogeneous_instances, inp.homo_route.decode_rps_per_instance, allow_offload=False)
     homo_ex = evaluate(stage_grid(inp.homo_route, 0, not paper), homo_ch.n_p, inp.homogeneous_instances,
@@ -150,7 +173,7 @@ def make_plan(inp: PlanInputs) -> PlanReport:
     if inp.n_prfaas > 0 and rm.t_prfaas is not None:
         g = stage_grid(rm, inp.n_prfaas, paper)
         g_other = stage_grid(rm, inp.n_prfaas, not paper)
-        ch = optimise(g, inp.n_local, rm.decode_rps_per_instance)
+        ch = _choose(g, inp, notes)
         other = evaluate(g_other, ch.n_p, inp.n_local, rm.decode_rps_per_instance, ch.j)
         cost = _cost(inp.n_prfaas, inp.n_local, inp)
         prf = _plan("PrfaaS-PD", rm, ch, inp, inp.n_prfaas, cost,

@@ -14,6 +14,8 @@ from prfaas_plan.specs.base import (
     Fraction,
     InstanceGpus,
     LinkGbps,
+    NonNegFloat,
+    NonNegInt,
     PosFloat,
     StrictModel,
     Tokens,
@@ -85,6 +87,14 @@ class RooflineDecode(StrictModel):
 DecodeSpec = Annotated[FixedDecode | RooflineDecode, Field(discriminator="mode")]
 
 
+class Routing(StrictModel):
+    """A fixed routing instead of the planner's optimum (e.g. the one `prfaas size` chose)."""
+
+    threshold_tokens: NonNegFloat = Field(description="uncached lengths above this go to PrfaaS")
+    pd_prefill_instances: NonNegInt = Field(description="local instances that prefill; the rest decode")
+    source: str | None = None
+
+
 class Expectations(StrictModel):
     min_max_throughput_rps: PosFloat | None = None
     max_ttft_p90_s: PosFloat | None = None
@@ -115,3 +125,12 @@ class ScenarioSpec(StrictModel):
         "overlapped; perf.serving); 'latency' = 1 / single-request latency, the paper's Eqs. 3-4",
     )
     expect: Expectations | None = None
+    routing: Routing | None = None
+
+    @model_validator(mode="after")
+    def _routing_fits(self) -> ScenarioSpec:
+        if self.routing is not None and self.routing.pd_prefill_instances >= self.local.instances:
+            raise ValueError(
+                f"routing.pd_prefill_instances ({self.routing.pd_prefill_instances}) must leave at least one of "
+                f"the {self.local.instances} local instances to decode")
+        return self
