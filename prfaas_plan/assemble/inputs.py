@@ -101,6 +101,9 @@ def build_inputs(cat: Catalog, sc: ScenarioSpec, wl: WorkloadSpec, path: str, pa
         link_gbps=sc.link.bandwidth_gbps, rtt_s=sc.link.rtt_ms / 1e3,
         burstiness_scv=wl.arrival.burstiness_scv, load=load if load is not None else sc.load,
         paper_approximation=paper_approximation,
+        routing=(sc.routing.threshold_tokens, sc.routing.pd_prefill_instances) if sc.routing else None,
+        ttft_p90_slo_s=wl.slo.ttft_p90_s, decode_tokens_per_s_slo=wl.slo.decode_tokens_per_s,
+        tpot_s=float(dinfo["step_time_s"]),
     )
     prf_src = cluster_price_source(sc.prfaas, dep.prfaas_hw) if sc.prfaas and dep.prfaas_hw else None
     info["prices"] = {

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from prfaas_plan.cli import calibrate, catalog, kv, perf, plan, scale, simulate
+from prfaas_plan.cli import calibrate, catalog, kv, perf, plan, scale, simulate, size
 
 app = typer.Typer(
     name="prfaas",
@@ -41,6 +41,7 @@ app.command()(calibrate.profile)
 app.command()(plan.plan)
 app.command()(scale.scale)
 app.command()(scale.compare)
+app.command()(size.size)
 app.command()(simulate.simulate)
 app.add_typer(catalog.catalog_app, name="catalog")
 app.add_typer(catalog.models_app, name="models")

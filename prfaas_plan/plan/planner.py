@@ -163,7 +163,12 @@ def make_plan(inp: PlanInputs) -> PlanReport:
     paper = inp.paper_approximation
     notes: list[str] = []
     homo_g = stage_grid(inp.homo_route, 0, paper)
-    homo_ch = optimise(homo_g, inp.homogeneous_instances, inp.homo_route.decode_rps_per_instance, allow_offload=False)
+    if inp.routing is not None and inp.n_prfaas == 0:  # a pinned homogeneous split
+        homo_ch = evaluate(homo_g, inp.routing[1], inp.homogeneous_instances, inp.homo_route.decode_rps_per_instance,
+                           len(inp.homo_route.atoms))
+    else:
+        homo_ch = optimise(homo_g, inp.homogeneous_instances, inp.homo_route.decode_rps_per_instance,
+                           allow_offload=False)
     homo_ex = evaluate(stage_grid(inp.homo_route, 0, not paper), homo_ch.n_p, inp.homogeneous_instances,
                        inp.homo_route.decode_rps_per_instance, homo_ch.j)
     homo = _plan("homogeneous PD", inp.homo_route, homo_ch, inp, 0,

@@ -5,7 +5,9 @@
 PLAN = {"threshold_tokens", "offload_fraction", "mean_offloaded_tokens", "instances": {"prfaas",
  "pd_prefill", "pd_decode"}, "stage_throughput_rps": {"prfaas", "pd_prefill", "pd_decode"},
  "max_throughput_rps", "binding", "egress_gbps", "ttft_s": {"mean", "p90"}, "loaded_ttft_s":
- {"mean", "p90"}, "cost_usd_per_hour", plus detail fields (bounds_rps, exact_rps,
+ {"mean", "p90"}, "cost_usd_per_hour", "slo": [{"name", "limit", "actual", "met", "margin"}] (the workload's
+ SLOs at the operating load; margin < 0 = violated by that fraction), "goodput_rps" (highest rate meeting the
+ TTFT SLO; null without one), plus detail fields (bounds_rps, exact_rps,
  paper_approximation_rps, eq7_gap, eq8_gap, egress_gbps_at_max, egress_utilization)}.
 """
 
@@ -48,6 +50,18 @@ def _f(v: float | None, spec: str = ".2f", unit: str = "") -> str:
     return f"{v:{spec}}{unit}"
 
 
+def _slo_mark(p: Plan, name: str) -> str:
+    c = next((c for c in p.slo if c.name == name), None)
+    if c is None:
+        return ""
+    return f" (SLO {c.limit:g} met)" if c.met else f" VIOLATES SLO {c.limit:g} by {-c.margin:.0%}"
+
+
+def _slo_text(p: Plan, name: str) -> str:
+    c = next((c for c in p.slo if c.name == name), None)
+    return "-" if c is None else f"{c.actual:.1f}" + _slo_mark(p, name)
+
+
 def _rows(plans: list[Plan]) -> list[list[str]]:
     def inst(p: Plan) -> str:
         i = p.instances
@@ -68,7 +82,10 @@ def _rows(plans: list[Plan]) -> list[list[str]]:
         ("Lambda_max (req/s)", lambda p: _f(p.max_throughput_rps, ".3f")),
         ("binding stage", lambda p: p.binding),
         ("TTFT unloaded mean / P90 (s)", lambda p: f"{_f(p.ttft_s['mean'])} / {_f(p.ttft_s['p90'])}"),
-        ("TTFT loaded mean / P90 (s)", lambda p: f"{_f(p.loaded_ttft_s['mean'])} / {_f(p.loaded_ttft_s['p90'])}"),
+        ("TTFT loaded mean / P90 (s)", lambda p: f"{_f(p.loaded_ttft_s['mean'])} / {_f(p.loaded_ttft_s['p90'])}"
+                                                 + _slo_mark(p, "ttft_p90_s")),
+        ("decode tokens/s per request", lambda p: _slo_text(p, "decode_tokens_per_s")),
+        ("goodput: max req/s within the TTFT SLO", lambda p: _f(p.goodput_rps, ".3f")),
         ("egress at load / at max (Gbps)", lambda p: f"{_f(p.egress_gbps, '.1f')} / {_f(p.egress_gbps_at_max, '.1f')}"),
         ("link utilisation at load", lambda p: _f(p.egress_utilization * 100, ".1f", "%")),
         ("cost ($/h)", lambda p: _f(p.cost_usd_per_hour, ",.0f")),

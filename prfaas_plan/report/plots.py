@@ -138,3 +138,29 @@ def draw_schedulers(res: dict[str, Any]) -> Callable[[Any], None]:
             a.grid(True, alpha=0.3)
 
     return draw
+
+
+def draw_size(rep: Any) -> Callable[[Any], None]:
+    """`prfaas size`: cost against loaded P90 TTFT at the target for the candidates (coloured by GPU
+    pair) and the baselines; the chosen deployment and the baselines labelled."""
+
+    def pair(x: dict[str, Any]) -> str:
+        return f"{x['prfaas_hardware'] or '-'} + {x['local_hardware']}"
+
+    def draw(ax: Any) -> None:
+        pts = [("", c) for c in rep.candidates] + [(k, b) for k, b in rep.baselines.items() if b]
+        pairs = list(dict.fromkeys(pair(x) for _, x in pts))
+        for i, pr in enumerate(pairs):
+            xs = [x for _, x in pts if pair(x) == pr]
+            ax.scatter([x["loaded_ttft_s"]["p90"] for x in xs], [x["cost_usd_per_hour"] for x in xs],
+                       color=f"C{i % 10}", label=pr)
+        for name, x in [("chosen", rep.best), *((k, b) for k, b in rep.baselines.items() if b)]:
+            if x:
+                ax.annotate(name.replace("_", " "), (x["loaded_ttft_s"]["p90"], x["cost_usd_per_hour"]),
+                            textcoords="offset points", xytext=(5, 5))
+        ax.set_xlabel(f"loaded P90 TTFT at {rep.target_rps:g} req/s (s)")
+        ax.set_ylabel("cost (USD/h)")
+        ax.set_title(f"prfaas size: {rep.scenario}")
+        ax.legend(fontsize="small")
+
+    return draw
