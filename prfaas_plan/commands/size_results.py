@@ -12,14 +12,16 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from prfaas_plan.assemble.inputs import workload_lengths
 from prfaas_plan.assemble.scenario import LoadedScenario
 from prfaas_plan.catalog import Catalog
 from prfaas_plan.commands.size_families import FamilyMeta, route_model
-from prfaas_plan.plan.planner import Plan, PlanInputs, make_plan
+from prfaas_plan.plan.planner import Plan, PlanInputs, pinned_plan
 from prfaas_plan.plan.scale import burst_p99_bytes
 from prfaas_plan.plan.size import Demand, Family, Sized, size_all, size_family
-from prfaas_plan.plan.throughput import RouteModel
+from prfaas_plan.plan.throughput import RouteModel, evaluate, stage_grid
 
 FULL_ATOMS = 20000
 LINK_TARGET_UTILIZATION = 0.7
@@ -44,13 +46,11 @@ def _replan(loaded: LoadedScenario, f: Family, meta: FamilyMeta, s: Sized, d: De
     rm = route_model(ln, meta.prfaas, meta.local, meta.link_gbps, loaded.spec.link.usable_fraction, meta.decode_rps)
     slo = loaded.workload.slo
     inp = plan_inputs(f, rm, s, d.burstiness_scv, d.load, slo.ttft_p90_s, slo.decode_tokens_per_s)
-    lam = _main(make_plan(inp)).max_throughput_rps
+    n_prf = s.n_prfaas if rm.t_prfaas is not None else 0
+    j = int(np.searchsorted(rm.atoms, inp.routing[0], side="right")) if n_prf and inp.routing else len(rm.atoms)
+    lam = evaluate(stage_grid(rm, n_prf, False), s.n_p, s.n_local, rm.decode_rps_per_instance, j).lam
     inp = dataclasses.replace(inp, load=min(d.target_rps / lam, 0.999) if lam > 0 else d.load)
-    return _main(make_plan(inp)), inp
-
-
-def _main(rep: Any) -> Plan:
-    return rep.prfaas_pd or rep.homogeneous_pd
+    return pinned_plan(inp), inp
 
 
 def _ok(p: Plan, d: Demand) -> tuple[float, float]:

@@ -158,6 +158,19 @@ def _choose(g: StageGrid, inp: PlanInputs, notes: list[str]) -> Choice:
     return evaluate(g, inp.routing[1], inp.n_local, rm.decode_rps_per_instance, j)
 
 
+def pinned_plan(inp: PlanInputs) -> Plan:
+    """Only the main plan of inputs whose routing is pinned (exact view; `prfaas size`): the
+    PrfaaS-PD configuration, or the homogeneous one when there is no PrfaaS cluster."""
+    assert inp.routing is not None
+    if inp.n_prfaas > 0 and inp.route.t_prfaas is not None:
+        rm, n_loc, n_prf, label = inp.route, inp.n_local, inp.n_prfaas, "PrfaaS-PD"
+    else:
+        rm, n_loc, n_prf, label = inp.homo_route, inp.homogeneous_instances, 0, "homogeneous PD"
+    j = int(np.searchsorted(rm.atoms, inp.routing[0], side="right")) if n_prf else len(rm.atoms)
+    ch = evaluate(stage_grid(rm, n_prf, False), inp.routing[1], n_loc, rm.decode_rps_per_instance, j)
+    return _plan(label, rm, ch, inp, n_prf, _cost(n_prf, n_loc, inp), None, ch.lam, False)
+
+
 def make_plan(inp: PlanInputs) -> PlanReport:
     rm = inp.route
     paper = inp.paper_approximation
