@@ -8,20 +8,20 @@ RESULT = {"prfaas_hardware", "prfaas_gpus", "local_hardware", "local_gpus", "gpu
  "usd_per_million_output_tokens", "calibrated": {"prfaas", "local"}, "price_source": {"prfaas", "local"},
  "slo": [{"name", "limit", "actual", "met", "margin"}]}.
 CSV = the candidates then the baselines, one row each (column `row` says which).
+The report is `commands.size.SizeReport` (typed Any here: report/ sits below commands/).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from prfaas_plan.commands.size import SizeReport
 from prfaas_plan.report.tables import fmt, rich_table, to_csv, to_json, to_markdown
 
 COLS = ["row", "prfaas", "local", "recipe", "inst P/p/d", "threshold", "offload", "binding", "lambda_max",
         "ttft mean/p90 s", "tpot ms", "egress mean/p99", "link need", "$/h", "$/M out tok", "trust"]
 
 
-def size_data(r: SizeReport) -> dict[str, Any]:
+def size_data(r: Any) -> dict[str, Any]:
     sav: dict[str, Any] = {}
     if r.best:
         for k, b in r.baselines.items():
@@ -57,13 +57,13 @@ def _row(name: str, x: dict[str, Any]) -> list[str]:
             fmt(x["cost_usd_per_hour"], ".1f"), f"{x['usd_per_million_output_tokens']:.2f}", trust(x)]
 
 
-def _rows(r: SizeReport) -> list[list[str]]:
+def _rows(r: Any) -> list[list[str]]:
     rows = [_row("best" if k == 0 else f"#{k + 1}", c) for k, c in enumerate(r.candidates)]
     rows += [_row(k, b) for k, b in r.baselines.items() if b]
     return rows
 
 
-def render_size(r: SizeReport, fmt_name: str) -> Any:
+def render_size(r: Any, fmt_name: str) -> Any:
     if fmt_name == "json":
         return to_json(size_data(r))
     if fmt_name == "csv":
