@@ -85,3 +85,18 @@ def test_formats_and_plot(tmp_path):
     svg = tmp_path / "p.svg"
     assert run("size", "--target-rps", "2", "--recipes", "scenario", "--plot", str(svg)).exit_code == 0
     assert svg.read_text().lstrip().startswith("<?xml")
+
+
+def test_target_from_a_trace_busiest_window(tmp_path):
+    """Arrivals at 0, 1, 2 s and 61, 61.5 s, windows from the first arrival: the busiest 60-s window
+    [0, 60) holds 3 requests -> 0.05 req/s; the busiest 1-s window [61, 62) holds 2 -> 2 req/s."""
+    from prfaas_plan.commands.size import target_from_trace
+
+    lines = [json.dumps({"timestamp": int(t * 1000), "input_length": 1000, "output_length": 10, "hash_ids": [i]})
+             for i, t in enumerate([0, 1, 2, 61, 61.5])]
+    f = tmp_path / "t.jsonl"
+    f.write_text("\n".join(lines) + "\n")
+    assert target_from_trace(f, 60.0, None) == pytest.approx(3 / 60)
+    assert target_from_trace(f, 1.0, None) == pytest.approx(2.0)
+    r = run("size", "--trace", str(f), "--target-rps", "1")
+    assert r.exit_code == 2 and "exactly one" in r.output

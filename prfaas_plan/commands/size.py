@@ -158,7 +158,8 @@ def _unreachable(fams: list[Family], demand: Demand, rep: SizeReport) -> PrfaasE
 
 
 def target_from_trace(trace: Any, window_s: float, target_rps: float | None) -> float:
-    """--target-rps, or the request rate of the trace's busiest `window_s`-second window."""
+    """--target-rps, or the request rate of the trace's busiest `window_s`-second window (consecutive
+    windows from the first arrival)."""
     if (trace is None) == (target_rps is None):
         raise PrfaasError("give exactly one of --target-rps and --trace",
                           fix="e.g. --target-rps 2.5, or --trace F --peak-window 60")
