@@ -117,7 +117,8 @@ def test_plan_markdown_has_no_raw_dict() -> None:
 def test_expectations_in_json_markdown_and_table() -> None:
     d = json.loads(run("plan", "-f", "json").stdout)
     ex = {e["name"]: e for e in d["expectations"]}
-    assert set(ex) == {"min_gain_vs_homogeneous_pd", "max_egress_utilization"}  # the scenario's expect: block
+    # the scenario's expect: block, plus the workload's SLOs (issue #16: a violated SLO fails like an expect:)
+    assert set(ex) == {"min_gain_vs_homogeneous_pd", "max_egress_utilization", "slo_decode_tokens_per_s"}
     e = ex["min_gain_vs_homogeneous_pd"]
     assert set(e) == {"name", "kind", "expected", "actual", "unit", "passed"}
     assert e["kind"] == "min" and e["expected"] == 1.3 and e["unit"] == "x"

@@ -66,22 +66,16 @@ def size(
 
     def go() -> None:
         from prfaas_plan.commands.size import SizeRequest, size_scenario, target_from_trace, write_export
+        from prfaas_plan.report.plots import draw_size, save_plot
         from prfaas_plan.report.size import render_size
 
-        rps = target_from_trace(trace, peak_window, target_rps)
         gpi = _floats(gpus_per_instance, "--gpus-per-instance")
-        req = SizeRequest(scenario, set_ or [], rps, parse_names(prfaas_hardware, "--prfaas-hardware"),
-                          parse_names(local_hardware, "--local-hardware"), parse_prices(price),
-                          _floats(link_gbps, "--link-gbps"), [int(g) for g in gpi] if gpi else None,
+        req = SizeRequest(scenario, set_ or [], target_from_trace(trace, peak_window, target_rps),
+                          parse_names(prfaas_hardware, "--prfaas-hardware"), parse_names(local_hardware, "--local-hardware"),
+                          parse_prices(price), _floats(link_gbps, "--link-gbps"), [int(g) for g in gpi] if gpi else None,
                           parse_names(recipes, "--recipes") or [], top, max_gpus)
-        if export is not None:
-            from prfaas_plan.io.files import check_output
-
-            check_output(export, "--export")
-        rep = size_scenario(req)
+        rep = size_scenario(req, export)
         if plot is not None:
-            from prfaas_plan.report.plots import draw_size, save_plot
-
             save_plot(plot, draw_size(rep))
         if export is not None:
             write_export(rep, export)

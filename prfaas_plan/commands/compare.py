@@ -249,7 +249,9 @@ def _details(s: _Search, mixes: list[Mix]) -> dict[Mix, dict[str, Any]]:
             continue
         out[m] = {"threshold_tokens": p.threshold_tokens, "pd_prefill_instances": p.instances["pd_prefill"],
                   "pd_decode_instances": p.instances["pd_decode"], "binding": p.binding,
-                  "ttft_mean_s": p.ttft_s["mean"], "ttft_p90_s": p.ttft_s["p90"]}
+                  "ttft_mean_s": p.ttft_s["mean"], "ttft_p90_s": p.ttft_s["p90"],
+                  "loaded_ttft_p90_s": p.loaded_ttft_s["p90"], "goodput_rps": p.goodput_rps,
+                  "slo_missed": [f"{c.name} {c.actual:.3g} vs {c.limit:g}" for c in p.slo if not c.met]}
     return out
 
 
@@ -272,6 +274,11 @@ def run_compare(cat: Catalog, loaded: LoadedScenario, prfaas_types: list[str] | 
     shown = [*res.front, *res.top, *[m for m in (res.best, res.best_homogeneous, res.scenario_mix,
                                                  res.equal_cost_homogeneous) if m is not None]]
     res.details = _details(s, shown)
+    det = res.details.get(res.best, {}) if res.best is not None else {}
+    if det.get("slo_missed"):
+        res.notes.append(f"the best mix misses the workload's SLO at the operating load ({'; '.join(det['slo_missed'])}); "
+                         f"its goodput is {det['goodput_rps'] or 0:.3g} req/s: "
+                         "`prfaas size` finds the cheapest mix that meets it")
     return res
 
 

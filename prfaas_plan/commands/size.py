@@ -90,8 +90,13 @@ def _check_request(req: SizeRequest) -> None:
                           fix=f"choose among {','.join(RECIPE_CHOICES)}")
 
 
-def size_scenario(req: SizeRequest) -> SizeReport:
+def size_scenario(req: SizeRequest, export: Any = None) -> SizeReport:
+    """`prfaas size`; `export` (a path, written by the caller) is checked before any work."""
     _check_request(req)
+    if export is not None:
+        from prfaas_plan.io.files import check_output
+
+        check_output(export, "--export")
     cat = Catalog()
     loaded = load_scenario(cat, req.scenario, req.sets)
     sc = loaded.spec

@@ -134,6 +134,7 @@ class CompareResult:
                 out.append(f"{h}: uncalibrated efficiency")
             if t.get("price_kind") == "catalog":
                 out.append(f"{h}: catalog list price")
+        out += [f"misses SLO {x}" for x in self.details.get(m, {}).get("slo_missed") or []]
         return out
 
 
