@@ -21,6 +21,7 @@ Choices where the issue is silent:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from prfaas_plan.assemble.scenario import load_scenario
@@ -174,7 +175,7 @@ def target_from_trace(trace: Any, window_s: float, target_rps: float | None) -> 
 
     from prfaas_plan.io.traces import read_trace
 
-    t = read_trace(trace).arrival_s
+    t = read_trace(Catalog().trace(Path(trace))).arrival_s
     if len(t) == 0:
         raise PrfaasError("the trace has no requests", where=str(trace), fix="give a trace with requests")
     counts = np.bincount(((t - t.min()) // window_s).astype(np.int64))
