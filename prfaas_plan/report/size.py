@@ -34,14 +34,16 @@ def size_data(r: Any) -> dict[str, Any]:
 
 
 def trust(x: dict[str, Any]) -> str:
-    """Calibration and price source of each GPU, never silent."""
+    """Calibration and price source kind of each GPU, never silent (the full source is in the JSON)."""
     parts = []
     for side in ("prfaas", "local"):
         hw = x[f"{side}_hardware"]
         if hw is None:
             continue
         cal = "calibrated" if x["calibrated"][side] else "COPIED efficiency block"
-        parts.append(f"{hw}: {cal}, price {x['price_source'][side]}")
+        src = str(x["price_source"][side])
+        kind = "--price" if src == "--price" else "scenario" if src.startswith("scenario") else "catalog"
+        parts.append(f"{hw}: {cal}, {kind} price")
     return "; ".join(parts)
 
 
