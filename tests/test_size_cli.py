@@ -38,6 +38,9 @@ def test_paper_case_export_replanned_by_plan(tmp_path):
     assert plan["max_throughput_rps"] >= 2.5 / 0.8 * (1 - 1e-9)
     assert plan["slo"] and all(c["met"] for c in plan["slo"])
     assert plan["max_throughput_rps"] == pytest.approx(d["best"]["max_throughput_rps"], rel=1e-9)
+    sim = run("simulate", str(out), "--requests", "2000", "-f", "json")  # simulate accepts the export
+    assert sim.exit_code == 0, sim.output
+    assert json.loads(sim.stdout)["offered_rps"] == pytest.approx(2.5, rel=1e-3)
 
 
 def test_ttft_slo_is_met_by_the_export_and_reported_by_plan(tmp_path):
