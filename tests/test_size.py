@@ -22,7 +22,10 @@ def _family(n_atoms: int, seed: int, prf: bool, c_prf: float, c_loc: float, egre
     kv = 2e8 + L * 2e4
     bounds = np.concatenate([[L[0]], (L[1:] + L[:-1]) / 2, [L[-1]]])
     ident = lambda q: np.asarray(q, dtype=float)  # noqa: E731 (profiles unused by the exact view)
-    rm = RouteModel(L, bounds, t_prf, t_loc, kv, ident if prf else None, ident, ident, egress, dec)
+    # capacity and queues run on GPU occupancy, below the latency when requests batch (perf.serving)
+    occ = rng.uniform(0.4, 1.0)
+    rm = RouteModel(L, bounds, t_prf, t_loc, kv, ident if prf else None, ident, ident, egress, dec,
+                    s_prfaas=t_prf * occ if t_prf is not None else None, s_local=t_loc * occ)
     return Family("p" if prf else None, "l", 8, "r", egress * 8 / 1e9, rm, c_prf if prf else 0.0, c_loc, 0.01, 0.025)
 
 
