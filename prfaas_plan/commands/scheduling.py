@@ -51,9 +51,9 @@ def check_scheduler(scheduler: str) -> None:
 def _replanner(rm: RouteModel, cfg: SimConfig) -> Replanner:
     n_local = cfg.n_pd_prefill + cfg.n_pd_decode
 
-    def replan(lengths: np.ndarray, outs: np.ndarray, rate: float) -> tuple[int, int, float]:
+    def replan(lengths: np.ndarray, outs: np.ndarray, rate: float, n_p: int) -> tuple[int, int, float]:
         r = replan_split(rm, lengths, float(np.mean(outs)), cfg.n_prfaas, n_local, cfg.decode_slots_per_instance,
-                         cfg.decode_step_s)
+                         cfg.decode_step_s, n_p)
         return r.n_pd_prefill, r.n_pd_decode, r.threshold_tokens
 
     return replan

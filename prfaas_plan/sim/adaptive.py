@@ -113,7 +113,8 @@ class Alternatives:
     release_prfaas_s: Arr  # delay before the PrfaaS prefill may start (prefix moved PD -> PrfaaS)
 
 
-Replanner = Callable[[Arr, Arr, float], tuple[int, int, float]]  # (lengths, outputs, rate) -> N_p, N_d, t
+# (lengths, outputs, rate, current N_p) -> N_p, N_d, t
+Replanner = Callable[[Arr, Arr, float, int], tuple[int, int, float]]
 
 
 @dataclass
@@ -286,7 +287,7 @@ class _Scheduler:
         lo, self.rb_start = self.rb_start, i
         if i - lo < 2 or self.replan is None:
             return
-        n_p, n_d, t_new = self.replan(self.alt.route_tokens[lo:i], self.out[lo:i], (i - lo) / interval)
+        n_p, n_d, t_new = self.replan(self.alt.route_tokens[lo:i], self.out[lo:i], (i - lo) / interval, self.n_p)
         ratio = self.t_eff / self.t_plan if math.isfinite(self.t_plan) and self.t_plan > 0 else 1.0
         self.t_plan = t_new
         self.t_eff = t_new * ratio if math.isfinite(t_new) else t_new
