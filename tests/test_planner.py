@@ -243,3 +243,44 @@ def test_optimiser_scales_to_a_large_cluster():
     ch = optimise(g, 10_000, rm.decode_rps_per_instance)
     assert ch.n_p + ch.n_d == 10_000 and ch.lam > 0
     assert ch.lam >= optimise(g, 9_999, rm.decode_rps_per_instance).lam
+
+
+def test_ttft_quantile_matches_direct_bisection():
+    """`ttft_quantile` evaluates the tail with sorted per-pool prefix sums; the direct O(n) tail
+    (every atom's indicator or p exp(-d (x - u))) must give the same quantile (to bisection width,
+    outside flat stretches where any point of the stretch is the quantile)."""
+    from prfaas_plan.plan.latency import ttft_quantile
+
+    def direct(u, pw, dc, q):
+        lo, hi = float(u.min()), float(u.max()) + max(0.0, float(np.max(np.log(pw / (1 - q)) / dc)))
+        for _ in range(60):
+            x = (lo + hi) / 2
+            tail = np.where(x < u, 1.0, pw * np.exp(-dc * np.maximum(x - u, 0.0))).mean()
+            lo, hi = (x, hi) if tail > 1 - q else (lo, x)
+        return (lo + hi) / 2
+
+    rng = np.random.default_rng(7)
+    for _ in range(50):
+        n = int(rng.integers(5, 3000))
+        u = rng.lognormal(0.0, rng.uniform(0.1, 2.0), n) * rng.uniform(0.1, 50.0)
+        grp = rng.random(n) < 0.4
+        pw = np.where(grp, rng.uniform(0.05, 1.0), rng.uniform(0.05, 1.0))  # two pools, both queueing
+        dc = np.where(grp, rng.uniform(1e-3, 20.0), rng.uniform(1e-3, 20.0))
+        q = float(rng.choice([0.5, 0.9, 0.99]))
+        assert ttft_quantile(u, pw, dc, q) == pytest.approx(direct(u, pw, dc, q), rel=1e-9, abs=1e-9)
+
+
+def test_single_instance_homogeneous_baseline_does_not_crash():
+    """A homogeneous baseline of one instance cannot both prefill and decode: it serves nothing,
+    keeps every prefill local (no offload in a homogeneous cluster), and the gains over it are
+    undefined (None) with a note, not a division by zero. `main_plan` is `make_plan`'s column."""
+    from prfaas_plan.plan.planner import main_plan
+
+    rep, inp = _plan()
+    one = make_plan(dataclasses.replace(inp, homogeneous_instances=1))
+    assert one.homogeneous_pd.max_throughput_rps == 0.0
+    assert one.homogeneous_pd.offload_fraction == 0.0
+    assert one.gains["vs_homogeneous_pd"] is None
+    assert any("serves nothing" in n for n in one.notes)
+    assert main_plan(inp) == rep.prfaas_pd
+    assert main_plan(dataclasses.replace(inp, n_prfaas=0)) == rep.homogeneous_pd

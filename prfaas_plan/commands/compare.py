@@ -234,7 +234,7 @@ def _details(s: _Search, mixes: list[Mix]) -> dict[Mix, dict[str, Any]]:
     pair's inputs with the mix's instance counts (the same optimum `lambda_many` scored)."""
     import dataclasses
 
-    from prfaas_plan.plan.planner import make_plan
+    from prfaas_plan.plan.planner import main_plan
 
     out: dict[Mix, dict[str, Any]] = {}
     for m in dict.fromkeys(mixes):
@@ -243,10 +243,9 @@ def _details(s: _Search, mixes: list[Mix]) -> dict[Mix, dict[str, Any]]:
             continue
         n_prf, n_loc = m.prfaas_gpus // s.gpi_prf, m.local_gpus // s.gpi_loc
         homo = max(2, (m.prfaas_gpus + m.local_gpus) // s.gpi_loc)  # the planner's same-GPU-count baseline
-        rep = make_plan(dataclasses.replace(inp, n_prfaas=n_prf, n_local=n_loc, homogeneous_instances=homo))
-        p = rep.prfaas_pd if n_prf else rep.homogeneous_pd
-        if p is None:
+        if n_prf and inp.route.t_prfaas is None:
             continue
+        p = main_plan(dataclasses.replace(inp, n_prfaas=n_prf, n_local=n_loc, homogeneous_instances=homo))
         out[m] = {"threshold_tokens": p.threshold_tokens, "pd_prefill_instances": p.instances["pd_prefill"],
                   "pd_decode_instances": p.instances["pd_decode"], "binding": p.binding,
                   "ttft_mean_s": p.ttft_s["mean"], "ttft_p90_s": p.ttft_s["p90"],

@@ -171,46 +171,68 @@ def pinned_plan(inp: PlanInputs) -> Plan:
     return _plan(label, rm, ch, inp, n_prf, _cost(n_prf, n_loc, inp), None, ch.lam, False)
 
 
+def _homogeneous_column(inp: PlanInputs) -> Plan:
+    """Homogeneous PD: every prefill local, the split optimised (or pinned by the scenario)."""
+    paper, hr = inp.paper_approximation, inp.homo_route
+    homo_g = stage_grid(hr, 0, paper)
+    if inp.routing is not None and inp.n_prfaas == 0:  # a pinned homogeneous split
+        ch = evaluate(homo_g, inp.routing[1], inp.homogeneous_instances, hr.decode_rps_per_instance, len(hr.atoms))
+    else:
+        ch = optimise(homo_g, inp.homogeneous_instances, hr.decode_rps_per_instance, allow_offload=False)
+    ex = evaluate(stage_grid(hr, 0, not paper), ch.n_p, inp.homogeneous_instances, hr.decode_rps_per_instance, ch.j)
+    return _plan("homogeneous PD", hr, ch, inp, 0, _cost(0, inp.homogeneous_instances, inp),
+                 ex.lam if not paper else ch.lam, ch.lam if not paper else ex.lam, False)
+
+
+def _prfaas_columns(inp: PlanInputs, notes: list[str], naive_too: bool) -> tuple[Plan, Plan | None]:
+    """PrfaaS-PD (threshold and split optimised, or pinned) and, if asked, the naive heterogeneous
+    baseline (every prefill on PrfaaS, every local instance decodes)."""
+    rm, paper = inp.route, inp.paper_approximation
+    g, g_other = stage_grid(rm, inp.n_prfaas, paper), stage_grid(rm, inp.n_prfaas, not paper)
+    ch = _choose(g, inp, notes)
+    other = evaluate(g_other, ch.n_p, inp.n_local, rm.decode_rps_per_instance, ch.j)
+    cost = _cost(inp.n_prfaas, inp.n_local, inp)
+    prf = _plan("PrfaaS-PD", rm, ch, inp, inp.n_prfaas, cost,
+                other.lam if not paper else ch.lam, ch.lam if not paper else other.lam, True)
+    if not naive_too:
+        return prf, None
+    nv = evaluate(g, 0, inp.n_local, rm.decode_rps_per_instance, 0)
+    nv_other = evaluate(g_other, 0, inp.n_local, rm.decode_rps_per_instance, 0)
+    naive = _plan("naive heterogeneous", rm, nv, inp, inp.n_prfaas, cost,
+                  nv_other.lam if not paper else nv.lam, nv.lam if not paper else nv_other.lam, False)
+    return prf, naive
+
+
+def main_plan(inp: PlanInputs) -> Plan:
+    """Only the main column, exactly as `make_plan` computes it: PrfaaS-PD when the inputs have a
+    PrfaaS cluster, else homogeneous PD (`prfaas compare` details each shown mix with it)."""
+    if inp.n_prfaas > 0 and inp.route.t_prfaas is not None:
+        return _prfaas_columns(inp, [], naive_too=False)[0]
+    return _homogeneous_column(inp)
+
+
 def make_plan(inp: PlanInputs) -> PlanReport:
-    rm = inp.route
     paper = inp.paper_approximation
     notes: list[str] = []
-    homo_g = stage_grid(inp.homo_route, 0, paper)
-    if inp.routing is not None and inp.n_prfaas == 0:  # a pinned homogeneous split
-        homo_ch = evaluate(homo_g, inp.routing[1], inp.homogeneous_instances, inp.homo_route.decode_rps_per_instance,
-                           len(inp.homo_route.atoms))
-    else:
-        homo_ch = optimise(homo_g, inp.homogeneous_instances, inp.homo_route.decode_rps_per_instance,
-                           allow_offload=False)
-    homo_ex = evaluate(stage_grid(inp.homo_route, 0, not paper), homo_ch.n_p, inp.homogeneous_instances,
-                       inp.homo_route.decode_rps_per_instance, homo_ch.j)
-    homo = _plan("homogeneous PD", inp.homo_route, homo_ch, inp, 0,
-                 _cost(0, inp.homogeneous_instances, inp),
-                 homo_ex.lam if not paper else homo_ch.lam, homo_ch.lam if not paper else homo_ex.lam, False)
+    homo = _homogeneous_column(inp)
     prf = naive = None
-    if inp.n_prfaas > 0 and rm.t_prfaas is not None:
-        g = stage_grid(rm, inp.n_prfaas, paper)
-        g_other = stage_grid(rm, inp.n_prfaas, not paper)
-        ch = _choose(g, inp, notes)
-        other = evaluate(g_other, ch.n_p, inp.n_local, rm.decode_rps_per_instance, ch.j)
-        cost = _cost(inp.n_prfaas, inp.n_local, inp)
-        prf = _plan("PrfaaS-PD", rm, ch, inp, inp.n_prfaas, cost,
-                    other.lam if not paper else ch.lam, ch.lam if not paper else other.lam, True)
-        # Naive heterogeneous: every prefill on PrfaaS (j = 0), every local instance decodes.
-        nv = evaluate(g, 0, inp.n_local, rm.decode_rps_per_instance, 0)
-        nv_other = evaluate(g_other, 0, inp.n_local, rm.decode_rps_per_instance, 0)
-        naive = _plan("naive heterogeneous", rm, nv, inp, inp.n_prfaas, cost,
-                      nv_other.lam if not paper else nv.lam, nv.lam if not paper else nv_other.lam, False)
+    if inp.n_prfaas > 0 and inp.route.t_prfaas is not None:
+        prf, naive = _prfaas_columns(inp, notes, naive_too=True)
     else:
         notes.append("no PrfaaS cluster in the scenario: only homogeneous PD is planned")
     gains: dict[str, float | None] = {"vs_homogeneous_pd": None, "vs_naive_heterogeneous": None,
                                       "equal_cost_vs_homogeneous_pd": None}
-    if prf is not None and naive is not None:
-        gains["vs_homogeneous_pd"] = prf.max_throughput_rps / homo.max_throughput_rps
-        gains["vs_naive_heterogeneous"] = prf.max_throughput_rps / naive.max_throughput_rps
-        if prf.cost_usd_per_hour and homo.cost_usd_per_hour:
+    if prf is not None and naive is not None:  # a baseline serving nothing has no finite gain: None
+        homo_lam, naive_lam = homo.max_throughput_rps, naive.max_throughput_rps
+        gains["vs_homogeneous_pd"] = prf.max_throughput_rps / homo_lam if homo_lam > 0 else None
+        gains["vs_naive_heterogeneous"] = prf.max_throughput_rps / naive_lam if naive_lam > 0 else None
+        if prf.cost_usd_per_hour and homo.cost_usd_per_hour and homo_lam > 0:
             gains["equal_cost_vs_homogeneous_pd"] = (prf.max_throughput_rps / prf.cost_usd_per_hour) / (
-                homo.max_throughput_rps / homo.cost_usd_per_hour)
+                homo_lam / homo.cost_usd_per_hour)
+    for label, plan in (("homogeneous PD", homo), ("naive heterogeneous", naive)):
+        if plan is not None and not plan.max_throughput_rps > 0:
+            notes.append(f"{label} serves nothing with these instances (a PD cluster needs a prefill and a "
+                         "decode instance): its gain is not defined")
     return PlanReport(
         inp.scenario, prf, homo, naive, gains,
         "paper approximation (representative lengths)" if paper else "exact (conditional expectations)",

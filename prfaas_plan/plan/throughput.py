@@ -177,7 +177,9 @@ def optimise(g: StageGrid, n_local: int, decode_rps: float, allow_offload: bool 
         lam = np.maximum(lam, column_at(g, np.clip(cand, 0.0, n_max), n_local, decode_rps, allow_offload)[0])
     best = float(np.nanmax(lam)) if len(lam) else -np.inf
     if not np.isfinite(best) or best <= 0:
-        return _choice(g, 0, n_local, decode_rps, 0)  # nothing can be served; report the naive layout
+        # nothing can be served: report the naive layout (everything offloaded), or with offload
+        # barred (homogeneous PD: e.g. a single instance) every prefill local
+        return _choice(g, 0, n_local, decode_rps, 0 if allow_offload else len(g.p) - 1)
     thr = best * (1 - 1e-12)
     up = np.full(len(g.p), n_max) if decode_rps <= 0 else np.full(len(g.p), np.floor(n_local - thr / decode_rps))
     up = np.clip(up, 0.0, n_max)
