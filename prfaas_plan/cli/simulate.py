@@ -68,6 +68,19 @@ RebalanceIntervalOpt = Annotated[float | None, typer.Option(
 DrainDelayOpt = Annotated[float | None, typer.Option(
         help="adaptive: seconds an instance changing role takes to drain (default 30: a 1,024-token decode "
         "batch at 25 ms/step)")]
+LinkOrderOpt = Annotated[str | None, typer.Option(
+        help="adaptive: order the PrfaaS cluster sends finished KV in: sjf (default: smallest first, the fewest "
+        "requests kept waiting), fifo (finish order), ps (all at once, sharing the link: static's model)")]
+LinkInflightOpt = Annotated[float | None, typer.Option(
+        help="adaptive, sjf/fifo: KV in flight on the link, in seconds of its bandwidth then (default 1: far "
+        "above the bandwidth-delay product, one paper-sized KV at a time at 4 Gbps)")]
+BorrowDecodeOpt = Annotated[bool | None, typer.Option(
+        "--borrow-decode/--no-borrow-decode",
+        help="adaptive: lend idle decode instances to local prefill while the link backlog exceeds --drain-delay "
+        "(default on)")]
+LocalWaitMaxOpt = Annotated[float | None, typer.Option(
+        help="adaptive: local prefill wait, s, up to which t may still rise (default 2: no local backlog; "
+        "larger trades mean TTFT for the tail)")]
 PlotOpt = Annotated[Path | None, typer.Option(
         help="with an adaptive run: chart of t_eff, link utilisation, queues and bandwidth (.svg or .png)")]
 
@@ -142,6 +155,10 @@ def simulate(
     max_factor: MaxFactorOpt = None,
     rebalance_interval: RebalanceIntervalOpt = None,
     drain_delay: DrainDelayOpt = None,
+    link_order: LinkOrderOpt = None,
+    link_inflight: LinkInflightOpt = None,
+    borrow_decode: BorrowDecodeOpt = None,
+    local_wait_max: LocalWaitMaxOpt = None,
     plot: PlotOpt = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="override a scenario field: PATH=VALUE")] = None,
     format: Annotated[Fmt, typer.Option("--format", "-f")] = Fmt.table,
@@ -162,6 +179,8 @@ def simulate(
       prfaas simulate --duration 900 --bandwidth-trace link-drop --compare-schedulers
 
       prfaas simulate --bandwidth-trace link-flapping --scheduler adaptive --rebalance-interval 300 --plot s.svg
+
+      prfaas simulate --duration 900 --bandwidth-trace link-drop --scheduler adaptive --link-order fifo --local-wait-max 30
     """
 
     def go() -> None:
@@ -169,7 +188,8 @@ def simulate(
 
         pol = dict(window=window, raise_delay=raise_delay, settle_delay=settle_delay, util_high=util_high,
                    threshold_step=threshold_step, max_factor=max_factor, rebalance_interval=rebalance_interval,
-                   drain_delay=drain_delay)
+                   drain_delay=drain_delay, link_order=link_order, link_inflight=link_inflight,
+                   borrow_decode=borrow_decode, local_wait_max=local_wait_max)
         res = simulate_scenario(scenario, set_ or [], trace_path=trace, bandwidth_trace=bandwidth_trace,
                                 cache_tokens=cache_tokens, requests=requests, duration=duration, load=load, seed=seed,
                                 link_cv=link_cv, prefix_routing=prefix_routing.value,

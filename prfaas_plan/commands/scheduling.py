@@ -21,13 +21,15 @@ from prfaas_plan.sim.adaptive import (
     simulate_adaptive,
 )
 from prfaas_plan.sim.engine import SimConfig, SimRecords
-from prfaas_plan.sim.metrics import series_dict, ttft_breakdown
+from prfaas_plan.sim.metrics import decode_wait, series_dict, ttft_breakdown
 from prfaas_plan.sim.prefix_cache import ClusterRouting
 
 SCHEDULERS = ("static", "adaptive")
 FLAGS = {"window_s": "--window", "raise_s": "--raise-delay", "settle_s": "--settle-delay",
          "util_high": "--util-high", "step": "--threshold-step", "max_factor": "--max-factor",
-         "rebalance_interval_s": "--rebalance-interval", "drain_delay_s": "--drain-delay", "tick_s": "--tick"}
+         "rebalance_interval_s": "--rebalance-interval", "drain_delay_s": "--drain-delay", "tick_s": "--tick",
+         "link_order": "--link-order", "link_inflight_s": "--link-inflight", "borrow_decode": "--borrow-decode",
+         "local_wait_max_s": "--local-wait-max"}
 
 
 def make_policy(**flags: Any) -> AdaptivePolicy:
@@ -38,6 +40,7 @@ def make_policy(**flags: Any) -> AdaptivePolicy:
     for name, msg in pol.problems():
         flag = FLAGS.get(name, name)
         fix = ("give --rebalance-interval at least --drain-delay" if "drain delay" in msg
+               else "use sjf, fifo or ps" if name == "link_order"
                else f"give {flag} a valid value (see `prfaas simulate --help`)")
         raise PrfaasError(f"{flag}: {msg}", fix=fix)
     return pol
@@ -102,13 +105,14 @@ def block(name: str, r: SimRecords, counted: np.ndarray, simulated: dict[str, An
           ad: AdaptiveResult | None = None, policy: AdaptivePolicy | None = None) -> dict[str, Any]:
     """One scheduler's figures for the report."""
     out: dict[str, Any] = {
-        "scheduler": name, "ttft_s": ttft_breakdown(r, counted),
+        "scheduler": name, "ttft_s": ttft_breakdown(r, counted), "decode_wait_s": decode_wait(r, counted),
         "throughput_rps": simulated["throughput_rps"], "egress_mean_gbps": simulated["egress_mean_gbps"],
         "offload_fraction": simulated["offload_fraction"], "rerouted": 0, "split_changes": [], "series": series,
     }
     if ad is not None:
         out["rerouted"] = ad.rerouted
         out["split_changes"] = [{k: (float(v) if np.isfinite(v) else None) for k, v in c.items()} for c in ad.changes]
+        out["decode_instances_lent"] = sum(1 for c in ad.changes if c["borrow"] > 0)
     if policy is not None:
         out["policy"] = {k: getattr(policy, k) for k in FLAGS if hasattr(policy, k)}
     return out

@@ -3,14 +3,17 @@
 {metric: {"simulated", "closed_form", "relative_difference"}}, "stages": {stage: {"requests",
 "mean_wait_s", "mean_queue_length", "wait_growth_s_per_s"}}, "growing_queues", "conservation", "notes"};
 with `--scheduler adaptive` or `--compare-schedulers` also "scheduler" and "schedulers": {name: {"ttft_s":
-{"overall"|"offloaded"|"local": {"requests", "mean_s", "p90_s", "p99_s"}}, "throughput_rps",
-"egress_mean_gbps", "offload_fraction", "rerouted", "split_changes", "conservation", "series": {arrays
-per second}, "policy" (adaptive)}}.
+{"overall"|"offloaded"|"local": {"requests", "mean_s", "p90_s", "p99_s", "p999_s", "max_s"}},
+"decode_wait_s": {same keys}, "throughput_rps", "egress_mean_gbps", "offload_fraction", "rerouted",
+"split_changes", "decode_instances_lent" (adaptive), "conservation", "series": {arrays per second},
+"policy" (adaptive)}}.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+import numpy as np
 
 from prfaas_plan.report.tables import fmt, rich_table, to_csv, to_json, to_markdown
 
@@ -27,14 +30,18 @@ def scheduler_rows(res: dict[str, Any]) -> tuple[list[str], list[list[str]], lis
     names = list(blocks)
     rows = []
     for part in ("overall", "offloaded", "local"):
-        for key, lab in (("mean_s", "mean"), ("p90_s", "P90"), ("p99_s", "P99")):
+        for key, lab in (("mean_s", "mean"), ("p90_s", "P90"), ("p99_s", "P99"), ("p999_s", "P99.9"), ("max_s", "max")):
             rows.append([f"TTFT {lab}, {part} (s)"] + [fmt(blocks[n]["ttft_s"][part][key], ".3f") for n in names])
+    for key, lab in (("mean_s", "mean"), ("p99_s", "P99")):
+        rows.append([f"decode-slot wait {lab} (s)"] + [fmt(blocks[n]["decode_wait_s"][key], ".3f") for n in names])
     for key, lab, f in (("throughput_rps", "throughput (req/s)", ".4f"), ("egress_mean_gbps", "egress mean (Gbps)", ".3f"),
                         ("offload_fraction", "offloaded", ".3f"), ("rerouted", "requests rerouted", ",")):
         rows.append([lab] + [fmt(blocks[n][key], f) for n in names])
     rows.append(["split changes"] + [str(len(blocks[n]["split_changes"])) for n in names])
+    why = {1: "decode lent to prefill: link backlog", -1: "lent decode returned", 0: "re-plan"}
     lines = [f"split change at {c['time_s']:.0f} s: local prefill {c['pd_prefill_from']:.0f} -> {c['pd_prefill_to']:.0f}, "
-             f"decode -> {c['pd_decode_to']:.0f} (effective {c['effective_s']:.0f} s; window {c['window_rps']:.3f} req/s)"
+             f"decode -> {c['pd_decode_to']:.0f} (effective {c['effective_s']:.0f} s; "
+             f"{why[int(np.sign(c['borrow']))]}; window {c['window_rps']:.3f} req/s)"
              for c in blocks["adaptive"]["split_changes"]]
     return ["metric"] + names, rows, lines
 

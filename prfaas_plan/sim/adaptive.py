@@ -16,11 +16,31 @@ Short timescale (the policy, `AdaptivePolicy`; the paper gives no trigger values
   imbalance x = D_off - W_loc;
 - the effective threshold t_eff rises by a factor (1 + step) per tick while the PrfaaS path is the
   bottleneck (x > raise_s, or x > settle_s with the link at its ceiling: utilisation >= util_high)
-  and the local pool still has room (W_loc < raise_s: a local backlog drains at the local pool's
-  spare capacity, slowly, where a link backlog clears as soon as the bandwidth returns); it falls
-  by the same factor while the local pool is the bottleneck (-x > raise_s, or W_loc > raise_s
-  with t_eff above t), and moves back toward the planner's t once |x| < settle_s; otherwise it
-  holds (hysteresis). t_eff stays within [t / max_factor, t x max_factor];
+  and the local pool still has room (W_loc < local_wait_max_s, by default raise_s: a local backlog
+  drains at the local pool's spare capacity, slowly, where a link backlog clears as soon as the
+  bandwidth returns); it falls by the same factor while the local pool is the bottleneck (-x >
+  raise_s, or W_loc > local_wait_max_s with t_eff above t), and moves back toward the planner's t
+  once |x| < settle_s; otherwise it holds (hysteresis). t_eff stays within [t / max_factor, t x
+  max_factor]. Raising t keeps the longest prompts on the thin link: they carry the most compute
+  per KV byte (KV grows linearly with length, prefill faster), so the local pool absorbs the most
+  link bytes per second of its time from the shortest offloaded prompts;
+- the link's sender (`link_order`): with "sjf" (default) a finished KV waits at the PrfaaS cluster
+  (where it already sits, in HBM or the host-memory KV store, under any discipline: held bytes are
+  the link's unsent bytes) and is sent smallest first, at most `link_inflight_s` seconds of the
+  bandwidth then in flight. Shortest-first keeps the fewest requests waiting at every instant
+  (Schrage 1968), so when the link is far over-subscribed the delay falls on the largest KVs,
+  which wait for the bandwidth to return, instead of on every transfer in flight as under
+  processor sharing ("ps", static's model). A per-request transfer engine (Mooncake's submits each
+  request's KV as its own batch of slices) can hold and order submissions this way. The bytes the
+  link sends per second are the same under any order (each keeps the link busy whenever KV waits),
+  so the signals below do not depend on it;
+- capacity on the short timescale (`borrow_decode`): while the link's backlog at the bandwidth then
+  (D_link) exceeds the drain delay, the decode instances the last minute's decode load leaves idle
+  (BORROW_WINDOW_S: arrivals x mean output x step time against the slots of the remaining decode
+  instances, at utilisation <= 1) are lent to the local prefill pool, serving there after the drain
+  delay (a backlog longer than the drain delay outlasts the conversion); they return once D_link
+  and W_loc are both under settle_s. The remaining decode instances then run near saturation:
+  the report's decode-slot wait shows the cost (it delays the second token, not the first);
 - a request goes where t_eff sends it, but it leaves its planned route (uncached length vs the
   planner's t) only if its expected first-token time there is no later than on the planned route:
   the scheduler never moves a request to the cluster that would finish it later. (Applied to every
@@ -35,6 +55,8 @@ becomes the new target of t_eff.
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
 import heapq
 import math
 from collections.abc import Callable
@@ -46,6 +68,10 @@ from numpy.typing import NDArray
 from prfaas_plan.sim.engine import Arr, SimConfig, SimRecords, finish
 
 INF = math.inf
+# Arrivals the decode load is estimated from before lending decode instances: a minute (about 180
+# requests at the paper scenario's rate: the load known to about +-7%).
+BORROW_WINDOW_S = 60.0
+LINK_ORDERS = ("sjf", "fifo", "ps")
 
 
 @dataclass(frozen=True)
@@ -75,11 +101,30 @@ class AdaptivePolicy:
     # instance finishes its current prompt in a few seconds).
     rebalance_interval_s: float | None = None
     drain_delay_s: float = 30.0
+    # Lend decode instances to the local prefill pool while the link's backlog (at the bandwidth
+    # then) exceeds the drain delay, as many as the last minute's decode load leaves idle.
+    borrow_decode: bool = True
+    # Local queue wait up to which t_eff may still rise (and above which it falls back toward the
+    # plan): a local backlog drains only at the local pool's spare capacity (about a fifth of it at
+    # 80% load) long after the link recovers, and delays every local request; the default, the
+    # bottleneck delay raise_s, builds none. Larger values trade mean TTFT for the tail
+    # (README 'Scheduling' measures 2 to 30 s).
+    local_wait_max_s: float = 2.0
+    # The egress link's sender. "sjf": finished KV waits at the PrfaaS cluster and is sent smallest
+    # first, with at most link_inflight_s seconds of the bandwidth then in flight (shortest-first
+    # keeps the fewest requests waiting at every instant: Schrage 1968; pFabric approximates it in
+    # datacenter transports); "fifo": in join order; "ps": every finished KV at once, sharing the
+    # link (static's model: TCP flows' fair share).
+    link_order: str = "sjf"
+    # One second of the bandwidth: far above the bandwidth-delay product (100 Gbps x 10 ms = 125
+    # MB), so the pipe stays full, and at 4 Gbps (0.5 GB) one paper-sized KV at a time.
+    link_inflight_s: float = 1.0
 
     def problems(self) -> list[tuple[str, str]]:
         """(parameter, message) for each invalid value."""
         bad = []
-        for name in ("window_s", "tick_s", "raise_s", "settle_s", "step", "drain_delay_s"):
+        for name in ("window_s", "tick_s", "raise_s", "settle_s", "step", "drain_delay_s", "local_wait_max_s",
+                     "link_inflight_s"):
             v = getattr(self, name)
             if not (math.isfinite(v) and v > 0):
                 bad.append((name, f"must be a positive number, got {v!r}"))
@@ -87,6 +132,8 @@ class AdaptivePolicy:
             bad.append(("util_high", f"must be in (0, 1], got {self.util_high!r}"))
         if not self.max_factor >= 1:
             bad.append(("max_factor", f"must be >= 1, got {self.max_factor!r}"))
+        if self.link_order not in LINK_ORDERS:
+            bad.append(("link_order", f"unknown link order {self.link_order!r} (one of {', '.join(LINK_ORDERS)})"))
         if self.settle_s > self.raise_s:
             bad.append(("settle_s", "must not exceed raise_s (the hysteresis band would be empty)"))
         r = self.rebalance_interval_s
@@ -228,6 +275,8 @@ class _Scheduler:
         self.bl_l, self.bp_l = alt.busy_local_s.tolist(), alt.busy_prfaas_s.tolist()
         self.ps_l, self.pe_l = [0.0] * n, [0.0] * n
         self.bw_nom = cfg.link_bytes_per_s
+        self.borrowed = 0  # decode instances lent to the prefill pool (`_borrow`)
+        self.dsvc = np.maximum(out, 1.0) * cfg.decode_step_s  # slot-seconds each request's decode holds
 
     def capacity(self, t0: float, t1: float) -> float:
         """Bytes the link could send in [t0, t1] (bandwidth x factor per 1-s slot)."""
@@ -253,6 +302,7 @@ class _Scheduler:
         w_l = max(self.loc[0] - T, 0.0) if self.loc else INF
         d = link.drain_s(T)
         self._control(max(w_p, d), w_l, util_w >= pol.util_high)
+        self._borrow(T, i, d, w_l)
         s = self.series
         s.time_s.append(T)
         s.threshold_tokens.append(self.t_eff)
@@ -274,9 +324,9 @@ class _Scheduler:
             return
         up, t = 1.0 + pol.step, self.t_eff
         congested = d_off - w_l > pol.raise_s or (link_full and d_off - w_l > pol.settle_s)
-        if congested and w_l < pol.raise_s:
+        if congested and w_l < pol.local_wait_max_s:
             t = min(t * up, tp * pol.max_factor)
-        elif w_l - d_off > pol.raise_s or (w_l > pol.raise_s and t > tp):
+        elif w_l - d_off > pol.raise_s or (w_l > pol.local_wait_max_s and t > tp):
             t = max(t / up, tp / pol.max_factor)
         elif abs(d_off - w_l) < pol.settle_s:
             t = max(tp, t / up) if t > tp else min(tp, t * up)
@@ -291,9 +341,15 @@ class _Scheduler:
         ratio = self.t_eff / self.t_plan if math.isfinite(self.t_plan) and self.t_plan > 0 else 1.0
         self.t_plan = t_new
         self.t_eff = t_new * ratio if math.isfinite(t_new) else t_new
-        d, slots, drain = n_p - self.n_p, self.cfg.decode_slots_per_instance, self.pol.drain_delay_s
-        if d == 0:
-            return
+        self.borrowed = 0  # the re-plan decides the whole split, loans included
+        if n_p != self.n_p:
+            self._convert(T, n_p - self.n_p, {"threshold_tokens": t_new, "window_requests": float(i - lo),
+                                              "window_rps": (i - lo) / interval, "borrow": 0.0})
+
+    def _convert(self, T: float, d: int, info: dict[str, float]) -> None:
+        """Move d local instances from decode to prefill (d > 0) or back (d < 0), each serving in
+        its new role after the drain delay."""
+        slots, drain = self.cfg.decode_slots_per_instance, self.pol.drain_delay_s
         if d < 0:  # prefill -> decode: the instance frees first, then drains
             for _ in range(-d):
                 f = heapq.heappop(self.loc)
@@ -302,10 +358,33 @@ class _Scheduler:
             self.decode_changes.append((T, -d * slots))
             for _ in range(d):
                 heapq.heappush(self.loc, T + drain)
-        self.changes.append({"time_s": T, "pd_prefill_from": float(self.n_p), "pd_prefill_to": float(n_p),
-                             "pd_decode_to": float(n_d), "threshold_tokens": t_new, "effective_s": T + drain,
-                             "window_requests": float(i - lo), "window_rps": (i - lo) / interval})
-        self.n_p = n_p
+        n_local = self.cfg.n_pd_prefill + self.cfg.n_pd_decode
+        self.changes.append({"time_s": T, "pd_prefill_from": float(self.n_p), "pd_prefill_to": float(self.n_p + d),
+                             "pd_decode_to": float(n_local - self.n_p - d), "effective_s": T + drain,
+                             "threshold_tokens": self.t_plan, "window_requests": 0.0, "window_rps": 0.0, **info})
+        self.n_p += d
+
+    def _borrow(self, T: float, i: int, d_link: float, w_l: float) -> None:
+        """Short-timescale capacity: lend the local prefill pool the decode instances the decode load
+        can spare while the link's backlog outlasts the drain delay; give them back once both paths
+        are clear (module docstring)."""
+        pol = self.pol
+        if not pol.borrow_decode:
+            return
+        if self.borrowed == 0 and d_link > pol.drain_delay_s:
+            lo = bisect.bisect_left(self.a_l, T - BORROW_WINDOW_S, 0, i)
+            if i - lo < 2:
+                return
+            n_local = self.cfg.n_pd_prefill + self.cfg.n_pd_decode
+            dec_load = (i - lo) / min(BORROW_WINDOW_S, T) * float(np.mean(self.dsvc[lo:i]))
+            spare = int(n_local - self.n_p - dec_load / self.cfg.decode_slots_per_instance)
+            if spare >= 1:
+                self.borrowed = spare
+                self._convert(T, spare, {"window_requests": float(i - lo), "window_rps": (i - lo) / min(BORROW_WINDOW_S, T),
+                                         "borrow": float(spare)})
+        elif self.borrowed > 0 and d_link < pol.settle_s and w_l < pol.settle_s:
+            self._convert(T, -self.borrowed, {"borrow": float(-self.borrowed)})
+            self.borrowed = 0
 
     def route(self, i: int) -> None:
         """Route request i at its arrival. The link needs advancing only to price a deviation: every
@@ -381,7 +460,8 @@ def simulate_adaptive(arrival_s: Arr, alt: Alternatives, output_tokens: Arr, cfg
     off = sch.off
     S = np.where(off, alt.kv_prfaas_bytes, alt.kv_local_bytes)
     mv = np.where(off, 0.0, alt.move_local_bytes)
-    rec = finish(a, off, np.array(sch.ps_l), np.array(sch.pe_l), S, out, mv, cfg, sorted(sch.decode_changes))
+    run_cfg = dataclasses.replace(cfg, link_order=policy.link_order, link_inflight_s=policy.link_inflight_s)
+    rec = finish(a, off, np.array(sch.ps_l), np.array(sch.pe_l), S, out, mv, run_cfg, sorted(sch.decode_changes))
     return AdaptiveResult(rec, sch.planned, sch.rerouted, sch.series, sch.changes)
 
 

@@ -58,6 +58,11 @@ class SimConfig:
     link_bytes_per_s: float
     rtt_s: float = 0.0
     bandwidth_factors: Arr | None = None  # multiplier per 1-s slot (cyclic); None = constant
+    # the egress link's sender (`_link`): "ps" every joined transfer in flight, sharing (static's
+    # model); "fifo" / "sjf" a sender queue admitting in join order / smallest first while the bytes
+    # in flight stay within link_inflight_s seconds of the bandwidth then
+    link_order: str = "ps"
+    link_inflight_s: float = 1.0
 
 
 @dataclass
@@ -127,9 +132,14 @@ def fcfs_changing(arrival: Arr, service: Arr, servers: int, changes: list[tuple[
     return start
 
 
-def _link(pf_start: Arr, pf_end: Arr, kv: Arr, bw: float, factors: Arr | None) -> tuple[Arr, Arr]:
+def _link(pf_start: Arr, pf_end: Arr, kv: Arr, bw: float, factors: Arr | None, order_by: str = "ps",
+          inflight_s: float = 1.0) -> tuple[Arr, Arr]:
     """Processor sharing: the k transfers in flight each get bandwidth x factor(t) / k. A transfer
-    joins no earlier than layer-wise streaming allows, max(prefill start, prefill end - S / B)."""
+    joins no earlier than layer-wise streaming allows, max(prefill start, prefill end - S / B).
+    `order_by` "fifo" / "sjf": the sender admits joined transfers in join order / smallest first
+    while the bytes in flight stay within `inflight_s` seconds of the bandwidth then, and always at
+    least one (the others wait, their KV held where it was computed); a transfer's start time is then
+    its admission. "ps": every joined transfer is in flight (no sender queue)."""
     n = len(kv)
     est = np.maximum(pf_start, pf_end - kv / bw)
     if factors is not None and n:
@@ -144,17 +154,18 @@ def _link(pf_start: Arr, pf_end: Arr, kv: Arr, bw: float, factors: Arr | None) -
     m = len(fl) if fl else 0
     ts, te = np.empty(n), np.empty(n)
     active: dict[int, float] = {}
+    queue: list[tuple[float, int]] = []  # sender queue: (key, index), key = index (fifo) or bytes (sjf)
+    key = None if order_by == "ps" else (k_l if order_by == "sjf" else None)
     t, i, inf = 0.0, 0, float("inf")
-    while i < n or active:
+    while i < n or active or queue:
+        f = fl[int(t) % m] if fl else 1.0
+        if queue:
+            _admit(active, queue, k_l, ts, order, t, bw * f * inflight_s)
         nxt = e_l[i] if i < n else inf
         if not active:
             t = nxt
-            while i < n and e_l[i] <= t:
-                active[i] = k_l[i]
-                ts[order[i]] = e_l[i]
-                i += 1
+            i = _join(active, queue, e_l, k_l, ts, order, i, t, order_by, key)
             continue
-        f = fl[int(t) % m] if fl else 1.0
         share = bw * f / len(active)
         rem_min = min(active.values())
         t_done = t + rem_min / share if share > 0 else inf
@@ -171,11 +182,34 @@ def _link(pf_start: Arr, pf_end: Arr, kv: Arr, bw: float, factors: Arr | None) -
         for j in done:
             del active[j]
             te[order[j]] = t
-        while i < n and e_l[i] <= t:
+        i = _join(active, queue, e_l, k_l, ts, order, i, t, order_by, key)
+    return ts, te
+
+
+def _join(active: dict[int, float], queue: list[tuple[float, int]], e_l: list[float], k_l: list[float], ts: Arr,
+          order: NDArray[np.intp], i: int, t: float, order_by: str, key: list[float] | None) -> int:
+    """Transfers that have joined by t: into flight (processor sharing) or the sender's queue."""
+    n = len(e_l)
+    while i < n and e_l[i] <= t:
+        if order_by == "ps":
             active[i] = k_l[i]
             ts[order[i]] = e_l[i]
-            i += 1
-    return ts, te
+        else:
+            heapq.heappush(queue, (key[i] if key is not None else float(i), i))
+        i += 1
+    return i
+
+
+def _admit(active: dict[int, float], queue: list[tuple[float, int]], k_l: list[float], ts: Arr,
+           order: NDArray[np.intp], t: float, cap_bytes: float) -> None:
+    """Queued transfers into flight, first key first, while the bytes in flight stay within the cap
+    (at least one in flight whenever one waits: the link never idles with work queued)."""
+    inflight = sum(active.values())
+    while queue and (not active or inflight + k_l[queue[0][1]] <= cap_bytes):
+        j = heapq.heappop(queue)[1]
+        active[j] = k_l[j]
+        inflight += k_l[j]
+        ts[order[j]] = t
 
 
 def simulate(
@@ -224,7 +258,8 @@ def finish(a: Arr, off: NDArray[np.bool_], ps: Arr, pe: Arr, S: Arr, out: Arr, m
     if off.any() or moving.any():
         # one shared link: KV of PrfaaS prefills, and prefix moves that start at arrival
         s_, e_ = _link(np.concatenate([ps[off], a[moving]]), np.concatenate([pe[off], a[moving]]),
-                       np.concatenate([S[off], mv[moving]]), cfg.link_bytes_per_s, cfg.bandwidth_factors)
+                       np.concatenate([S[off], mv[moving]]), cfg.link_bytes_per_s, cfg.bandwidth_factors,
+                       cfg.link_order, cfg.link_inflight_s)
         k = int(off.sum())
         tr_s[off], tr_e[off] = s_[:k], e_[:k]
         ready[off] = np.maximum(e_[:k], pe[off]) + cfg.rtt_s

@@ -13,9 +13,9 @@ from prfaas_plan.sim.engine import Arr, SimRecords
 
 def _summary(x: Arr) -> dict[str, float | int | None]:
     if len(x) == 0:
-        return {"requests": 0, "mean_s": None, "p90_s": None, "p99_s": None}
+        return {"requests": 0, "mean_s": None, "p90_s": None, "p99_s": None, "p999_s": None, "max_s": None}
     return {"requests": int(len(x)), "mean_s": float(x.mean()), "p90_s": float(np.quantile(x, 0.9)),
-            "p99_s": float(np.quantile(x, 0.99))}
+            "p99_s": float(np.quantile(x, 0.99)), "p999_s": float(np.quantile(x, 0.999)), "max_s": float(x.max())}
 
 
 def ttft_breakdown(r: SimRecords, counted: NDArray[np.bool_]) -> dict[str, Any]:
@@ -23,6 +23,12 @@ def ttft_breakdown(r: SimRecords, counted: NDArray[np.bool_]) -> dict[str, Any]:
     ttft = r.ready_s - r.arrival_s
     return {"overall": _summary(ttft[counted]), "offloaded": _summary(ttft[counted & r.offloaded]),
             "local": _summary(ttft[counted & ~r.offloaded])}
+
+
+def decode_wait(r: SimRecords, counted: NDArray[np.bool_]) -> dict[str, Any]:
+    """Wait for a decode slot after the first token (not part of TTFT; it delays the second token):
+    where lending decode instances to prefill costs."""
+    return _summary((r.decode_start_s - r.ready_s)[counted])
 
 
 def series_dict(s: Series) -> dict[str, list[float] | list[int]]:
