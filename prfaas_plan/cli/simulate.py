@@ -76,11 +76,12 @@ LinkInflightOpt = Annotated[float | None, typer.Option(
         "above the bandwidth-delay product, one paper-sized KV at a time at 4 Gbps)")]
 BorrowDecodeOpt = Annotated[bool | None, typer.Option(
         "--borrow-decode/--no-borrow-decode",
-        help="adaptive: lend idle decode instances to local prefill while the link backlog exceeds --drain-delay "
-        "(default on)")]
+        help="adaptive: lend idle decode instances to local prefill while the link's backlog is forecast to "
+        "outlast --drain-delay (default on)")]
 LocalWaitMaxOpt = Annotated[float | None, typer.Option(
-        help="adaptive: local prefill wait, s, up to which t may still rise (default 2: no local backlog; "
-        "larger trades mean TTFT for the tail)")]
+        help="adaptive: local prefill wait, s, up to which t may still rise while the link's congestion is "
+        "forecast to outlast --drain-delay (default 20, measured on the paper scenario's link drop: larger trades "
+        "mean TTFT for the tail; otherwise --raise-delay)")]
 PlotOpt = Annotated[Path | None, typer.Option(
         help="with an adaptive run: chart of t_eff, link utilisation, queues and bandwidth (.svg or .png)")]
 
@@ -180,7 +181,7 @@ def simulate(
 
       prfaas simulate --bandwidth-trace link-flapping --scheduler adaptive --rebalance-interval 300 --plot s.svg
 
-      prfaas simulate --duration 900 --bandwidth-trace link-drop --scheduler adaptive --link-order fifo --local-wait-max 30
+      prfaas simulate --duration 900 --bandwidth-trace link-drop --scheduler adaptive --link-order ps --no-borrow-decode
     """
 
     def go() -> None:

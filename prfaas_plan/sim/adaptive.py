@@ -3,7 +3,8 @@
 `static` routing (`engine.simulate`) decides every route before the run. `adaptive` routes each
 request at its arrival from the system state then, so it walks the arrivals in order with the two
 prefill pools (heaps of instance free times) and the egress link (an incremental processor-sharing
-loop, the same model as `engine._link`) advanced to that instant. Service times, KV sizes and
+loop, the same model as `engine._link`; the bytes it sends per second are those of any sender
+order) advanced to that instant. Service times, KV sizes and
 every statistic stay vectorised; once the routes and prefill times are known, the link, first
 token and decode are computed by `engine.finish`, exactly as for `static`.
 
@@ -14,12 +15,18 @@ Short timescale (the policy, `AdaptivePolicy`; the paper gives no trigger values
   of the pool is free: the waiting work a new request sees, FCFS);
 - the PrfaaS path's delay D_off = max(W_prf, D_link) (prefill and transfer overlap layer-wise);
   imbalance x = D_off - W_loc;
+- sustained link congestion: the link is the PrfaaS path's bottleneck (D_link > max(W_prf,
+  raise_s)) and its backlog forecast one drain delay ahead still exceeds the drain delay:
+  (unsent bytes + (KV bytes offered per second over the last minute - the bandwidth now) x
+  drain delay) / the bandwidth now > drain delay. A burst, or a short dip such as the flapping
+  trace's 20-s halves at 10 Gbps, does not qualify; a deep drop does within a few seconds;
 - the effective threshold t_eff rises by a factor (1 + step) per tick while the PrfaaS path is the
   bottleneck (x > raise_s, or x > settle_s with the link at its ceiling: utilisation >= util_high)
-  and the local pool still has room (W_loc < local_wait_max_s, by default raise_s: a local backlog
-  drains at the local pool's spare capacity, slowly, where a link backlog clears as soon as the
-  bandwidth returns); it falls by the same factor while the local pool is the bottleneck (-x >
-  raise_s, or W_loc > local_wait_max_s with t_eff above t), and moves back toward the planner's t
+  and the local pool still has room: W_loc < raise_s, or W_loc < local_wait_max_s while the link's
+  congestion is sustained (a local backlog drains at the local pool's spare capacity, slowly, and
+  delays every local request, where a link backlog clears as soon as the bandwidth returns: only a
+  congestion forecast to last is worth one); it falls by the same factor while the local pool is
+  the bottleneck (-x > raise_s, or W_loc above that room with t_eff above t), and moves back toward the planner's t
   once |x| < settle_s; otherwise it holds (hysteresis). t_eff stays within [t / max_factor, t x
   max_factor]. Raising t keeps the longest prompts on the thin link: they carry the most compute
   per KV byte (KV grows linearly with length, prefill faster), so the local pool absorbs the most
@@ -34,13 +41,13 @@ Short timescale (the policy, `AdaptivePolicy`; the paper gives no trigger values
   request's KV as its own batch of slices) can hold and order submissions this way. The bytes the
   link sends per second are the same under any order (each keeps the link busy whenever KV waits),
   so the signals below do not depend on it;
-- capacity on the short timescale (`borrow_decode`): while the link's backlog at the bandwidth then
-  (D_link) exceeds the drain delay, the decode instances the last minute's decode load leaves idle
-  (BORROW_WINDOW_S: arrivals x mean output x step time against the slots of the remaining decode
-  instances, at utilisation <= 1) are lent to the local prefill pool, serving there after the drain
-  delay (a backlog longer than the drain delay outlasts the conversion); they return once D_link
-  and W_loc are both under settle_s. The remaining decode instances then run near saturation:
-  the report's decode-slot wait shows the cost (it delays the second token, not the first);
+- capacity on the short timescale (`borrow_decode`): when the link's congestion is sustained (a
+  backlog that outlasts the conversion), the decode instances the last minute's decode load leaves
+  idle (BORROW_WINDOW_S: arrivals x mean output x step time against the slots of the remaining
+  decode instances, at utilisation <= 1) are lent to the local prefill pool, serving there after
+  the drain delay; they return once D_link and W_loc are both under settle_s. The remaining
+  decode instances then run near saturation: the report's decode-slot wait shows the cost (it
+  delays the second token, not the first);
 - a request goes where t_eff sends it, but it leaves its planned route (uncached length vs the
   planner's t) only if its expected first-token time there is no later than on the planned route:
   the scheduler never moves a request to the cluster that would finish it later. (Applied to every
@@ -70,7 +77,7 @@ from prfaas_plan.sim.engine import Arr, SimConfig, SimRecords, finish
 INF = math.inf
 # Arrivals the decode load is estimated from before lending decode instances: a minute (about 180
 # requests at the paper scenario's rate: the load known to about +-7%).
-BORROW_WINDOW_S = 60.0
+BORROW_WINDOW_S = 60.0  # also the window of the KV rate offered to the link (`_backlog_ahead`)
 LINK_ORDERS = ("sjf", "fifo", "ps")
 
 
@@ -104,12 +111,15 @@ class AdaptivePolicy:
     # Lend decode instances to the local prefill pool while the link's backlog (at the bandwidth
     # then) exceeds the drain delay, as many as the last minute's decode load leaves idle.
     borrow_decode: bool = True
-    # Local queue wait up to which t_eff may still rise (and above which it falls back toward the
-    # plan): a local backlog drains only at the local pool's spare capacity (about a fifth of it at
-    # 80% load) long after the link recovers, and delays every local request; the default, the
-    # bottleneck delay raise_s, builds none. Larger values trade mean TTFT for the tail
-    # (README 'Scheduling' measures 2 to 30 s).
-    local_wait_max_s: float = 2.0
+    # Local queue wait up to which t_eff may still rise while the link's congestion is sustained
+    # (its backlog forecast one drain delay ahead still exceeds the drain delay, `_backlog_ahead`);
+    # otherwise the bottleneck delay raise_s (no local backlog). A link backlog clears within
+    # seconds of the bandwidth returning; a local one drains only at the local pool's spare
+    # capacity and delays every local request, so this trades mean TTFT for the tail. 20 s is a
+    # choice measured on the paper scenario's 4-Gbps drop (README 'Scheduling', five seeds): 15 s
+    # leaves too many KVs waiting for the link (P99 above half of static's on two seeds), 30 s
+    # raises the mean above static's on two. It is the one value of the policy chosen that way.
+    local_wait_max_s: float = 20.0
     # The egress link's sender. "sjf": finished KV waits at the PrfaaS cluster and is sent smallest
     # first, with at most link_inflight_s seconds of the bandwidth then in flight (shortest-first
     # keeps the fewest requests waiting at every instant: Schrage 1968; pFabric approximates it in
@@ -264,6 +274,7 @@ class _Scheduler:
         self.rerouted = 0
         self.series = Series()
         self.sent_hist: list[float] = [0.0]  # link bytes sent at each tick (index 0: time 0)
+        self.committed_hist: list[float] = [0.0]  # link bytes committed (sent or not) by each tick
         self.decode_changes: list[tuple[float, int]] = []
         self.changes: list[dict[str, float]] = []
         self.rb_start = 0
@@ -293,6 +304,7 @@ class _Scheduler:
         pol, link = self.pol, self.link
         link.advance(T)
         self.sent_hist.append(link.sent)
+        self.committed_hist.append(link.sent + link.unsent)
         k = len(self.sent_hist) - 1
         w = max(int(round(pol.window_s / pol.tick_s)), 1)
         cap_w = self.capacity(max(T - w * pol.tick_s, 0.0), T)
@@ -301,8 +313,9 @@ class _Scheduler:
         w_p = max(self.prf[0] - T, 0.0) if self.prf else INF
         w_l = max(self.loc[0] - T, 0.0) if self.loc else INF
         d = link.drain_s(T)
-        self._control(max(w_p, d), w_l, util_w >= pol.util_high)
-        self._borrow(T, i, d, w_l)
+        sustained = d > max(w_p, pol.raise_s) and self._backlog_ahead(T) > pol.drain_delay_s
+        self._control(max(w_p, d), w_l, util_w >= pol.util_high, sustained)
+        self._borrow(T, i, sustained, d, w_l)
         s = self.series
         s.time_s.append(T)
         s.threshold_tokens.append(self.t_eff)
@@ -317,16 +330,17 @@ class _Scheduler:
             self.next_rb += r
             self._rebalance(T, i, r)
 
-    def _control(self, d_off: float, w_l: float, link_full: bool) -> None:
+    def _control(self, d_off: float, w_l: float, link_full: bool, sustained: bool) -> None:
         """The short-timescale rule on t_eff (module docstring)."""
         tp, pol = self.t_plan, self.pol
+        room = pol.local_wait_max_s if sustained else pol.raise_s
         if not math.isfinite(tp) or tp <= 0:
             return
         up, t = 1.0 + pol.step, self.t_eff
         congested = d_off - w_l > pol.raise_s or (link_full and d_off - w_l > pol.settle_s)
-        if congested and w_l < pol.local_wait_max_s:
+        if congested and w_l < room:
             t = min(t * up, tp * pol.max_factor)
-        elif w_l - d_off > pol.raise_s or (w_l > pol.local_wait_max_s and t > tp):
+        elif w_l - d_off > pol.raise_s or (w_l > room and t > tp):
             t = max(t / up, tp / pol.max_factor)
         elif abs(d_off - w_l) < pol.settle_s:
             t = max(tp, t / up) if t > tp else min(tp, t * up)
@@ -364,14 +378,26 @@ class _Scheduler:
                              "threshold_tokens": self.t_plan, "window_requests": 0.0, "window_rps": 0.0, **info})
         self.n_p += d
 
-    def _borrow(self, T: float, i: int, d_link: float, w_l: float) -> None:
+    def _backlog_ahead(self, T: float) -> float:
+        """The link's backlog one drain delay ahead, in seconds at the bandwidth now: bytes unsent
+        plus (KV offered per second over the last BORROW_WINDOW_S - the bandwidth now) x the drain
+        delay (what a lent instance would still find when it starts serving)."""
+        pol, hist = self.pol, self.committed_hist
+        w = min(max(int(round(BORROW_WINDOW_S / pol.tick_s)), 1), len(hist) - 1)
+        r = self.link.rate(T)
+        if r <= 0:
+            return INF
+        offered = (hist[-1] - hist[-1 - w]) / (w * pol.tick_s) if w > 0 else 0.0
+        return (self.link.unsent + (offered - r) * pol.drain_delay_s) / r
+
+    def _borrow(self, T: float, i: int, sustained: bool, d_link: float, w_l: float) -> None:
         """Short-timescale capacity: lend the local prefill pool the decode instances the decode load
         can spare while the link's backlog outlasts the drain delay; give them back once both paths
         are clear (module docstring)."""
         pol = self.pol
         if not pol.borrow_decode:
             return
-        if self.borrowed == 0 and d_link > pol.drain_delay_s:
+        if self.borrowed == 0 and sustained:
             lo = bisect.bisect_left(self.a_l, T - BORROW_WINDOW_S, 0, i)
             if i - lo < 2:
                 return
