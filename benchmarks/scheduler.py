@@ -1,8 +1,10 @@
 """The adaptive scheduler's figures (run: python benchmarks/scheduler.py [--requests N] [--skip-million]).
 
 1. Paper scenario, 80% load, 900 s, link at 4 Gbps over [300, 420) s: static vs adaptive TTFT,
-   and, for reference, static routing with a fixed threshold during the drop (what the best
-   threshold-only reaction could do: the in-drop threshold is known in advance there).
+   each lever of the adaptive policy alone and together (the KV sender's order, the decode loan,
+   the local queue allowed while congestion lasts), --local-wait-max from 2 to 40 s, the default
+   over seeds 0-4 and over other drops; for reference, static routing with a fixed threshold
+   during the drop (an oracle: the in-drop threshold is known in advance there).
 2. Constant link, Poisson, 20,000 requests: t_eff against the planner's t, throughput.
 3. One adaptive run of --requests (default 1,000,000) requests on the core engine, in a child
    process: wall time and peak resident memory (the issue's goal: < 20 s, < 2 GB).
@@ -20,64 +22,114 @@ import numpy as np
 
 
 def setup(n: int | None = None, duration: float = 900.0, drop: bool = False, seed: int = 0):
-    from prfaas_plan.assemble.distributions import length_dist
-    from prfaas_plan.assemble.inputs import build_inputs
-    from prfaas_plan.assemble.scenario import load_scenario
-    from prfaas_plan.catalog import Catalog
-    from prfaas_plan.plan import dist as D
-    from prfaas_plan.plan.planner import make_plan, routing_cut
+    from prfaas_plan.commands.scheduling import poisson_run
     from prfaas_plan.sim.adaptive import alternatives
-    from prfaas_plan.sim.engine import SimConfig
 
-    cat = Catalog()
-    ld = load_scenario(cat, None, [])
-    sc, wl = ld.spec, ld.workload
-    inp, _ = build_inputs(cat, sc, wl, ld.path, False, None)
-    plan = make_plan(inp).prfaas_pd
-    rm = inp.route
-    rng = np.random.default_rng(seed)
-    offered = 0.8 * plan.max_throughput_rps
-    n = n or int(np.ceil(duration * offered))
-    gaps = rng.exponential(1.0 / offered, size=n)
-    arr = np.cumsum(gaps) - gaps[0]
-    unc = rm.atoms[rng.integers(0, len(rm.atoms), size=n)]
-    out = length_dist(wl.output_length).discretize(D.DEFAULT_ATOMS)[rng.integers(0, D.DEFAULT_ATOMS, size=n)]
-    f = None
-    if drop:
-        f = np.ones(3600)
-        f[300:420] = 4.0 / sc.link.bandwidth_gbps
-    _, thr = routing_cut(plan, rm)
-    cfg = SimConfig(thr, plan.instances["prfaas"], plan.instances["pd_prefill"], plan.instances["pd_decode"],
-                    sc.decode.max_batch, sc.decode.step_time_ms / 1e3, rm.egress_bytes_per_s, inp.rtt_s, f)
-    z = np.zeros(n)
+    p = poisson_run(0.8, duration, n, seed, (300.0, 420.0, 4.0) if drop else None)
+    rm, cfg, unc = p.rm, p.cfg, p.uncached
+    z = np.zeros(len(unc))
     alt = alternatives(unc, z, z, "shared", rm.local_profile, rm.prfaas_profile, rm.kv_profile,
                        cfg.link_bytes_per_s, cfg.rtt_s, rm.local_occupancy, rm.prfaas_occupancy)
-    return rm, cfg, arr, unc, out, thr, alt
+    return rm, cfg, p.arrival_s, unc, p.output, p.threshold_tokens, alt
 
 
 def ttft(r) -> dict[str, float]:
-    from prfaas_plan.sim.metrics import ttft_breakdown
+    from prfaas_plan.sim.metrics import decode_wait, ttft_breakdown
 
     m = r.arrival_s >= r.arrival_s[int(len(r.arrival_s) * 0.1)]
-    o = ttft_breakdown(r, m)["overall"]
-    return {"mean": round(o["mean_s"], 2), "p90": round(o["p90_s"], 2), "p99": round(o["p99_s"], 1)}
+    b = ttft_breakdown(r, m)
+    o = b["overall"]
+    return {"mean": round(o["mean_s"], 2), "p90": round(o["p90_s"], 2), "p99": round(o["p99_s"], 1),
+            "p99.9": round(o["p999_s"], 1), "max": round(o["max_s"], 1), "off_p99": round(b["offloaded"]["p99_s"], 1),
+            "local_p99": round(b["local"]["p99_s"], 1), "decode_wait_p99": round(decode_wait(r, m)["p99_s"], 1)}
+
+
+def _static(rm, cfg, arr, unc, out, **kw):
+    from prfaas_plan.sim.engine import simulate
+
+    return simulate(arr, unc, out, cfg, rm.prfaas_profile, rm.local_profile, rm.kv_profile,
+                    s_prfaas=rm.prfaas_occupancy, s_local=rm.local_occupancy, **kw)
+
+
+def _vs(a: dict[str, float], s: dict[str, float]) -> str:
+    return f"P99 {a['p99'] / s['p99']:.2f}x, mean {a['mean'] / s['mean']:.2f}x static"
+
+
+BEFORE = {"link_order": "ps", "borrow_decode": False, "local_wait_max_s": 2.0}  # the policy before the levers
+LEVERS = [("before: ps sender, no loan, no local backlog", BEFORE),
+          ("+ sjf sender only", {**BEFORE, "link_order": "sjf"}),
+          ("+ fifo sender only", {**BEFORE, "link_order": "fifo"}),
+          ("+ decode loan only", {**BEFORE, "borrow_decode": True}),
+          ("+ local backlog (20 s) only", {**BEFORE, "local_wait_max_s": 20.0}),
+          ("sjf + loan", {"local_wait_max_s": 2.0}),
+          ("sjf + local backlog", {"borrow_decode": False}),
+          ("default: sjf + loan + local backlog 20 s", {})]
 
 
 def drop_figures() -> None:
+    import dataclasses
+
     from prfaas_plan.sim.adaptive import AdaptivePolicy, simulate_adaptive
-    from prfaas_plan.sim.engine import simulate
 
     rm, cfg, arr, unc, out, thr, alt = setup(drop=True)
-    st = simulate(arr, unc, out, cfg, rm.prfaas_profile, rm.local_profile, rm.kv_profile,
-                  s_prfaas=rm.prfaas_occupancy, s_local=rm.local_occupancy)
-    ad = simulate_adaptive(arr, alt, out, cfg, AdaptivePolicy(), thr)
-    print(f"drop 300-420 s at 4 Gbps, {len(arr):,} requests: static {ttft(st)}; adaptive {ttft(ad.records)} "
-          f"(rerouted {ad.rerouted})")
-    for t_drop in (22000, 25000, 30000, 36000, 45000):
+    s0 = ttft(_static(rm, cfg, arr, unc, out))
+    print(f"drop 300-420 s at 4 Gbps, {len(arr):,} requests: static {s0}")
+    for name, kw in LEVERS:
+        ad = simulate_adaptive(arr, alt, out, cfg, AdaptivePolicy(**kw), thr)
+        a = ttft(ad.records)
+        print(f"  adaptive, {name}: {a} ({_vs(a, s0)}; rerouted {ad.rerouted}, "
+              f"decode lent {sum(c['borrow'] > 0 for c in ad.changes)})")
+    for w in (5.0, 10.0, 15.0, 25.0, 30.0, 40.0):
+        a = ttft(simulate_adaptive(arr, alt, out, cfg, AdaptivePolicy(local_wait_max_s=w), thr).records)
+        print(f"  adaptive, --local-wait-max {w:g}: {a} ({_vs(a, s0)})")
+    for order in ("fifo", "sjf"):
+        a = ttft(_static(rm, dataclasses.replace(cfg, link_order=order), arr, unc, out))
+        print(f"  static routing, {order} sender: {a} ({_vs(a, s0)})")
+    for t_drop in (25000, 30000, 36000, 45000):
         t = np.where((arr >= 300) & (arr < 420), t_drop, thr)
-        r = simulate(arr, unc, out, cfg, rm.prfaas_profile, rm.local_profile, rm.kv_profile, offload=unc > t,
-                     s_prfaas=rm.prfaas_occupancy, s_local=rm.local_occupancy)
-        print(f"  static with t = {t_drop:,} during the drop (oracle): {ttft(r)}")
+        a = ttft(_static(rm, cfg, arr, unc, out, offload=unc > t))
+        print(f"  static with t = {t_drop:,} during the drop (oracle): {a} ({_vs(a, s0)})")
+    for seed in range(1, 5):
+        rm, cfg, arr, unc, out, thr, alt = setup(drop=True, seed=seed)
+        s = ttft(_static(rm, cfg, arr, unc, out))
+        a = ttft(simulate_adaptive(arr, alt, out, cfg, AdaptivePolicy(), thr).records)
+        print(f"  seed {seed}: static P99 {s['p99']}, mean {s['mean']}; adaptive P99 {a['p99']}, mean {a['mean']} "
+              f"({_vs(a, s)})")
+
+
+def other_drops() -> None:
+    """The default policy, and the policy before the levers, on other drops (seed 0, 900 s)."""
+    import dataclasses
+
+    from prfaas_plan.sim.adaptive import AdaptivePolicy, simulate_adaptive
+
+    base = setup()
+    for start, end, gbps in ((300, 360, 4.0), (300, 540, 4.0), (300, 420, 2.0), (300, 420, 8.0), (300, 420, 20.0)):
+        rm, cfg, arr, unc, out, thr, alt = base
+        f = np.ones(3600)
+        f[start:end] = gbps / (cfg.link_bytes_per_s * 8 / 1e9)
+        cfg = dataclasses.replace(cfg, bandwidth_factors=f)
+        s = ttft(_static(rm, cfg, arr, unc, out))
+        b = ttft(simulate_adaptive(arr, alt, out, cfg, AdaptivePolicy(**BEFORE), thr).records)
+        a = ttft(simulate_adaptive(arr, alt, out, cfg, AdaptivePolicy(), thr).records)
+        print(f"drop {start}-{end} s at {gbps:g} Gbps: static P99 {s['p99']}, mean {s['mean']}; before {_vs(b, s)}; "
+              f"default {_vs(a, s)}")
+
+
+def flapping_figures() -> None:
+    import dataclasses
+
+    from prfaas_plan.sim.adaptive import AdaptivePolicy, simulate_adaptive
+
+    rm, cfg, arr, unc, out, thr, alt = setup()
+    cfg = dataclasses.replace(cfg, bandwidth_factors=np.where(np.arange(40) < 20, 1.0, 0.1))
+    s = ttft(_static(rm, cfg, arr, unc, out))
+    print(f"flapping (100 / 10 Gbps every 20 s), {len(arr):,} requests: static {s}")
+    for name, kw in (("before", BEFORE), ("default", {})):
+        ad = simulate_adaptive(arr, alt, out, cfg, AdaptivePolicy(**kw), thr)
+        a = ttft(ad.records)
+        print(f"  adaptive {name}: {a} ({_vs(a, s)}; rerouted {ad.rerouted}, decode lent "
+              f"{sum(c['borrow'] > 0 for c in ad.changes)})")
 
 
 def constant_figures() -> None:
@@ -125,6 +177,8 @@ def main() -> None:
         child(a.requests)
         return
     drop_figures()
+    other_drops()
+    flapping_figures()
     constant_figures()
     if not a.skip_million:
         t0 = time.perf_counter()

@@ -10,11 +10,10 @@ import math
 import numpy as np
 import pytest
 
-from prfaas_plan.assemble.distributions import length_dist
 from prfaas_plan.assemble.inputs import build_inputs
 from prfaas_plan.assemble.scenario import load_scenario
 from prfaas_plan.catalog import Catalog
-from prfaas_plan.plan import dist as D
+from prfaas_plan.commands.scheduling import poisson_run
 from prfaas_plan.plan.planner import make_plan, routing_cut
 from prfaas_plan.plan.rebalance import replan_split
 from prfaas_plan.sim.adaptive import AdaptivePolicy, LinkState, alternatives, simulate_adaptive
@@ -26,39 +25,11 @@ from prfaas_plan.sim.metrics import decode_wait, series_dict, ttft_breakdown
 PINNED = AdaptivePolicy(max_factor=1.0, link_order="ps", borrow_decode=False)
 
 
-def _factors(nominal_gbps: float, drop: tuple[float, float, float] | None) -> np.ndarray | None:
-    """Per-second factors: nominal, except `gbps` over [start, end) (one hour, no repeat in range)."""
-    if drop is None:
-        return None
-    start, end, gbps = drop
-    f = np.ones(3600)
-    f[int(start):int(end)] = gbps / nominal_gbps
-    return f
-
-
 def _paper(load: float = 0.8, duration: float | None = 900.0, n: int | None = None, seed: int = 0,
            drop: tuple[float, float, float] | None = None, lengths_scale: np.ndarray | None = None):
-    """The paper scenario's plan and Poisson arrivals, as `prfaas simulate` builds them."""
-    cat = Catalog()
-    ld = load_scenario(cat, None, [])
-    sc, wl = ld.spec, ld.workload
-    inp, _ = build_inputs(cat, sc, wl, ld.path, False, None)
-    plan = make_plan(inp).prfaas_pd
-    rm = inp.route
-    rng = np.random.default_rng(seed)
-    offered = load * plan.max_throughput_rps
-    n = n or int(np.ceil(duration * offered))
-    gaps = rng.exponential(1.0 / offered, size=n)
-    arr = np.cumsum(gaps) - gaps[0]
-    unc = rm.atoms[rng.integers(0, len(rm.atoms), size=n)]
-    if lengths_scale is not None:
-        unc = np.maximum(unc * lengths_scale, 1.0)
-    out = length_dist(wl.output_length).discretize(D.DEFAULT_ATOMS)[rng.integers(0, D.DEFAULT_ATOMS, size=n)]
-    _, thr = routing_cut(plan, rm)
-    cfg = SimConfig(thr, plan.instances["prfaas"], plan.instances["pd_prefill"], plan.instances["pd_decode"],
-                    sc.decode.max_batch, sc.decode.step_time_ms / 1e3, rm.egress_bytes_per_s, inp.rtt_s,
-                    _factors(sc.link.bandwidth_gbps, drop))
-    return rm, cfg, arr, unc, out, thr, plan
+    """The paper scenario's plan and Poisson arrivals (`commands.scheduling.poisson_run`)."""
+    p = poisson_run(load, duration, n, seed, drop, lengths_scale)
+    return p.rm, p.cfg, p.arrival_s, p.uncached, p.output, p.threshold_tokens, p.plan
 
 
 def _alts(rm, cfg, unc):

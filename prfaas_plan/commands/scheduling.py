@@ -5,11 +5,18 @@ re-planner to the planner's optimiser, runs `sim.adaptive`, and summarises each 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from prfaas_plan.assemble.distributions import length_dist
+from prfaas_plan.assemble.inputs import build_inputs
+from prfaas_plan.assemble.scenario import load_scenario
+from prfaas_plan.catalog import Catalog
 from prfaas_plan.errors import PrfaasError
+from prfaas_plan.plan import dist as D
+from prfaas_plan.plan.planner import Plan, make_plan, routing_cut
 from prfaas_plan.plan.rebalance import replan_split
 from prfaas_plan.plan.throughput import RouteModel
 from prfaas_plan.sim.adaptive import (
@@ -23,6 +30,7 @@ from prfaas_plan.sim.adaptive import (
 from prfaas_plan.sim.engine import SimConfig, SimRecords
 from prfaas_plan.sim.metrics import decode_wait, series_dict, ttft_breakdown
 from prfaas_plan.sim.prefix_cache import ClusterRouting
+from prfaas_plan.specs.scenario import FixedDecode
 
 SCHEDULERS = ("static", "adaptive")
 FLAGS = {"window_s": "--window", "raise_s": "--raise-delay", "settle_s": "--settle-delay",
@@ -30,6 +38,55 @@ FLAGS = {"window_s": "--window", "raise_s": "--raise-delay", "settle_s": "--sett
          "rebalance_interval_s": "--rebalance-interval", "drain_delay_s": "--drain-delay", "tick_s": "--tick",
          "link_order": "--link-order", "link_inflight_s": "--link-inflight", "borrow_decode": "--borrow-decode",
          "local_wait_max_s": "--local-wait-max"}
+
+
+@dataclass(frozen=True)
+class PoissonRun:
+    """A planned scenario with Poisson arrivals, as the core engine takes them."""
+
+    rm: RouteModel
+    cfg: SimConfig
+    arrival_s: np.ndarray
+    uncached: np.ndarray
+    output: np.ndarray
+    threshold_tokens: float
+    plan: Plan
+
+
+def poisson_run(load: float = 0.8, duration: float | None = 900.0, n: int | None = None, seed: int = 0,
+                drop: tuple[float, float, float] | None = None, lengths_scale: np.ndarray | None = None,
+                scenario: str | None = None) -> PoissonRun:
+    """The scenario's plan (default: the paper's) and `n` (or `duration` seconds of) Poisson arrivals at
+    `load` x Lambda_max, uncached lengths drawn from the planner's atoms (x `lengths_scale`) and outputs
+    from the workload; `drop` (start s, end s, Gbps): the link at that bandwidth over [start, end) of
+an hour-long period, nominal otherwise. The one setup of the scheduler's
+    tests and `benchmarks/scheduler.py` (`prfaas simulate` draws its renewal gaps its own way)."""
+    cat = Catalog()
+    ld = load_scenario(cat, scenario, [])
+    sc, wl = ld.spec, ld.workload
+    inp, info = build_inputs(cat, sc, wl, ld.path, False, None)
+    plan = make_plan(inp).prfaas_pd
+    assert plan is not None
+    slots, step = ((sc.decode.max_batch, sc.decode.step_time_ms / 1e3) if isinstance(sc.decode, FixedDecode)
+                   else (int(info["decode"]["max_batch"]), float(info["decode"]["step_time_s"])))
+    rm = inp.route
+    rng = np.random.default_rng(seed)
+    offered = load * plan.max_throughput_rps
+    n = n or int(np.ceil((duration or 0.0) * offered))
+    gaps = rng.exponential(1.0 / offered, size=n)
+    arr = np.cumsum(gaps) - gaps[0]
+    unc = rm.atoms[rng.integers(0, len(rm.atoms), size=n)]
+    if lengths_scale is not None:
+        unc = np.maximum(unc * lengths_scale, 1.0)
+    out = length_dist(wl.output_length).discretize(D.DEFAULT_ATOMS)[rng.integers(0, D.DEFAULT_ATOMS, size=n)]
+    _, thr = routing_cut(plan, rm)
+    factors = None
+    if drop is not None:
+        factors = np.ones(3600)
+        factors[int(drop[0]):int(drop[1])] = drop[2] / sc.link.bandwidth_gbps
+    cfg = SimConfig(thr, plan.instances["prfaas"], plan.instances["pd_prefill"], plan.instances["pd_decode"],
+                    slots, step, rm.egress_bytes_per_s, inp.rtt_s, factors)
+    return PoissonRun(rm, cfg, arr, unc, out, thr, plan)
 
 
 def make_policy(**flags: Any) -> AdaptivePolicy:

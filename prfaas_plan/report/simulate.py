@@ -41,7 +41,7 @@ def scheduler_rows(res: dict[str, Any]) -> tuple[list[str], list[list[str]], lis
     why = {1: "decode lent to prefill: link backlog", -1: "lent decode returned", 0: "re-plan"}
     lines = [f"split change at {c['time_s']:.0f} s: local prefill {c['pd_prefill_from']:.0f} -> {c['pd_prefill_to']:.0f}, "
              f"decode -> {c['pd_decode_to']:.0f} (effective {c['effective_s']:.0f} s; "
-             f"{why[int(np.sign(c['borrow']))]}; window {c['window_rps']:.3f} req/s)"
+             f"{why[int(np.sign(c['borrow']))]}" + (f"; window {c['window_rps']:.3f} req/s)" if c["window_requests"] else ")")
              for c in blocks["adaptive"]["split_changes"]]
     return ["metric"] + names, rows, lines
 
