@@ -86,6 +86,11 @@ PlotOpt = Annotated[Path | None, typer.Option(
         help="with an adaptive run: chart of t_eff, link utilisation, queues and bandwidth (.svg or .png)")]
 
 
+# the adaptive policy's options, passed to `commands.scheduling.make_policy` by name
+POLICY_OPTIONS = ("window", "raise_delay", "settle_delay", "util_high", "threshold_step", "max_factor",
+                  "rebalance_interval", "drain_delay", "link_order", "link_inflight", "borrow_decode", "local_wait_max")
+
+
 def _show(res: dict[str, Any], fmt: str, output: Path | None, path: Path | None) -> None:
     from prfaas_plan.report.simulate import render_simulation
 
@@ -177,25 +182,19 @@ def simulate(
 
       prfaas simulate mooncake-conversation --trace mooncake-conversation.jsonl --prefix-routing scarce
 
-      prfaas simulate --duration 900 --bandwidth-trace link-drop --compare-schedulers
+      prfaas simulate --duration 900 --bandwidth-trace link-drop --compare-schedulers --local-wait-max 10
 
       prfaas simulate --bandwidth-trace link-flapping --scheduler adaptive --rebalance-interval 300 --plot s.svg
-
-      prfaas simulate --duration 900 --bandwidth-trace link-drop --scheduler adaptive --link-order ps --no-borrow-decode
     """
+    pol = {k: v for k, v in locals().items() if k in POLICY_OPTIONS}
 
     def go() -> None:
         from prfaas_plan.commands.simulate import simulate_scenario
 
-        pol = dict(window=window, raise_delay=raise_delay, settle_delay=settle_delay, util_high=util_high,
-                   threshold_step=threshold_step, max_factor=max_factor, rebalance_interval=rebalance_interval,
-                   drain_delay=drain_delay, link_order=link_order, link_inflight=link_inflight,
-                   borrow_decode=borrow_decode, local_wait_max=local_wait_max)
         res = simulate_scenario(scenario, set_ or [], trace_path=trace, bandwidth_trace=bandwidth_trace,
                                 cache_tokens=cache_tokens, requests=requests, duration=duration, load=load, seed=seed,
-                                link_cv=link_cv, prefix_routing=prefix_routing.value,
-                                prfaas_cache_tokens=prfaas_cache_tokens, scheduler=scheduler.value, policy_params=pol,
-                                compare_schedulers=compare_schedulers, plot=plot)
+                                link_cv=link_cv, prefix_routing=prefix_routing.value, prfaas_cache_tokens=prfaas_cache_tokens,
+                                scheduler=scheduler.value, policy_params=pol, compare_schedulers=compare_schedulers, plot=plot)
         _show(res, out_format(ctx), output, plot)
 
     run(go, ctx)
