@@ -19,8 +19,8 @@ needs_data = pytest.mark.skipif(not H200_FILE.exists(), reason="../shared/measur
 
 # median APE per reported op measured with the shipped h200 block (in sample), +1 point of slack
 H200_BOUNDS = {
-    "moe": 0.15, "moe[power_law_1.01]": 0.21, "mla_prefill_attention": 0.12, "mla_decode_attention": 0.13,
-    "linear_attention[gdn]": 0.29, "linear_attention[kda]": 0.07, "allreduce[graph]": 0.13, "allreduce[eager]": 0.08,
+    "moe": 0.15, "moe[power_law_1.01]": 0.20, "mla_prefill_attention": 0.104, "mla_decode_attention": 0.11,
+    "linear_attention[gdn]": 0.085, "linear_attention[kda]": 0.062, "allreduce[graph]": 0.092, "allreduce[eager]": 0.08,
 }
 
 
@@ -40,7 +40,9 @@ def test_h20_mechanism_blocks_predict_the_shared_kernels():
     groups, _ = error_stats(predict(catalog.load_hardware("h20"), meas), meas)
     for g in groups:
         print(f"h20 {g.op}/{g.dtype}: n={g.count} median APE {g.median_ape:.1%} bias {g.bias:+.1%}")
-        assert g.median_ape <= {"moe": 0.10, "mla_decode_attention": 0.12, "linear_attention[gdn]": 0.25}[g.op]
+        # GDN: the file's 32- and 64-value-head rows carry identical latencies (README, Accuracy), so no
+        # cost that grows with heads fits both: 23.7% measured
+        assert g.median_ape <= {"moe": 0.09, "mla_decode_attention": 0.113, "linear_attention[gdn]": 0.247}[g.op]
 
 
 @needs_data
@@ -87,3 +89,29 @@ def test_lightning_is_costed_as_its_nearest_measured_relative_gdn():
     a = mech.linear_attention_time(h, "lightning", "chunk", 8192, 1, 8, 8)
     b = mech.linear_attention_time(h, "gdn", "chunk", 8192, 1, 8, 8)
     assert float(a) == float(b)
+
+
+def test_gdn_chunk_hand_worked_pipeline_items_and_state_pass():
+    """GDN chunked prefill of 2 sequences x 4096 tokens, 8 value / 4 key heads, dk = dv = 128 on H200:
+    64 chunks per sequence; 2 x 64 x 8 = 1024 (chunk, head) items over 132 SMs; the state pass runs
+    2 x 8 x (128 / 64) = 32 programs (one wave) for 64 sequential steps; the per-chunk states,
+    1024 x 128 x 128 x 2 B = 33.6 MB, stay under the fitted on-chip size (nothing spills)."""
+    h = catalog.load_hardware("h200")
+    e = h.efficiency.linear_attention["gdn"]
+    assert 1024 * 128 * 128 * 2 < e.state_cache_bytes
+    want = e.chunk_launch_s + e.chunk_row_s * 64 + 1024 * e.chunk_item_s / 132 + 1 * 64 * e.state_step_s
+    assert float(mech.linear_attention_time(h, "gdn", "chunk", 8192, 2, 8, 4)) == pytest.approx(want, rel=1e-12)
+    # one sequence of the same 8192 tokens: half the items' parallelism is gone from the state pass
+    # (128 sequential steps instead of 64), so it costs more although the FLOPs are equal
+    assert float(mech.linear_attention_time(h, "gdn", "chunk", 8192, 1, 8, 4)) > want
+
+
+def test_gdn_conv_hand_worked_strided_copy():
+    """GDN prefill conv of 4096 tokens in one sequence, 2 x 4 x 128 + 8 x 128 = 2048 channels: reads
+    and writes 4096 x 2048 x 2 B each (33.6 MB, under the strided limit), plus 8 serial token steps."""
+    h = catalog.load_hardware("h200")
+    e = h.efficiency.linear_attention["gdn"]
+    byts = 4096 * 2048 * 2 * 2.0
+    assert byts < e.conv_strided_bytes
+    want = e.conv_launch_s + 8 * e.conv_row_s + byts / (4.8e12 * e.conv_memory_efficiency)
+    assert float(mech.linear_attention_time(h, "gdn", "conv", 4096, 1, 8, 4)) == pytest.approx(want, rel=1e-12)

@@ -19,10 +19,19 @@ mechanism, not the shapes, is what is fitted: the fits are checked on whole held
   head attends to one latent KV head of kv_lora_rank + rope (576) dims and produces kv_lora_rank (512)
   values, so the attention FLOPs are 2 c keys h (576 + 512), 3.4x the per-head (192 + 128) form; the
   prefill/decode attention formulas of `perf.kernels` with their own fitted blocks.
-- **Linear attention** (`linear_attention_time`): chunked prefill = intra-chunk attention + state
-  update per chunk; decode = read and write the state; each variant (GDN, KDA) its own block.
-  Lightning attention has no measured kernel: it is costed as GDN (its nearest measured relative:
-  a gated linear recurrence over the same chunked form, without the delta rule's extra work).
+- **Linear attention** (`linear_attention_time`), in the structure of flash-linear-attention's
+  chunked form (SGLang's `chunk_gated_delta_rule` / `chunk_kda`: l2norm, chunk_local_cumsum,
+  chunk_scaled_dot_kkt, solve_tril, recompute_w_u, chunk_gated_delta_rule_fwd_h, chunk_fwd_o). Its
+  cost is not its FLOPs (first principles charge 4-9x too little): it is a fixed pipeline cost, the
+  first chunk's row-serial triangular solve, (chunk, head) items of the parallel kernels spread over
+  the SMs, the sequential state pass (one step per 64-token chunk for each wave of (sequence, head,
+  64 value columns) programs: few sequences and heads leave most SMs idle), and the per-chunk states
+  (dk x dv bf16 per chunk and head) once they no longer stay in L2 between the state pass and the
+  output kernel (the fitted state_cache_bytes lands near H200's 50 MB L2). The short convolution is
+  a strided copy whose programs walk 8-token blocks serially; decode reads and writes the fp32
+  state. Each variant (GDN, KDA) has its own block. Lightning attention has no measured kernel: it
+  is costed as GDN (its nearest measured relative: a gated linear recurrence over the same chunked
+  form, without the delta rule's extra work), so a Lightning figure is an upper-bound estimate.
 - **All-reduce** (`allreduce_time`): latency + 2 (G-1)/G x bytes / (scale-up bandwidth x efficiency).
 """
 
@@ -32,7 +41,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from prfaas_plan.perf import kernels
-from prfaas_plan.specs.hardware import HardwareSpec, KernelEfficiency, MoEEfficiency
+from prfaas_plan.specs.hardware import HardwareSpec, KernelEfficiency, LinearAttentionEfficiency, MoEEfficiency
 
 Arr = NDArray[np.float64]
 WEIGHT_BYTES = {"bf16": 2.0, "fp8": 1.0, "int4": 0.5}  # int4: Marlin packs 8 weights per 32-bit word
@@ -40,7 +49,9 @@ MOE_ROW_BLOCK_MIN, MOE_ROW_BLOCK_MAX = 16.0, 64.0
 MOE_COL_BLOCK = 128.0
 ACT_BYTES = 2.0
 MLA_LATENT, MLA_ROPE = 512, 64
-LINEAR_CHUNK = 64
+LINEAR_CHUNK = 64  # flash-linear-attention's chunk size BT
+STATE_COLUMNS = 64  # value columns per program of the state pass (BV; grid = (dv / BV, sequences x heads))
+CONV_BLOCK_TOKENS = 8  # tokens per program of the Triton causal-conv1d kernel (BLOCK_M)
 LINEAR_STATE_BYTES = 4.0  # fp32 recurrent state
 CONV_KERNEL = 4
 LIGHTNING_AS = "gdn"
@@ -121,39 +132,66 @@ def mla_decode_time(hw: HardwareSpec, batch: ArrayLike, context: ArrayLike, head
                                          MLA_LATENT + MLA_ROPE, MLA_LATENT, kv_heads=1.0)
 
 
+def _chunk_time(e: LinearAttentionEfficiency, sms: int, bw: float, c: Arr, b: Arr, h: Arr, k_: Arr, v_: Arr) -> Arr:
+    """Chunked prefill (flash-linear-attention's form): a fixed pipeline cost, the first chunk's
+    row-serial triangular solve, the (chunk, head) items of the parallel kernels spread over the SMs,
+    the sequential state pass (one step per chunk for each wave of (sequence, head, 64-column)
+    programs), and the per-chunk states that no longer fit on chip."""
+    seq = c / np.maximum(b, 1.0)
+    nt = np.ceil(seq / LINEAR_CHUNK)
+    items = b * nt * h
+    waves = np.ceil(b * h * np.ceil(v_ / STATE_COLUMNS) / sms)
+    states = items * k_ * v_ * ACT_BYTES
+    spill = np.maximum(states - e.state_cache_bytes, 0.0) / (bw * e.state_spill_efficiency)
+    return np.asarray(e.chunk_launch_s + e.chunk_row_s * np.minimum(seq, LINEAR_CHUNK) + items * e.chunk_item_s / sms
+                      + waves * nt * e.state_step_s + spill, dtype=float)
+
+
+def _conv_time(e: LinearAttentionEfficiency, bw: float, c: Arr, b: Arr, ch: Arr) -> Arr:
+    """Prefill short convolution: read and write every channel of every token; a program walks its
+    token block serially; beyond conv_strided_bytes the strided access runs at the spill efficiency."""
+    byts = c * ch * ACT_BYTES * 2.0
+    near = np.minimum(byts, e.conv_strided_bytes) if e.conv_strided_bytes > 0 else byts
+    t = near / (bw * e.conv_memory_efficiency) + (byts - near) / (bw * e.conv_spill_efficiency)
+    return np.asarray(e.conv_launch_s + e.conv_row_s * np.minimum(c / np.maximum(b, 1.0), CONV_BLOCK_TOKENS) + t,
+                      dtype=float)
+
+
+def _first_principles(hw: HardwareSpec) -> LinearAttentionEfficiency:
+    """No fitted block: the prefill-attention block's compute and copy efficiency as a stand-in."""
+    pa, mem = hw.efficiency.prefill_attention, hw.efficiency.memory_efficiency
+    flops_per_item = 2.0 * LINEAR_CHUNK * LINEAR_CHUNK * 128.0 * 4.0 + 6.0 * LINEAR_CHUNK * 128.0 * 128.0
+    item_s = flops_per_item * hw.datasheet.sm_count / (hw.peak_flops("bf16") * pa.compute_efficiency)
+    return LinearAttentionEfficiency(
+        chunk_launch_s=pa.launch_s, chunk_item_s=item_s, conv_launch_s=pa.launch_s, conv_memory_efficiency=mem,
+        conv_update_launch_s=pa.launch_s, conv_update_memory_efficiency=mem, decode_memory_efficiency=mem,
+        decode_launch_s=pa.launch_s)
+
+
 def linear_attention_time(
     hw: HardwareSpec, variant: str, kernel: str, tokens: ArrayLike, batch: ArrayLike, heads: ArrayLike,
     key_heads: ArrayLike, dk: ArrayLike = 128.0, dv: ArrayLike = 128.0,
 ) -> Arr:
-    """One linear-attention kernel: `kernel` is `chunk` (prefill recurrence over `tokens`), `conv`
-    (prefill short convolution), `decode` (one recurrent step per sequence of `batch`) or
-    `conv_update` (decode convolution). Heads are per GPU."""
+    """One linear-attention kernel: `kernel` is `chunk` (prefill recurrence over `tokens` in `batch`
+    sequences), `conv` (prefill short convolution), `decode` (one recurrent step per sequence of
+    `batch`) or `conv_update` (decode convolution). Heads are per GPU."""
     v = LIGHTNING_AS if variant == "lightning" else variant
     lin = hw.efficiency.linear_attention
-    e = lin.get(v) or lin.get(LIGHTNING_AS)  # type: ignore[call-overload]
+    e = lin.get(v) or lin.get(LIGHTNING_AS) or _first_principles(hw)  # type: ignore[call-overload]
     c, b, h, hk, k_, v_ = (np.asarray(x, dtype=float) for x in (tokens, batch, heads, key_heads, dk, dv))
     ds = hw.datasheet
-    bw, peak = ds.hbm_bandwidth_bytes_per_s, hw.peak_flops("bf16")
+    bw = ds.hbm_bandwidth_bytes_per_s
     conv_ch = 2.0 * hk * k_ + h * v_
-    if e is None:  # no fitted block: the prefill-attention block as a first-principles stand-in
-        pa = hw.efficiency.prefill_attention
-        e_c, e_m, lch = pa.compute_efficiency, pa.memory_efficiency, pa.launch_s
-        e_cv, l_cv, e_d, l_d = hw.efficiency.memory_efficiency, pa.launch_s, hw.efficiency.memory_efficiency, pa.launch_s
-    else:
-        e_c, e_m, lch = e.chunk_compute_efficiency, e.chunk_memory_efficiency, e.chunk_launch_s
-        e_cv, l_cv, e_d, l_d = e.conv_memory_efficiency, e.conv_launch_s, e.decode_memory_efficiency, e.decode_launch_s
     if kernel == "chunk":
-        flops = c * h * (2.0 * LINEAR_CHUNK * (k_ + v_) + 6.0 * k_ * v_)
-        chunks = b * np.ceil(c / np.maximum(b, 1.0) / LINEAR_CHUNK)  # per sequence
-        byts = c * ACT_BYTES * (2.0 * hk * k_ + 2.0 * h * v_) + chunks * h * k_ * v_ * LINEAR_STATE_BYTES * 2.0
-        return np.asarray(lch + np.maximum(flops / (peak * e_c), byts / (bw * e_m)), dtype=float)
+        return _chunk_time(e, ds.sm_count, bw, c, b, h, k_, v_)
     if kernel == "conv":
-        return np.asarray(l_cv + c * conv_ch * ACT_BYTES * 2.0 / (bw * e_cv), dtype=float)
+        return _conv_time(e, bw, c, b, conv_ch)
     if kernel == "decode":
         byts = b * h * k_ * v_ * LINEAR_STATE_BYTES * 2.0 + b * ACT_BYTES * (2.0 * hk * k_ + 2.0 * h * v_)
-        return np.asarray(l_d + byts / (bw * e_d), dtype=float)
+        return np.asarray(e.decode_launch_s + byts / (bw * e.decode_memory_efficiency), dtype=float)
     if kernel == "conv_update":
-        return np.asarray(l_cv + b * conv_ch * ACT_BYTES * (CONV_KERNEL + 1.0) / (bw * e_cv), dtype=float)
+        byts = b * conv_ch * ACT_BYTES * (CONV_KERNEL + 1.0)
+        return np.asarray(e.conv_update_launch_s + byts / (bw * e.conv_update_memory_efficiency), dtype=float)
     raise ValueError(f"unknown linear-attention kernel {kernel!r}")
 
 

@@ -98,14 +98,35 @@ class MoEEfficiency(StrictModel):
 
 
 class LinearAttentionEfficiency(StrictModel):
-    """One linear-attention variant's kernels (`perf.mechanisms.linear_attention_time`): the chunked
-    prefill recurrence, its short convolution, and the one-token decode step."""
+    """One linear-attention variant's kernels (`perf.mechanisms.linear_attention_time`), in the
+    structure of the flash-linear-attention chunked form SGLang runs: a pipeline of per-(chunk, head)
+    kernels (scaled k k^T, triangular solve, w/u recompute, output), one sequential state pass over
+    the chunks, the short causal convolution, and the one-token decode step with its conv update."""
 
-    chunk_compute_efficiency: Fraction
-    chunk_memory_efficiency: Fraction
-    chunk_launch_s: KernelSeconds
-    conv_memory_efficiency: Fraction
+    chunk_launch_s: KernelSeconds = Field(description="fixed cost of one chunked-prefill call (its ~8 kernel "
+                                          "launches and the varlen index preparation)")
+    chunk_row_s: KernelSeconds = Field(default=0.0, description="serial cost per row of a sequence's first "
+                                       "chunk (the triangular solve substitutes row by row; min(L, 64) rows)")
+    chunk_item_s: KernelSeconds = Field(default=0.0, description="SM time of one (64-token chunk, head) item "
+                                        "summed over the parallel kernels; items are spread over the SMs")
+    state_step_s: KernelSeconds = Field(default=0.0, description="one 64-token step of the sequential state "
+                                        "pass for one wave of (sequence, head, 64 value columns) programs")
+    state_cache_bytes: NonNegFloat = Field(default=0.0, description="per-chunk states (dk x dv bf16 per chunk "
+                                           "and head) that stay on chip (L2) between the state pass and the "
+                                           "output kernel; fitted")
+    state_spill_efficiency: Fraction = Field(default=1.0, description="HBM efficiency of the per-chunk state "
+                                             "bytes beyond state_cache_bytes")
     conv_launch_s: KernelSeconds
+    conv_row_s: KernelSeconds = Field(default=0.0, description="serial cost per token of a conv program's "
+                                      "token block (min(L, 8) tokens per sequence)")
+    conv_memory_efficiency: Fraction
+    conv_strided_bytes: NonNegFloat = Field(default=0.0, description="bytes the prefill conv moves at "
+                                            "conv_memory_efficiency; beyond them the strided (transposed "
+                                            "packed-QKV) access runs at conv_spill_efficiency; 0 = no limit")
+    conv_spill_efficiency: Fraction = Field(default=1.0, description="HBM efficiency beyond conv_strided_bytes")
+    conv_update_launch_s: KernelSeconds = Field(default=0.0, description="decode conv-state update: fixed cost")
+    conv_update_memory_efficiency: Fraction = Field(default=1.0, description="decode conv-state update: HBM "
+                                                    "efficiency")
     decode_memory_efficiency: Fraction
     decode_launch_s: KernelSeconds
 
