@@ -17,10 +17,11 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "measurements"
 H200_FILE, H20_FILE = SHARED / "h200-sglang-mechanisms.csv", SHARED / "h20-infersim-mechanisms.csv"
 needs_data = pytest.mark.skipif(not H200_FILE.exists(), reason="../shared/measurements not present")
 
-# median APE per reported op measured with the shipped h200 block (in sample), +1 point of slack
+# median APE per reported op measured with the shipped h200 block (in sample), +1 point of slack; the
+# balanced-routing MoE ops are held to the issue's 12% (measured 10.9 / 8.9 / 11.2% bf16 / fp8 / int4)
 H200_BOUNDS = {
-    "moe": 0.15, "moe[power_law_1.01]": 0.20, "mla_prefill_attention": 0.104, "mla_decode_attention": 0.11,
-    "linear_attention[gdn]": 0.085, "linear_attention[kda]": 0.062, "allreduce[graph]": 0.092, "allreduce[eager]": 0.08,
+    "moe": 0.12, "moe[power_law_1.01]": 0.205, "mla_prefill_attention": 0.102, "mla_decode_attention": 0.109,
+    "linear_attention[gdn]": 0.08, "linear_attention[kda]": 0.061, "allreduce[graph]": 0.091, "allreduce[eager]": 0.08,
 }
 
 
@@ -42,25 +43,27 @@ def test_h20_mechanism_blocks_predict_the_shared_kernels():
         print(f"h20 {g.op}/{g.dtype}: n={g.count} median APE {g.median_ape:.1%} bias {g.bias:+.1%}")
         # GDN: the file's 32- and 64-value-head rows carry identical latencies (README, Accuracy), so no
         # cost that grows with heads fits both: 23.7% measured
-        assert g.median_ape <= {"moe": 0.09, "mla_decode_attention": 0.113, "linear_attention[gdn]": 0.247}[g.op]
+        assert g.median_ape <= {"moe": 0.11, "mla_decode_attention": 0.112, "linear_attention[gdn]": 0.247}[g.op]
 
 
 @needs_data
 @pytest.mark.slow
 def test_moe_fit_generalises_to_held_out_expert_shapes():
     """Leave-shape-out: each whole (hidden, expert size, experts, top-k) shape predicted by a block
-    fitted without it. Measured: bf16 12.5%, fp8 13.5%, int4 14.9% (in sample 12.5/13.3/14.6%)."""
+    fitted without it. Measured: bf16 11.3%, fp8 9.6%, int4 11.6% (in sample 10.9/8.9/11.2%)."""
     meas = read_many([str(H200_FILE)])
     meas = meas.select(meas.op == "moe")
     out = leave_shape_out(catalog.load_hardware("h200"), meas)
     for dt, rel in out.items():
         print(f"moe {dt}: held-out median APE {np.median(np.abs(rel)):.1%} over {len(rel)} rows")
-        assert np.median(np.abs(rel)) <= 0.16
+        assert np.median(np.abs(rel)) <= 0.12
 
 
 def test_moe_mechanism_hand_worked_memory_bound_case():
     """One token, E = 8 experts, top-2, k = 4096, n = 14336, fp8, TP 1 EP 1: two experts read
-    3 x 4096 x 14336 bytes each = 352 MB; at 4.8 TB/s x memory efficiency that dominates."""
+    3 x 4096 x 14336 bytes each = 352 MB; at 4.8 TB/s x memory efficiency that dominates the
+    (overlapped) compute; the whole layer's activation traffic is 2 assignments' 3 n + 2 k columns
+    plus one k-wide output row, in bf16."""
     h = catalog.load_hardware("h200")
     e = h.efficiency.moe["fp8"]
     t = float(mech.moe_time(h, "fp8", 1, 4096, 14336, 8, 2, 1, 1))
@@ -71,7 +74,11 @@ def test_moe_mechanism_hand_worked_memory_bound_case():
     tiles = hit * 1 * np.ceil(2 * 14336 / 128)
     ramp = 1 / (1 + e.ramp_rows)
     t_c = flops / (1978.9e12 * e.compute_efficiency * min(1, tiles / 132) * ramp)
-    want = e.launch_s + t_c + (weights + acts) / (4.8e12 * e.memory_efficiency) + e.routed_work_s_per_mac * 2 * 4096 * 14336
+    t_m = (weights + acts) / (4.8e12 * e.memory_efficiency)
+    assert t_m > t_c
+    assert e.routed_bytes_efficiency is not None
+    whole = 2.0 * (2 * (3 * 14336 + 2 * 4096) + 4096)
+    want = e.launch_s + t_m + whole / (4.8e12 * e.routed_bytes_efficiency) + e.routed_work_s_per_mac * 2 * 4096 * 14336
     assert t == pytest.approx(want, rel=1e-9)
 
 
@@ -115,3 +122,28 @@ def test_gdn_conv_hand_worked_strided_copy():
     assert byts < e.conv_strided_bytes
     want = e.conv_launch_s + 8 * e.conv_row_s + byts / (4.8e12 * e.conv_memory_efficiency)
     assert float(mech.linear_attention_time(h, "gdn", "conv", 4096, 1, 8, 4)) == pytest.approx(want, rel=1e-12)
+
+
+@needs_data
+@pytest.mark.slow
+def test_gdn_fit_generalises_to_held_out_head_layouts():
+    """Leave-layout-out: the smallest and the largest GDN head layouts per GPU (2 value / 1 key head,
+    64 / 16) predicted by a block fitted without their rows. Measured over all 18 layouts held out in
+    turn: 7.1% median APE (in sample 7.0%); these two 6.0% and 10.6%."""
+    from prfaas_plan.perf.fit_mechanisms import fit_linear, predict_mechanisms
+
+    meas = read_many([str(H200_FILE)])
+    meas = meas.select(meas.op == "linear_attention")
+    hw = catalog.load_hardware("h200")
+    gdn = np.char.startswith(meas.text["kernel"].astype(str), "gdn")
+    for heads, kv in ((2, 1), (64, 16)):
+        held = gdn & (meas.cols["num_heads"] == heads) & (meas.cols["num_kv_heads"] == kv)
+        block = fit_linear(hw, meas.select(~held), "gdn")
+        h = hw.model_copy(update={"efficiency": hw.efficiency.model_copy(
+            update={"linear_attention": {**hw.efficiency.linear_attention, "gdn": block}})})
+        sub = meas.select(held)
+        pred = np.full(len(sub), np.nan)
+        predict_mechanisms(h, sub, pred)
+        ape = float(np.median(np.abs(pred / sub.latency_s - 1.0)))
+        print(f"gdn {heads}/{kv} heads held out: median APE {ape:.1%} over {len(sub)} rows")
+        assert ape <= 0.12

@@ -100,15 +100,18 @@ def _lsq(fun: Any, x0: list[float], lo: list[float], hi: list[float]) -> Arr:
 def _moe_block(p: Arr) -> MoEEfficiency:
     return MoEEfficiency.model_construct(compute_efficiency=float(p[0]), memory_efficiency=float(p[1]),
                                          launch_s=float(p[2]) * 1e-6, routed_work_s_per_mac=float(p[3]) * 1e-15,
-                                         ramp_rows=float(p[4]))
+                                         ramp_rows=float(p[4]), routed_bytes_efficiency=float(p[5]) if len(p) > 5 else None)
 
 
 def fit_moe(hw: HardwareSpec, meas: Measurements, dt: str) -> MoEEfficiency:
-    """The fused-MoE block of one weights dtype, on its balanced-routing rows."""
+    """The fused-MoE block of one weights dtype, on its balanced-routing rows. Rows that time only the
+    grouped GEMMs (InferSim's DeepGEMM rows: no activation, no top-k sum) fit no whole-layer traffic."""
     dist = meas.text.get("distribution", np.array([""] * len(meas)))
     s = (meas.op == "moe") & (meas.dtype == dt) & ((dist == BALANCED) | (dist == ""))
     cols = [meas.cols[x][s] for x in ("m", "k", "n", "num_experts", "topk", "tp", "ep")]
     y = meas.latency_s[s]
+    kern = meas.text.get("kernel", np.full(len(meas), ""))[s].astype(str)
+    gemm_only = bool(np.all(np.char.find(kern, "grouped_gemm") >= 0))
     ds = hw.datasheet
     peak = hw.peak_flops("fp8" if dt == "fp8" else "bf16")
 
@@ -116,10 +119,13 @@ def fit_moe(hw: HardwareSpec, meas: Measurements, dt: str) -> MoEEfficiency:
         t = mech.moe_core(_moe_block(p), peak, ds.hbm_bandwidth_bytes_per_s, ds.sm_count, mech.WEIGHT_BYTES[dt], *cols)
         return np.asarray(np.log(t / y), dtype=float)
 
-    x = _lsq(f, [0.5, 0.8, 20.0, 1.0, 8.0], [0.02, 0.05, 0.0, 0.0, 0.0], [1.0, 1.0, 500.0, 500.0, 4096.0])
+    x0, lo, hi = [0.5, 0.8, 20.0, 0.5, 1.0, 0.5], [0.02, 0.05, 0.0, 0.0, 0.0, 0.01], [1.0, 1.0, 500.0, 500.0, 4096.0, 1.0]
+    n = 5 if gemm_only else 6
+    x = _lsq(f, x0[:n], lo[:n], hi[:n])
     return MoEEfficiency(compute_efficiency=round(float(x[0]), 4), memory_efficiency=round(float(x[1]), 4),
                          launch_s=round(float(x[2]) * 1e-6, 9), routed_work_s_per_mac=float(f"{x[3] * 1e-15:.4g}"),
-                         ramp_rows=round(float(x[4]), 3))
+                         ramp_rows=round(float(x[4]), 3),
+                         routed_bytes_efficiency=None if gemm_only else round(float(x[5]), 4))
 
 
 def _fit_mla(hw: HardwareSpec, meas: Measurements, op: str, prior: KernelEfficiency, dt: str) -> KernelEfficiency:
@@ -174,8 +180,9 @@ def _scaled(vals: dict[str, float], kind: str, s: float) -> dict[str, float]:
     return out
 
 
-def _linear_plan(meas: Measurements, variant: str, prior: dict[str, float]) -> tuple[Arr, list[Any]]:
-    """Rows of `variant` and the free parameters: (field, unit, start, lo, hi) or ('scale', kind)."""
+def _linear_plan(meas: Measurements, variant: str) -> tuple[Arr, list[Any]]:
+    """Rows of `variant` and the free parameters: (field, unit, start, lo, hi) or ('scale', kind). Free
+    parameters start from fixed values (not the catalog's), so a refit reproduces its own result."""
     idx = [i for i in np.flatnonzero(meas.op == "linear_attention")
            if linear_kernels(str(meas.text["kernel"][i]))[0] == variant]
     mains = [linear_kernels(str(meas.text["kernel"][i]))[1][0] for i in idx]
@@ -183,7 +190,7 @@ def _linear_plan(meas: Measurements, variant: str, prior: dict[str, float]) -> t
     for kind, params in LINEAR_PARAMS.items():
         n = mains.count(kind)
         if n >= FULL_FIT_ROWS or (n >= 3 and len(params) <= 2):
-            free += [(f, u, (prior.get(f) or x0 * u) / u, lo, hi) for f, u, x0, lo, hi in params]
+            free += list(params)
         elif n:
             free.append(("scale", kind))
     return np.asarray(idx, dtype=int), free
@@ -197,7 +204,7 @@ def fit_linear(hw: HardwareSpec, meas: Measurements, variant: str) -> LinearAtte
     prior = old.model_dump() if old is not None else {}
     for name, u, x0, *_ in (p for ps in LINEAR_PARAMS.values() for p in ps):
         prior[name] = prior.get(name) or x0 * u
-    idx, free = _linear_plan(meas, variant, prior)
+    idx, free = _linear_plan(meas, variant)
     sub = meas.select(np.isin(np.arange(len(meas)), idx))
     y = sub.latency_s
 
@@ -249,7 +256,7 @@ def fit_mechanisms(hw: HardwareSpec, meas: Measurements) -> dict[str, Any]:
         blocks = dict(getattr(eff, op))
         for dt in ("bf16", "fp8"):
             if ((meas.op == op) & (meas.dtype == dt)).sum() >= 5:
-                blocks[dt] = _fit_mla(hw, meas.select(meas.dtype == dt), op, blocks.get(dt) or prior, dt)
+                blocks[dt] = _fit_mla(hw, meas.select(meas.dtype == dt), op, prior, dt)  # start: the GPU's MHA block
         if blocks:
             upd[op] = blocks
     lin = dict(eff.linear_attention)

@@ -7,14 +7,18 @@ GPU's datasheet and one efficiency block (`specs.hardware.Efficiency`). The para
 mechanism, not the shapes, is what is fitted: the fits are checked on whole held-out shapes.
 
 - **MoE** (`moe_time`): one GPU's share of a routed-expert layer with experts split expert_tp x
-  expert_ep. Each of the E / ep local experts that receives tokens reads its 3 k n/tp weights; its
-  rows are padded to the kernel's row block (a power of two from 16 to 64, like the tuned Triton
-  configs), compute runs at a fitted efficiency that ramps with the rows per expert, plus a cost in
-  the *whole* layer's routed work that every GPU pays (the kernel's sorted-token grid spans all
-  tokens' assignments: measured EP-8 ranks are only ~4x faster than EP 1, not 8x). Memory and
-  compute add (the fused kernel streams weights while it computes). Routing skew is a stated
-  effect: the planner assumes balanced routing; the measured power-law (alpha 1.01) rows are
-  predicted by the same balanced model and their error is reported (`prfaas validate`).
+  expert_ep, in the structure of SGLang's fused MoE (moe_align_block_size, the fused gate/up GEMM,
+  silu_and_mul, the fused down GEMM, moe_sum). Each of the E / ep local experts that receives tokens
+  reads its 3 k n/tp weights; its rows are padded to the kernel's row block (a power of two from 16
+  to 64, like the tuned Triton configs); compute runs at a fitted efficiency that ramps with the rows
+  per expert and overlaps the weight stream (max of the two: the kernels pipeline loads under MMAs).
+  Two costs scale with the *whole* layer's routed tokens, which every GPU pays whatever its EP
+  degree (measured EP-8 ranks are only ~4-5x faster than EP 1): the activation and top-k sum
+  traffic over every token's assignments (`routed_bytes_efficiency`: fp8 and bf16 fit 0.6-0.7 of
+  HBM bandwidth) and a per-MAC grid cost (the sorted-token grid spans all assignments; only Marlin's
+  int4 path fits a material one). Routing skew is a stated effect: the planner assumes balanced
+  routing; the measured power-law (alpha 1.01) rows are predicted by the same balanced model and
+  their error is reported separately (`prfaas validate`, `moe[power_law_1.01]`).
 - **MLA** (`mla_prefill_time`, `mla_decode_time`): SGLang runs MLA attention absorbed: every query
   head attends to one latent KV head of kv_lora_rank + rope (576) dims and produces kv_lora_rank (512)
   values, so the attention FLOPs are 2 c keys h (576 + 512), 3.4x the per-head (192 + 128) form; the
@@ -27,8 +31,8 @@ mechanism, not the shapes, is what is fitted: the fits are checked on whole held
   the SMs, the sequential state pass (one step per 64-token chunk for each wave of (sequence, head,
   64 value columns) programs: few sequences and heads leave most SMs idle), and the per-chunk states
   (dk x dv bf16 per chunk and head) once they no longer stay in L2 between the state pass and the
-  output kernel (the fitted state_cache_bytes lands near H200's 50 MB L2). The short convolution is
-  a strided copy whose programs walk 8-token blocks serially; decode reads and writes the fp32
+  output kernel (the fitted state_cache_bytes, 47 MB, lands at H200's 50 MB L2). The short
+  convolution is a strided copy whose programs walk 8-token blocks serially; decode reads and writes the fp32
   state. Each variant (GDN, KDA) has its own block. Lightning attention has no measured kernel: it
   is costed as GDN (its nearest measured relative: a gated linear recurrence over the same chunked
   form, without the delta rule's extra work), so a Lightning figure is an upper-bound estimate.
@@ -87,7 +91,13 @@ def moe_core(
     t_c = flops / (peak * e.compute_efficiency * occ * ramp)
     byts = active * 3.0 * k * nl * wbytes + local * ACT_BYTES * (2.0 * k + 3.0 * nl)
     t_m = byts / (bw * e.memory_efficiency)
-    return np.asarray(e.launch_s + t_c + t_m + e.routed_work_s_per_mac * assign * k * nl, dtype=float)
+    # the whole layer's activation traffic: the activation reads every assignment's 2 nl gate/up
+    # columns and writes nl; the down GEMM's per-assignment outputs (k) are written and summed
+    # over top-k into the m output rows, for every routed token whatever this GPU's EP share
+    whole = ACT_BYTES * (assign * (3.0 * nl + 2.0 * k) + m * k)
+    t_r = whole / (bw * e.routed_bytes_efficiency) if e.routed_bytes_efficiency else 0.0
+    return np.asarray(e.launch_s + np.maximum(t_c, t_m) + t_r + e.routed_work_s_per_mac * assign * k * nl,
+                      dtype=float)
 
 
 def moe_time(

@@ -95,6 +95,10 @@ class MoEEfficiency(StrictModel):
         "kernel's grid and token gather span all routed tokens, not only this GPU's experts'")
     ramp_rows: NonNegFloat = Field(
         description="MMA efficiency ramps as rows / (rows + this) with the rows each expert receives")
+    routed_bytes_efficiency: Fraction | None = Field(
+        default=None, description="HBM efficiency of the whole layer's activation traffic (silu_and_mul over "
+        "every assignment's gate/up columns, the down outputs and the top-k sum), paid by each GPU whatever its "
+        "EP degree; None = not modelled")
 
 
 class LinearAttentionEfficiency(StrictModel):
