@@ -73,11 +73,13 @@ def measured_mechanisms(path: Path) -> set[str]:
     return out
 
 
-def splice_mechanisms(name: str, ref: dict[str, Any]) -> list[str]:
-    """Write `ref`'s mechanism blocks that hardware/NAME.yaml lacks into it (priors for its fit)."""
+def splice_mechanisms(name: str, ref: dict[str, Any], reset: tuple[str, ...] = ()) -> list[str]:
+    """Write `ref`'s mechanism blocks that hardware/NAME.yaml lacks into it (priors for its fit); the
+    blocks named in `reset` are replaced by `ref`'s whatever NAME has (a fit that only rescales or
+    partly refits its prior must start from the reference block each run, or reruns compound)."""
     path = HW / f"{name}.yaml"
     doc = yaml.safe_load(path.read_text())
-    eff = dict(doc["efficiency"])
+    eff = {k: v for k, v in doc["efficiency"].items() if k not in reset}
     borrowed = borrow_mechanisms(name, eff, ref)
     splice(name, eff)
     return borrowed
@@ -119,7 +121,7 @@ def main() -> int:
         "jointly, one parameter set); benchmarks/refit_catalog.py")
     splice("h200", h200)
 
-    splice_mechanisms("h20", h200)
+    splice_mechanisms("h20", h200, reset=("linear_attention",))  # H20's GDN rows rescale h200's block
     measured = measured_mechanisms(meas / "h20-infersim-mechanisms.csv")
     borrowed = [b for b in borrow_mechanisms("h20", {}, h200) if b not in measured]
     h20 = calibrate(["--hardware", "h20", "--system-from", "h200", "--paper-prefill", str(meas / "h20-infersim.csv"),
