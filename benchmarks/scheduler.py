@@ -60,10 +60,10 @@ LEVERS = [("before: ps sender, no loan, no local backlog", BEFORE),
           ("+ sjf sender only", {**BEFORE, "link_order": "sjf"}),
           ("+ fifo sender only", {**BEFORE, "link_order": "fifo"}),
           ("+ decode loan only", {**BEFORE, "borrow_decode": True}),
-          ("+ local backlog (20 s) only", {**BEFORE, "local_wait_max_s": 20.0}),
+          ("+ local backlog only", {**BEFORE, "local_wait_max_s": None}),
           ("sjf + loan", {"local_wait_max_s": 2.0}),
           ("sjf + local backlog", {"borrow_decode": False}),
-          ("default: sjf + loan + local backlog 20 s", {})]
+          ("default: sjf + loan + local backlog", {})]
 
 
 def drop_figures() -> None:
@@ -79,7 +79,9 @@ def drop_figures() -> None:
         a = ttft(ad.records)
         print(f"  adaptive, {name}: {a} ({_vs(a, s0)}; rerouted {ad.rerouted}, "
               f"decode lent {sum(c['borrow'] > 0 for c in ad.changes)})")
-    for w in (5.0, 10.0, 15.0, 25.0, 30.0, 40.0):
+    ad = simulate_adaptive(arr, alt, out, cfg, AdaptivePolicy(), thr)
+    print(f"  (the default local backlog allowance resolved to {ad.local_wait_max_s:.1f} s)")
+    for w in (5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 40.0):
         a = ttft(simulate_adaptive(arr, alt, out, cfg, AdaptivePolicy(local_wait_max_s=w), thr).records)
         print(f"  adaptive, --local-wait-max {w:g}: {a} ({_vs(a, s0)})")
     for order in ("fifo", "sjf"):

@@ -172,6 +172,8 @@ def block(name: str, r: SimRecords, counted: np.ndarray, simulated: dict[str, An
         out["decode_instances_lent"] = sum(1 for c in ad.changes if c["borrow"] > 0)
     if policy is not None:
         out["policy"] = {k: getattr(policy, k) for k in FLAGS if hasattr(policy, k)}
+        if ad is not None:
+            out["policy"]["local_wait_max_s"] = ad.local_wait_max_s  # resolved where the default applied
     return out
 
 

@@ -22,7 +22,8 @@ Short timescale (the policy, `AdaptivePolicy`; the paper gives no trigger values
   trace's 20-s halves at 10 Gbps, does not qualify; a deep drop does within a few seconds;
 - the effective threshold t_eff rises by a factor (1 + step) per tick while the PrfaaS path is the
   bottleneck (x > raise_s, or x > settle_s with the link at its ceiling: utilisation >= util_high)
-  and the local pool still has room: W_loc < raise_s, or W_loc < local_wait_max_s while the link's
+  and the local pool still has room: W_loc < raise_s, or W_loc < local_wait_max_s (default: the
+  local unloaded prefill time at the workload's P99 length) while the link's
   congestion is sustained (a local backlog drains at the local pool's spare capacity, slowly, and
   delays every local request, where a link backlog clears as soon as the bandwidth returns: only a
   congestion forecast to last is worth one); it falls by the same factor while the local pool is
@@ -115,11 +116,14 @@ class AdaptivePolicy:
     # (its backlog forecast one drain delay ahead still exceeds the drain delay, `_backlog_ahead`);
     # otherwise the bottleneck delay raise_s (no local backlog). A link backlog clears within
     # seconds of the bandwidth returning; a local one drains only at the local pool's spare
-    # capacity and delays every local request, so this trades mean TTFT for the tail. 20 s is a
-    # choice measured on the paper scenario's 4-Gbps drop (README 'Scheduling', five seeds): 15 s
-    # leaves too many KVs waiting for the link (P99 above half of static's on two seeds), 30 s
-    # raises the mean above static's on two. It is the one value of the policy chosen that way.
-    local_wait_max_s: float = 20.0
+    # capacity and delays every local request, so this trades mean TTFT for the tail. None: the
+    # local pool's unloaded prefill time at the workload's P99 length (over the run's prompts: the
+    # length distribution the planner has; at least raise_s), a wait on the scale of the slowest
+    # local prefills (19.4 s in the paper scenario, 128K tokens on H20). That scale is a choice,
+    # not a derivation, made in view of the paper scenario's 4-Gbps drop (README 'Scheduling', five
+    # seeds): 15 s leaves too many KVs waiting for the link (P99 above half of static's on two
+    # seeds), 30 s raises the mean above static's on two.
+    local_wait_max_s: float | None = None
     # The egress link's sender. "sjf": finished KV waits at the PrfaaS cluster and is sent smallest
     # first, with at most link_inflight_s seconds of the bandwidth then in flight (shortest-first
     # keeps the fewest requests waiting at every instant: Schrage 1968; pFabric approximates it in
@@ -136,7 +140,7 @@ class AdaptivePolicy:
         for name in ("window_s", "tick_s", "raise_s", "settle_s", "step", "drain_delay_s", "local_wait_max_s",
                      "link_inflight_s"):
             v = getattr(self, name)
-            if not (math.isfinite(v) and v > 0):
+            if v is not None and not (math.isfinite(v) and v > 0):
                 bad.append((name, f"must be a positive number, got {v!r}"))
         if not (0 < self.util_high <= 1):
             bad.append(("util_high", f"must be in (0, 1], got {self.util_high!r}"))
@@ -195,6 +199,7 @@ class AdaptiveResult:
     rerouted: int
     series: Series
     changes: list[dict[str, float]]
+    local_wait_max_s: float  # the policy's, or the default resolved from the run's prompts
 
 
 class LinkState:
@@ -287,6 +292,9 @@ class _Scheduler:
         self.ps_l, self.pe_l = [0.0] * n, [0.0] * n
         self.bw_nom = cfg.link_bytes_per_s
         self.borrowed = 0  # decode instances lent to the prefill pool (`_borrow`)
+        lw = pol.local_wait_max_s
+        self.local_room = lw if lw is not None else max(float(np.quantile(alt.t_local_s, 0.99)) if n else 0.0,
+                                                        pol.raise_s)
         self.dsvc = np.maximum(out, 1.0) * cfg.decode_step_s  # slot-seconds each request's decode holds
 
     def capacity(self, t0: float, t1: float) -> float:
@@ -333,7 +341,7 @@ class _Scheduler:
     def _control(self, d_off: float, w_l: float, link_full: bool, sustained: bool) -> None:
         """The short-timescale rule on t_eff (module docstring)."""
         tp, pol = self.t_plan, self.pol
-        room = pol.local_wait_max_s if sustained else pol.raise_s
+        room = self.local_room if sustained else pol.raise_s
         if not math.isfinite(tp) or tp <= 0:
             return
         up, t = 1.0 + pol.step, self.t_eff
@@ -488,7 +496,7 @@ def simulate_adaptive(arrival_s: Arr, alt: Alternatives, output_tokens: Arr, cfg
     mv = np.where(off, 0.0, alt.move_local_bytes)
     run_cfg = dataclasses.replace(cfg, link_order=policy.link_order, link_inflight_s=policy.link_inflight_s)
     rec = finish(a, off, np.array(sch.ps_l), np.array(sch.pe_l), S, out, mv, run_cfg, sorted(sch.decode_changes))
-    return AdaptiveResult(rec, sch.planned, sch.rerouted, sch.series, sch.changes)
+    return AdaptiveResult(rec, sch.planned, sch.rerouted, sch.series, sch.changes, sch.local_room)
 
 
 def alternatives(input_tokens: Arr, prefix_pd: Arr, prefix_prfaas: Arr, mode: str,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -35,7 +36,8 @@ def series_dict(s: Series) -> dict[str, list[float] | list[int]]:
     """The per-tick series as JSON-ready arrays (infinite values, e.g. a drain time over a link at
     zero bandwidth, become None)."""
     def clean(v: list[float]) -> list[float]:
-        return [float(x) if np.isfinite(x) else None for x in v]  # type: ignore[misc]
+        fin = math.isfinite
+        return [x if fin(x) else None for x in map(float, v)]  # type: ignore[misc]
 
     return {"time_s": clean(s.time_s), "threshold_tokens": clean(s.threshold_tokens),
             "link_utilization": clean(s.link_utilization), "link_drain_s": clean(s.link_drain_s),
