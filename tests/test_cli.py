@@ -114,6 +114,14 @@ def test_validate_json(shared):
     assert by[("prefill_attention", "bf16")]["median_ape"] <= 0.15
 
 
+def test_validate_table_prints_bracketed_op_labels(shared):
+    """Labels such as moe[power_law_1.01] and linear_attention[gdn] are data, not rich markup: the
+    table shows the routing and variant split the JSON has (rich used to swallow the brackets)."""
+    r = run("validate", "--hardware", "h20", str(shared / "measurements/h20-infersim-mechanisms.csv"))
+    assert r.exit_code == 0, r.output
+    assert "linear_attention[gdn]" in r.stdout
+
+
 def test_validate_bad_file(tmp_path):
     p = tmp_path / "m.csv"
     p.write_text("op,dtype,latency_ms\ngemm,bf16,1\n")

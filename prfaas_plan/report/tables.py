@@ -70,13 +70,15 @@ def to_markdown(columns: Sequence[str], rows: Sequence[Sequence[str]], title: st
 
 
 def rich_table(columns: Sequence[str], rows: Sequence[Sequence[str]], title: str | None = None) -> Any:
+    from rich.markup import escape
     from rich.table import Table
 
-    t = Table(title=title, title_justify="left", header_style="bold")
+    # cells are data, not markup: an op label such as `moe[power_law_1.01]` must print as written
+    t = Table(title=escape(title) if title else title, title_justify="left", header_style="bold")
     for i, c in enumerate(columns):
-        t.add_column(c, justify="left" if i == 0 else "right")
+        t.add_column(escape(c), justify="left" if i == 0 else "right")
     for r in rows:
-        t.add_row(*r)
+        t.add_row(*(escape(str(x)) for x in r))
     return t
 
 
