@@ -14,9 +14,12 @@ catalog file (the block is the last top-level key of every hardware YAML):
 - h100: kernels from measurements/h100/*.csv (`prfaas profile` on an H100 SXM), mechanism blocks and
   engine-level parameters from h200 (no end-to-end H100 prefill figure is published);
 - every other GPU: the kernel block of its nearest calibrated GPU, labelled UNCALIBRATED.
-Each least-squares fit starts from the block in the catalog, so a rerun can move a parameter the
-data barely constrain (e.g. the memory efficiency of compute-bound prefill attention) in its
-last digits without changing any prediction materially.
+The mechanism fits (MoE, MLA, linear attention, all-reduce) start from fixed values (H20's GDN
+block from h200's), so a rerun reproduces them. The GEMM/attention kernel fits and the engine fit
+start from the block in the catalog, so a rerun can move a parameter the data barely constrain;
+measured 2026-11-23: H20's prefill-attention launch and occupancy move (21.7 -> 14.8 us, 0.12 ->
+0.28 tiles/SM) and with them its engine fit (per-forward 0.029 -> 0.047 s), so a rerun is not yet a
+fixed point for H20.
 """
 
 from __future__ import annotations
