@@ -229,3 +229,22 @@ def test_profile_checks_both_outputs_before_timing_anything(tmp_path: Path) -> N
     assert r.exit_code == 2 and "m.meta.yaml" in r.stderr and "folder" in r.stderr
     assert "profiling:" not in r.stderr and "takes about" not in r.stderr
     assert (tmp_path / "m.csv").read_text() == "good\n"
+
+
+def test_json_keeps_long_scalar_arrays_on_one_line_and_round_trips():
+    """`to_json`: long scalar arrays (per-second series) on one line, everything else indented;
+    the text parses back to the same data, and a string that looks like a marker stays a string."""
+    import json
+
+    import numpy as np
+
+    from prfaas_plan.report.tables import to_json
+
+    data = {"series": np.arange(12.0), "short": [1, 2], "nested": [[1, 2, 3]] * 9, "s": '"@x@0@x@"',
+            "none": [None] * 8, "scalar": np.float64(2.5)}
+    text = to_json(data)
+    assert json.loads(text) == {"series": list(range(12)), "short": [1, 2], "nested": [[1, 2, 3]] * 9,
+                                "s": '"@x@0@x@"', "none": [None] * 8, "scalar": 2.5}
+    lines = text.splitlines()
+    assert '  "series": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0],' in lines
+    assert '  "short": [' in lines  # short arrays keep the indented form

@@ -155,7 +155,7 @@ def static_series(r: SimRecords, cfg: SimConfig, threshold: float, horizon: floa
     util = np.where(cap > 0, sent / np.where(cap > 0, cap, 1.0), 0.0)
     thr = threshold if np.isfinite(threshold) else None
     return {"time_s": [float(k + 1) for k in range(n)], "threshold_tokens": [thr] * n,
-            "link_utilization": [float(x) for x in util], "bandwidth_gbps": [float(x) * 8 / 1e9 for x in cap]}
+            "link_utilization": np.round(util, 4).tolist(), "bandwidth_gbps": np.round(cap * 8 / 1e9, 4).tolist()}
 
 
 def block(name: str, r: SimRecords, counted: np.ndarray, simulated: dict[str, Any], series: dict[str, Any],
