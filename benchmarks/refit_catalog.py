@@ -5,12 +5,12 @@
 Runs `prfaas calibrate` exactly as each block's `source:` says and splices the result into the
 catalog file (the block is the last top-level key of every hardware YAML):
 - h200: kernels from ../shared/measurements/h200-sglang-0.5.9.csv and the mechanism kernels of
-  h200-sglang-mechanisms.csv (fused MoE per dtype, absorbed MLA, GDN/KDA, all-reduce: fitted and
-  validated; the roofline does not use them yet); engine overheads and the MoE rows factor from the
-  paper's Tables 3 and 5 (all four models jointly, one parameter set);
+  h200-sglang-mechanisms.csv (fused MoE per dtype, absorbed MLA, GDN/KDA, all-reduce), all used by
+  the roofline; the engine's two latency overheads (per request, per forward) from the paper's
+  Tables 3 and 5 (all four models jointly, one parameter set);
 - h20: kernels from ../shared/measurements/h20-infersim.csv and h20-infersim-mechanisms.csv (fp8
   GEMMs only, so the bf16 block is the fitted fp8 block; mechanisms H20 has no rows for are the
-  h200 blocks, labelled), engine overheads and MoE factor from Table 6's homogeneous-PD column;
+  h200 blocks, labelled), the two engine overheads from Table 6's homogeneous-PD column;
 - h100: kernels from measurements/h100/*.csv (`prfaas profile` on an H100 SXM), mechanism blocks and
   engine-level parameters from h200 (no end-to-end H100 prefill figure is published);
 - every other GPU: the kernel block of its nearest calibrated GPU, labelled UNCALIBRATED.
@@ -119,9 +119,10 @@ def main() -> int:
         "prfaas calibrate --hardware h200 --paper-prefill ../shared/measurements/h200-sglang-0.5.9.csv "
         "h200-sglang-mechanisms.csv (kernels: 1440 aiconfigurator SGLang 0.5.9 GEMM/attention rows; "
         "mechanisms: 25113 aiconfigurator rows: fused MoE bf16/fp8/int4 fitted on balanced routing, absorbed "
-        "MLA prefill/decode per KV dtype, GDN and KDA kernels, custom all-reduce: fitted and validated, not yet "
-        "used by the roofline; engine overheads and MoE rows factor: paper Tables 3 and 5, all four models "
-        "jointly, one parameter set); benchmarks/refit_catalog.py")
+        "MLA prefill/decode per KV dtype, GDN and KDA kernels, custom all-reduce; every kernel block is fitted "
+        "on kernel rows only and used by the roofline; the only end-to-end parameters are the engine's latency "
+        "overheads request_overhead_s and forward_overhead_s, fitted on the paper's Tables 3 and 5, all four "
+        "models jointly, one parameter set); benchmarks/refit_catalog.py")
     splice("h200", h200)
 
     splice_mechanisms("h20", h200, reset=("linear_attention",))  # H20's GDN rows rescale h200's block
@@ -129,15 +130,18 @@ def main() -> int:
     borrowed = [b for b in borrow_mechanisms("h20", {}, h200) if b not in measured]
     h20 = calibrate(["--hardware", "h20", "--system-from", "h200", "--paper-prefill", str(meas / "h20-infersim.csv"),
                      str(meas / "h20-infersim-mechanisms.csv")])
+    # InferSim's MoE rows time the two DeepGEMM grouped GEMMs alone, not the fused layer
+    h20["moe"]["fp8"]["gemms_only"] = True
     h20["gemm"]["bf16"] = dict(h20["gemm"]["fp8"])
     h20["gemm"]["bf16"].pop("activation_quant_efficiency", None)
     h20["source"] = (
         "prfaas calibrate --hardware h20 --system-from h200 --paper-prefill ../shared/measurements/h20-infersim.csv "
         "h20-infersim-mechanisms.csv (kernels: 777 InferSim rows; mechanisms: 423 InferSim rows: DeepGEMM fp8 "
-        "grouped GEMMs as the fp8 MoE block, GDN, MLA decode; bf16 GEMM block copied from the fitted fp8 "
+        "grouped GEMMs as the fp8 MoE block (gemms_only: the layer's alignment, activation and top-k sum are "
+        "added by the roofline), GDN, MLA decode; bf16 GEMM block copied from the fitted fp8 "
         f"block because the file has no bf16 GEMMs; no H20 rows, so the h200 blocks (datasheet-scaled by "
-        f"the roofline): {', '.join(borrowed) or 'none'}; request and per-forward overheads and the MoE "
-        "effective-rows factor fitted on the only published end-to-end H20 prefill figures, Table 6's "
+        f"the roofline): {', '.join(borrowed) or 'none'}; request and per-forward overheads (the only "
+        "end-to-end parameters) fitted on the only published end-to-end H20 prefill figures, Table 6's "
         "homogeneous-PD column: mean TTFT 4.44 s, P90 TTFT 9.73 s, Theta_pdp 2.11 req/s from 9 instances. "
         "The PrfaaS-PD column "
         "of Table 6 is not used and stays a held-out check); benchmarks/refit_catalog.py")
@@ -150,7 +154,7 @@ def main() -> int:
         "prfaas calibrate --hardware h100 --system-from h200 measurements/h100/*.csv (kernels: "
         f"{sum(len(Path(f).read_text().splitlines()) - 1 for f in h100_files)} rows timed by `prfaas profile "
         "--device cuda` on one H100 SXM 80GB, PyTorch 2.11 / CUDA 13.0, 2026-11-22; mechanism blocks (MoE, "
-        "MLA, linear attention, all-reduce) and the request and forward overheads and MoE rows factor copied "
+        "MLA, linear attention, all-reduce) and the request and forward overheads copied "
         "from h200: engine-level, no end-to-end H100 prefill "
         "figure is published); benchmarks/refit_catalog.py")
     splice("h100", h100)

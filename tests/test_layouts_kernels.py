@@ -13,7 +13,7 @@ from prfaas_plan.cli.app import app
 from prfaas_plan.io.measurements import read_many
 from prfaas_plan.perf import kernels
 from prfaas_plan.perf.calibration import error_stats, predict
-from prfaas_plan.perf.ops import AttentionOp, GroupedGemm, attention_groups, build_ops
+from prfaas_plan.perf.ops import AttentionOp, FusedMoE, attention_groups, build_ops
 from prfaas_plan.perf.roofline import decode_step_time, prefill_time
 from prfaas_plan.specs.recipe import RecipeOverrides
 
@@ -39,7 +39,7 @@ def test_dp_attention_shards_attention_over_a_group_and_experts_over_all_gpus():
         ops = build_ops(with_dp(mimo, d), 8)
         ga = [o for o in ops if isinstance(o, AttentionOp) and o.window is None]
         assert ga and all(o.heads == heads and o.kv_heads == 1.0 and o.dp == d for o in ga)
-        experts = [o for o in ops if isinstance(o, GroupedGemm)]
+        experts = [o for o in ops if isinstance(o, FusedMoE)]
         assert experts and all(o.experts_per_gpu == 256 / 8 for o in experts)
         assert any(o.label == "dp.gather_scatter" for o in ops) == (d > 1)
 
@@ -49,8 +49,10 @@ def test_dp_attention_doubles_a_lone_prefills_attention():
     a1 = prefill_time(llama, H200, 8, [32768]).by_class["attention"][0]
     a2 = prefill_time(with_dp(llama, 2), H200, 8, [32768]).by_class["attention"][0]
     print(f"attention {a1:.3f} s (TP8) vs {a2:.3f} s (2 x TP4): x{a2 / a1:.3f}")
-    # twice the heads per GPU; slightly under 2x because more tiles run closer to peak (occupancy ramp)
-    assert 1.8 <= a2 / a1 <= 2.0
+    # twice the heads per GPU, in chunks of 4096 instead of 8192 (SGLang divides the chunk budget by
+    # the DP size): more tiles per chunk run closer to peak (occupancy ramp), shorter chunks farther
+    # from it; measured x2.000
+    assert 1.8 <= a2 / a1 <= 2.1
 
 
 def test_dp_attention_decode_splits_the_batch():

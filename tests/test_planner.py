@@ -195,13 +195,11 @@ def test_h20_engine_overheads_are_reproduced_by_calibrate():
 
     hw = catalog.load_hardware("h20")
     targets, free = paper_targets(catalog.Catalog(), "h20")
-    start = hw.efficiency.model_copy(update={"request_overhead_s": 0.1, "forward_overhead_s": 0.01,
-                                             "moe_effective_rows_factor": 2.0})
+    start = hw.efficiency.model_copy(update={"request_overhead_s": 0.1, "forward_overhead_s": 0.01})
     eff, rel = fit_system(hw.model_copy(update={"efficiency": start}), targets, free)
-    assert free == ("request_overhead_s", "forward_overhead_s", "moe_effective_rows_factor")
+    assert free == ("request_overhead_s", "forward_overhead_s")  # engine latency overheads only
     assert eff.request_overhead_s == pytest.approx(hw.efficiency.request_overhead_s, abs=2e-3)
     assert eff.forward_overhead_s == pytest.approx(hw.efficiency.forward_overhead_s, abs=1e-3)
-    assert eff.moe_effective_rows_factor == pytest.approx(hw.efficiency.moe_effective_rows_factor, rel=0.01)
     assert np.max(np.abs(rel)) < 0.01
 
 

@@ -252,7 +252,9 @@ def test_plan_applies_a_calibration_file(tmp_path, shared):
     # the request overhead is latency a busy instance overlaps: TTFT moves, capacity does not
     assert out["max_throughput_rps"] == pytest.approx(same, rel=1e-9)
     assert out["ttft_s"]["mean"] > json.loads(run("plan", "-f", "json").stdout)["prfaas_pd"]["ttft_s"]["mean"]
-    d["efficiency"]["gemm"]["fp8"]["compute_efficiency"] /= 2  # slower kernels occupy the GPU longer
+    # slower kernels occupy the GPU longer (the case-study model's dense GEMMs run in bf16: its int4
+    # checkpoint quantises only the routed experts)
+    d["efficiency"]["gemm"]["bf16"]["compute_efficiency"] /= 2
     cal.write_text(yaml.safe_dump(d))
     slower = json.loads(run("plan", "--calibration", cal, "-f", "json").stdout)["prfaas_pd"]["max_throughput_rps"]
     assert slower < base * 0.99

@@ -37,10 +37,10 @@ def calibration_overrides(cat: Catalog, paths: list[Path]) -> dict[str, Hardware
 def paper_targets(cat: Catalog, hardware: str = "h200") -> tuple[list[Any], tuple[str, ...]]:
     """The paper's end-to-end prefill figures for this GPU and which engine parameters they fit.
 
-    h200: Tables 3 and 5 (15 points, three models) fit all three engine parameters.
+    h200: Tables 3 and 5 (16 points, four models) fit the two engine latency overheads (per request,
+    per forward); every kernel cost comes from kernel-fitted blocks.
     h20: Table 6's homogeneous-PD column (mean and P90 TTFT, Theta_pdp: three figures over a
-    length distribution) fits all three engine parameters too (copying H200's MoE effective-rows
-    factor instead pushed the per-forward overhead to an implausible 0.18 s, six times H200's).
+    length distribution) fits the same two overheads.
     """
     from prfaas_plan.errors import PrfaasError
     from prfaas_plan.perf import paper_targets as pt

@@ -230,6 +230,9 @@ TpOpt = Annotated[int | None, typer.Option(
     min=1, max=1024)]
 EpOpt = Annotated[int | None, typer.Option(
     "--ep", help="expert-parallel degree (experts' TP = GPUs / EP); default: the recipe's", min=1, max=1024)]
+RoutingOpt = Annotated[str | None, typer.Option(
+    "--routing", help="MoE routing the experts' cost assumes: balanced (default) or power_law (the measured "
+    "skew: the busiest expert-parallel GPU's load)")]
 AttentionDpOpt = Annotated[int | None, typer.Option(
     "--attention-dp", help="DP-attention groups (SGLang --dp-size with --enable-dp-attention); default: the "
     "model's published serving recipe (its `recipe:` block)", min=1, max=1024)]

@@ -12,6 +12,7 @@ from prfaas_plan.cli.common import (
     EpOpt,
     Fmt,
     KvDtypeOpt,
+    RoutingOpt,
     TpOpt,
     WeightsDtypeOpt,
     emit,
@@ -35,6 +36,7 @@ def kv(
     kv_dtype: KvDtypeOpt = None,
     tp: TpOpt = None,
     ep: EpOpt = None,
+    routing: RoutingOpt = None,
     output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
 ) -> None:
     """KV throughput of one prefill instance (paper Eq 1): KV bytes, prefill seconds, Gbps.
@@ -51,6 +53,8 @@ def kv(
 
       prfaas kv minimax-m2.5 --weights-dtype bf16 --kv-dtype fp8 --tp 8 --ep 8
 
+      prfaas kv minimax-m2.5 --routing power_law
+
     The model's published serving recipe (its `recipe:` block) is assumed unless overridden; the
     output names it and says when it is the planner's assumption rather than a published one.
     """
@@ -59,7 +63,7 @@ def kv(
         from prfaas_plan.commands.kv import recipe_overrides, run_kv
         from prfaas_plan.report.kv import render_kv
 
-        ov = recipe_overrides(weights_dtype, kv_dtype, tp, ep, attention_dp)
+        ov = recipe_overrides(weights_dtype, kv_dtype, tp, ep, attention_dp, routing)
         r = run_kv(model, hardware, gpus, parse_lengths(lengths), calibration, ov)
         emit(render_kv(r, out_format(ctx), breakdown), output)
 

@@ -12,6 +12,7 @@ from prfaas_plan.cli.common import (
     AttentionDpOpt,
     EpOpt,
     KvDtypeOpt,
+    RoutingOpt,
     TpOpt,
     WeightsDtypeOpt,
     emit,
@@ -45,6 +46,7 @@ def perf(
     kv_dtype: KvDtypeOpt = None,
     tp: TpOpt = None,
     ep: EpOpt = None,
+    routing: RoutingOpt = None,
     calibration: Annotated[Path | None, typer.Option(help="calibration YAML from `prfaas calibrate`")] = None,
     format: Annotated[PerfFmt, typer.Option("--format", "-f")] = PerfFmt.table,
     output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
@@ -64,7 +66,7 @@ def perf(
 
       prfaas perf ./my-model.yaml --gpus 4 --prefill-batch-tokens 16k --format markdown
 
-      prfaas perf minimax-m2.5 --weights-dtype bf16 --kv-dtype fp8 --tp 8 --ep 8
+      prfaas perf minimax-m2.5 --weights-dtype bf16 --kv-dtype fp8 --tp 8 --ep 8 --routing power_law
 
     The model's published serving recipe (its `recipe:` block) is assumed unless overridden; the
     output names it and says when it is the planner's assumption rather than a published one.
@@ -79,7 +81,7 @@ def perf(
             model, hardware, gpus, parse_count(input_length, "--input-length"),
             parse_count(output_length, "--output-length"),
             parse_count(prefill_batch_tokens, "--prefill-batch-tokens", "8k") if prefill_batch_tokens else None,
-            decode_batch, slo_tokens_per_s, recipe_overrides(weights_dtype, kv_dtype, tp, ep, attention_dp),
+            decode_batch, slo_tokens_per_s, recipe_overrides(weights_dtype, kv_dtype, tp, ep, attention_dp, routing),
             calibration,
         )
         emit(render_perf(run_perf(req), out_format(ctx)), output)

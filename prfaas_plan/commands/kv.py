@@ -22,14 +22,17 @@ def load_gpu(cat: Catalog, ref: str, calibration: Path | None) -> HardwareSpec:
 
 
 def recipe_overrides(weights_dtype: str | None = None, kv_dtype: str | None = None, tp: int | None = None,
-                     ep: int | None = None, attention_dp: int | None = None) -> RecipeOverrides:
-    """The recipe flags as overrides; an unknown dtype is bad input naming the flag."""
+                     ep: int | None = None, attention_dp: int | None = None,
+                     routing: str | None = None) -> RecipeOverrides:
+    """The recipe flags as overrides; an unknown dtype or routing is bad input naming the flag."""
     for flag, v, ok in (("--weights-dtype", weights_dtype, ("bf16", "fp8", "int4", "fp4")),
-                        ("--kv-dtype", kv_dtype, ("bf16", "fp8", "fp32"))):
+                        ("--kv-dtype", kv_dtype, ("bf16", "fp8", "fp32")),
+                        ("--routing", routing, ("balanced", "power_law"))):
         if v is not None and v not in ok:
-            raise PrfaasError(f"{flag} {v!r} is not a known dtype", fix=f"use one of {', '.join(ok)}")
+            raise PrfaasError(f"{flag} {v!r} is not a known {flag[2:].replace('-', ' ')}",
+                              fix=f"use one of {', '.join(ok)}")
     return RecipeOverrides.model_validate({"weights_dtype": weights_dtype, "kv_dtype": kv_dtype, "tp": tp, "ep": ep,
-                                           "attention_dp": attention_dp})
+                                           "attention_dp": attention_dp, "routing": routing})
 
 
 def with_recipe(model: ModelSpec, hw: HardwareSpec, gpus: int, overrides: RecipeOverrides | None,

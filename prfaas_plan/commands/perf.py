@@ -44,16 +44,14 @@ def _check(req: PerfRequest) -> None:
 
 
 def recipe_of(model: ModelSpec, gpus: int) -> dict[str, Any]:
-    """The serving recipe the figures assume (the model's, adapted to `gpus`), and where it comes from.
-    The roofline costs routed experts expert-parallel over every GPU whatever the recipe's expert
-    split, so `ep` is that and the source says so where the recipe differs."""
+    """The serving recipe the figures assume (the model's, adapted to `gpus`, with overrides), where it
+    comes from, and the MoE routing the experts' cost assumes."""
     r = instance_recipe(model, gpus)
     moe = any(isinstance(g.ffn, MoEFFN) for g in model.layers)
-    src = r.source
-    if moe and r.expert_ep != gpus:
-        src += f"; experts costed expert-parallel over {gpus} GPUs (the recipe: TP {r.moe_tp} x EP {r.expert_ep})"
     return {"weights_dtype": r.weights_dtype, "kv_dtype": r.kv_dtype, "tp": r.attn_tp,
-            "attention_dp": r.attention_dp, "ep": gpus if moe else None, "source": src, "assumed": r.assumed}
+            "attention_dp": r.attention_dp, "ep": r.expert_ep if moe else None,
+            "expert_tp": r.moe_tp if moe else None, "routing": r.routing if moe else None,
+            "source": r.source, "assumed": r.assumed}
 
 
 def run_perf(req: PerfRequest) -> PerfResult:

@@ -1,6 +1,9 @@
 """Pure physics: KVCache sizing (`kv`), each model's op list (`ops`), kernel cost models
-(`kernels`), roofline prefill and decode times (`roofline`), the KV-throughput API (`api`), and
-the calibration fits that derive a GPU's efficiency block from measured kernels (`calibration`).
+(`kernels`) and measured kernel mechanisms (`mechanisms`: fused MoE, MLA, linear attention,
+all-reduce; MoE routing skew in `routing`), roofline prefill and decode times (`roofline`, every
+layer through its kernel or mechanism), busy-instance throughput (`serving`), the KV-throughput
+API (`api`), and the calibration fits that derive a GPU's efficiency block from measured kernels
+(`calibration`, `fit_mechanisms`).
 
 Nothing here imports typer, rich or yaml, or touches files (tests/test_layering.py).
 

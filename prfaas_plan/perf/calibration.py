@@ -228,7 +228,7 @@ class PrefillTarget:
     weights: Any = None  # None or array like tokens
 
 
-SYSTEM_PARAMS = ("request_overhead_s", "forward_overhead_s", "moe_effective_rows_factor")
+SYSTEM_PARAMS = ("request_overhead_s", "forward_overhead_s")
 
 
 def fit_system(
@@ -243,7 +243,7 @@ def fit_system(
 
     y = np.array([t.seconds for t in targets])
 
-    bounds = {"request_overhead_s": (0.0, 2.0), "forward_overhead_s": (0.0, 0.2), "moe_effective_rows_factor": (1.0, 8.0)}
+    bounds = {"request_overhead_s": (0.0, 2.0), "forward_overhead_s": (0.0, 0.2)}
 
     def with_params(p: Arr) -> HardwareSpec:
         eff = hw.efficiency.model_copy(update=dict(zip(params, map(float, p), strict=True)))

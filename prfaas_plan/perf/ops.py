@@ -7,12 +7,17 @@ unless overridden) on G GPUs:
   every rank); dense FFN layers tensor-parallel over G;
 - routed experts: expert_tp x expert_ep = G. Each GPU holds E / expert_ep experts, each split into
   expert_tp column slices (SGLang's default `--tp G` is expert_tp = G; `--ep-size G` is
-  expert_ep = G); shared experts tensor-parallel over G;
+  expert_ep = G), run as one fused-MoE kernel in the recipe's weights dtype (`FusedMoE`, costed by
+  the measured mechanism `perf.mechanisms.moe_time`, so the layout changes the cost); shared
+  experts tensor-parallel over G;
 - activations are replicated across ranks after each all-reduce, so norms and residual adds run
   on the whole hidden state on every GPU.
+- MLA runs in the form the engine runs (`roofline.op_time`): prefill in the per-head MHA form with
+  the cached prefix's latents up-projected by kv_b_proj (`Gemm.mla_prefix_rows`), decode absorbed.
 - DP attention (recipe attention_dp = D > 1, SGLang's `--enable-dp-attention --dp-size D`):
   attention is tensor-parallel over G / D GPUs within a group; one request's tokens live on one
-  group (so a lone prefill computes its attention on G / D GPUs) and a decode batch is split
+  group (so a lone prefill computes its attention on G / D GPUs, in chunks of the engine's budget
+  / D: SGLang divides --chunked-prefill-size by the DP size) and a decode batch is split
   evenly over the groups; tokens are gathered to every GPU for the experts and scattered back,
   costed as one all-reduce of the hidden state over G (an approximation of SGLang's gather +
   scatter).
@@ -45,8 +50,10 @@ from prfaas_plan.specs.recipe import Recipe
 NORM_RESIDUAL_PASSES_PER_LAYER = 10
 # SiLU-and-multiply on the FFN intermediate: read gate and up, write the product.
 ACTIVATION_PASSES = 3
-# MoE permute + unpermute: gather tokens to experts and scatter back (read + write each).
-MOE_PERMUTE_PASSES = 4
+# Linear-attention variants -> the measured kernel family that costs them (`perf.mechanisms`):
+# Gated DeltaNet is `gdn`; Lightning and Mamba2 (no measured kernel) are costed as GDN, their nearest
+# measured relative (a gated linear recurrence in the same chunked form).
+LINEAR_KERNEL = {"gated_deltanet": "gdn", "kda": "kda", "lightning": "gdn", "mamba2": "gdn"}
 
 
 @dataclass(frozen=True)
@@ -58,23 +65,36 @@ class Gemm:
     k: int
     rows_per_token: float = 1.0
     dp: int = 1  # DP-attention groups sharing a decode batch (attention-side ops only)
+    mla_prefix_rows: bool = False  # MLA kv_b_proj: also up-projects the cached prefix in the MHA form
 
 
 @dataclass(frozen=True)
-class GroupedGemm:
-    """One GPU's share of a routed-expert GEMM: E / ep experts, each sliced into tp columns
-    (`n` and `k` are already this GPU's slice)."""
+class FusedMoE:
+    """One GPU's share of a routed-expert layer, run as one fused-MoE kernel (gate/up GEMM,
+    activation, down GEMM: `perf.mechanisms.moe_time`): E / expert_ep experts on the GPU, each split
+    into expert_tp column slices, in the recipe's weights dtype."""
 
     label: str
     cls: str
     count: int
-    experts_per_gpu: float
+    hidden: int
+    expert_intermediate: int  # one expert's unsharded intermediate size
     num_experts: int
     top_k: int
-    n: int
-    k: int
-    expert_tp: int = 1
-    expert_ep: int = 1
+    expert_tp: int
+    expert_ep: int
+    weights_dtype: str
+    routing: str = "balanced"  # `perf.routing`: balanced (the default) or power_law
+
+    @property
+    def experts_per_gpu(self) -> float:
+        return self.num_experts / self.expert_ep
+
+    @property
+    def gemm_shapes(self) -> list[tuple[int, int]]:
+        """(n, k) of this GPU's gate/up and down slices (for the profiler's GEMM suite)."""
+        ie = math.ceil(self.expert_intermediate / self.expert_tp)
+        return [(2 * ie, self.hidden), (self.hidden, ie)]
 
 
 @dataclass(frozen=True)
@@ -90,18 +110,25 @@ class AttentionOp:
     kv_token_bytes: float  # decode: bytes of cache read per context token per GPU
     decode_qk_dim: int  # decode: dims of the dot products (MLA absorbed: latent + rope)
     dp: int = 1
+    mla: bool = False  # MLA: the engine's prefill/decode forms (`roofline.op_time`)
+    kv_dtype: str = "bf16"
 
 
 @dataclass(frozen=True)
 class LinearAttentionOp:
+    """A linear-attention layer's kernels on one GPU (`perf.mechanisms.linear_attention_time`):
+    prefill = the chunked recurrence + the short convolution; decode = one recurrent step + the
+    convolution update. `heads` value heads and `kv_heads` key heads per GPU."""
+
     label: str
     cls: str
     count: int
+    variant: str  # gdn | kda | lightning (costed as its nearest measured relative, GDN)
     heads: float
+    kv_heads: float
     key_dim: int
     value_dim: int
-    chunk: int
-    state_bytes: float  # per head element
+    conv: bool
     dp: int = 1
 
 
@@ -125,10 +152,10 @@ class Collective:
     group: int = 0  # GPUs taking part; 0 = the whole instance
 
 
-Op = Gemm | GroupedGemm | AttentionOp | LinearAttentionOp | Elementwise | Collective
+Op = Gemm | FusedMoE | AttentionOp | LinearAttentionOp | Elementwise | Collective
 
 
-def _attention_ops(g_count: int, a: object, hidden: int, G: int, act: float, kvb: float) -> list[Op]:
+def _attention_ops(g_count: int, a: object, hidden: int, G: int, kvb: float, kv_dtype: str) -> list[Op]:
     ops: list[Op] = []
     if isinstance(a, GQAAttention):  # includes SWA
         kv_per_gpu = max(a.num_kv_heads / G, 1.0)
@@ -152,37 +179,50 @@ def _attention_ops(g_count: int, a: object, hidden: int, G: int, act: float, kvb
         else:
             ops.append(Gemm("mla.q_proj", "gemm", g_count, math.ceil(a.num_heads * qk / G), hidden))
         ops.append(Gemm("mla.kv_a_proj", "gemm", g_count, a.kv_lora_rank + a.qk_rope_head_dim, hidden))
+        # prefill in the MHA form up-projects the new tokens' and the cached prefix's latents to
+        # per-head keys and values (decode's absorbed form multiplies the query instead: the same
+        # GEMM size on the new tokens)
         ops.append(
             Gemm("mla.kv_b_proj", "gemm", g_count,
-                 math.ceil(a.num_heads * (a.qk_nope_head_dim + a.v_head_dim) / G), a.kv_lora_rank)
+                 math.ceil(a.num_heads * (a.qk_nope_head_dim + a.v_head_dim) / G), a.kv_lora_rank,
+                 mla_prefix_rows=True)
         )
         ops.append(Gemm("mla.o_proj", "gemm", g_count, hidden, math.ceil(a.num_heads * a.v_head_dim / G)))
         ops.append(
             AttentionOp(
                 "mla.attention", "attention", g_count, a.num_heads / G, a.num_heads / G, qk,
                 a.v_head_dim, None, (a.kv_lora_rank + a.qk_rope_head_dim) * kvb,
-                a.kv_lora_rank + a.qk_rope_head_dim,
+                a.kv_lora_rank + a.qk_rope_head_dim, mla=True, kv_dtype=kv_dtype,
             )
         )
     elif isinstance(a, LinearAttention):
-        h = a.num_heads / G
-        qkv = 2 * a.key_heads * a.key_head_dim + a.num_heads * a.value_head_dim
+        ops += _linear_ops(g_count, a, hidden, G)
+    return ops
+
+
+def _linear_ops(g_count: int, a: LinearAttention, hidden: int, G: int) -> list[Op]:
+    ops: list[Op] = []
+    qkv = 2 * a.key_heads * a.key_head_dim + a.num_heads * a.value_head_dim
+    if a.variant == "kda":
+        # KDA (SGLang kimi_linear.py): q, k, v and beta column-parallel; the decay and output gates
+        # are low rank: f_a, g_a (hidden -> head_dim) replicated on every rank, then f_b, g_b
+        # (head_dim -> heads x head_dim) column-parallel
+        n_in = math.ceil((qkv + a.num_heads) / G) + 2 * a.key_head_dim
+        ops.append(Gemm("kda.in_proj", "gemm", g_count, n_in, hidden))
+        ops.append(Gemm("kda.fg_b_proj", "gemm", g_count, math.ceil(2 * a.num_heads * a.value_head_dim / G),
+                        a.key_head_dim))
+    else:
         gates = a.num_heads * a.value_head_dim + 2 * a.num_heads  # output gate + decay/beta
         ops.append(Gemm(f"{a.variant}.in_proj", "gemm", g_count, math.ceil((qkv + gates) / G), hidden))
-        ops.append(
-            Gemm(f"{a.variant}.out_proj", "gemm", g_count, hidden, math.ceil(a.num_heads * a.value_head_dim / G))
+    ops.append(
+        Gemm(f"{a.variant}.out_proj", "gemm", g_count, hidden, math.ceil(a.num_heads * a.value_head_dim / G))
+    )
+    ops.append(
+        LinearAttentionOp(
+            f"{a.variant}.recurrence", "linear_attention", g_count, LINEAR_KERNEL.get(a.variant, a.variant),
+            a.num_heads / G, a.key_heads / G, a.key_head_dim, a.value_head_dim, a.conv_kernel > 1,
         )
-        ops.append(
-            LinearAttentionOp(
-                f"{a.variant}.recurrence", "linear_attention", g_count, h, a.key_head_dim,
-                a.value_head_dim, a.chunk_size, DTYPE_BYTES[a.state_dtype],
-            )
-        )
-        if a.conv_kernel > 1:
-            ops.append(
-                Elementwise(f"{a.variant}.short_conv", "elementwise", g_count,
-                            2 * a.conv_width / G * act, 1)
-            )
+    )
     return ops
 
 
@@ -196,26 +236,17 @@ def _ffn_ops(g_count: int, f: object, hidden: int, G: int, act: float, recipe: R
         ops.append(Collective("dense.allreduce", "collective", g_count, "allreduce", hidden * act))
     elif isinstance(f, MoEFFN):
         ops.append(Gemm("moe.router", "gemm", g_count, f.num_experts, hidden))
-        # the fused-MoE kernel model that distinguishes tensor-split from expert-parallel experts is
-        # not wired in yet: every layout is costed as expert-parallel over the instance
-        tp, ep = 1, G
-        epg = f.num_experts / ep
-        ie = math.ceil(f.expert_intermediate_size / tp)
-        ops.append(GroupedGemm("moe.experts_gate_up", "moe_gemm", g_count, epg, f.num_experts, f.top_k, 2 * ie, hidden,
-                               tp, ep))
-        ops.append(GroupedGemm("moe.experts_down", "moe_gemm", g_count, epg, f.num_experts, f.top_k, hidden, ie, tp, ep))
-        ops.append(
-            Elementwise("moe.act_permute", "elementwise", g_count,
-                        (ACTIVATION_PASSES * ie + MOE_PERMUTE_PASSES * hidden) * f.top_k / ep * act, 3)
-        )
+        ops.append(FusedMoE("moe.experts", "moe_gemm", g_count, hidden, f.expert_intermediate_size, f.num_experts,
+                            f.top_k, recipe.moe_tp, recipe.expert_ep, recipe.weights_dtype, recipe.routing))
         # activations are replicated on every GPU, so each GPU routes every token to its own experts
         # (or expert slices) and the partial outputs are all-reduced, in both layouts (SGLang's
         # default MoE backends; DeepEP's all-to-all is not modelled)
         ops.append(Collective("moe.allreduce", "collective", g_count, "allreduce", hidden * act))
         if f.num_shared_experts:
-            si = math.ceil(f.num_shared_experts * (f.shared_intermediate_size or ie) / G)
+            si = math.ceil(f.num_shared_experts * (f.shared_intermediate_size or f.expert_intermediate_size) / G)
             ops.append(Gemm("moe.shared_gate_up", "gemm", g_count, 2 * si, hidden))
             ops.append(Gemm("moe.shared_down", "gemm", g_count, hidden, si))
+            ops.append(Elementwise("moe.shared_act", "elementwise", g_count, ACTIVATION_PASSES * si * act, 1))
     return ops
 
 
@@ -240,7 +271,7 @@ def build_ops(model: ModelSpec, gpus: int, recipe: Recipe | None = None) -> list
     ga = r.attn_tp  # attention tensor-parallel degree
     ops: list[Op] = []
     for g in model.layers:
-        att = _attention_ops(g.count, g.attention, hidden, ga, act, kvb)
+        att = _attention_ops(g.count, g.attention, hidden, ga, kvb, r.kv_dtype)
         ops += [dataclasses.replace(o, dp=dp) for o in att] if dp > 1 else att  # type: ignore[arg-type]  # all have dp
         ops += _ffn_ops(g.count, g.ffn, hidden, gpus, act, r)
         ops.append(
@@ -271,7 +302,11 @@ def param_count(model: ModelSpec) -> float:
         else:
             assert isinstance(a, LinearAttention)
             qkv = 2 * a.key_heads * a.key_head_dim + a.num_heads * a.value_head_dim
-            p = h * (qkv + a.num_heads * a.value_head_dim + 2 * a.num_heads) + a.num_heads * a.value_head_dim * h
+            proj = a.num_heads * a.value_head_dim
+            if a.variant == "kda":  # low-rank decay and output gates (see _attention_ops)
+                p = h * (qkv + a.num_heads + 2 * a.key_head_dim) + 2 * a.key_head_dim * proj + proj * h
+            else:
+                p = h * (qkv + proj + 2 * a.num_heads) + proj * h
         if isinstance(f, DenseFFN):
             p += 3 * h * f.intermediate_size
         else:

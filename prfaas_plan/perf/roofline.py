@@ -1,11 +1,15 @@
 """Operator-level roofline: prefill latency T_prefill(l) and decode step time T_decode(b, ctx).
 
-A prefill of l tokens runs as ceil(l / chunk) forward passes (the engine's chunked prefill);
-chunk j processes c_j new tokens over a cached prefix P_j. Each forward costs the sum over the
-op list (`perf.ops.build_ops`) of each op's kernel time (`perf.kernels`), plus a fixed
-`forward_overhead_s`; each request adds `request_overhead_s`. Collectives cost
-bytes / (scale-up bandwidth x efficiency) + a latency per call. Everything is vectorised over
-lengths (no Python loop over requests).
+A prefill of l tokens runs as ceil(l / chunk) forward passes (the engine's chunked prefill; with
+DP attention over D groups SGLang gives each group chunk / D tokens: server_args.py divides
+--chunked-prefill-size by --dp-size); chunk j processes c_j new tokens over a cached prefix P_j.
+Each forward costs the sum over the op list (`perf.ops.build_ops`) of each op's kernel time, every
+one from a kernel-fitted cost model: dense GEMMs and GQA/SWA attention from `perf.kernels`; routed
+experts, MLA's absorbed form, linear attention and all-reduce from the measured mechanisms
+(`perf.mechanisms`). On top of the kernels a prefill pays the engine's latency overheads, the only
+parameters fitted end to end (`hardware/*.yaml` efficiency block, `perf.calibration.fit_system`):
+`forward_overhead_s` per forward and `request_overhead_s` per request. Everything is vectorised
+over lengths (no Python loop over requests).
 """
 
 from __future__ import annotations
@@ -16,33 +20,99 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from prfaas_plan.perf import kernels
+from prfaas_plan.perf import mechanisms as mech
 from prfaas_plan.perf.ops import (
+    ACTIVATION_PASSES,
     AttentionOp,
     Collective,
     Elementwise,
+    FusedMoE,
     Gemm,
-    GroupedGemm,
     LinearAttentionOp,
     Op,
+    attention_groups,
     build_ops,
 )
+from prfaas_plan.perf.routing import routing_imbalance
 from prfaas_plan.specs.hardware import HardwareSpec
-from prfaas_plan.specs.model import DTYPE_BYTES, ModelSpec
+from prfaas_plan.specs.model import ModelSpec
 from prfaas_plan.specs.recipe import Recipe
 
 Arr = NDArray[np.float64]
+# SGLang runs MLA prefill in the MHA form when the cached prefix is empty or at least this long
+# (SGLANG_CHUNKED_PREFIX_CACHE_THRESHOLD, default 8192: sglang/srt/environ.py), absorbed otherwise
+MLA_MHA_MIN_PREFIX = 8192
+ACT_BYTES = 2.0  # bf16 activations
+MOE_EXTRA_KERNELS = 3  # fused-MoE layer kernels besides its two GEMMs: token alignment, activation, top-k sum
 OP_CLASSES = ("gemm", "moe_gemm", "attention", "linear_attention", "elementwise", "collective", "overhead")
 
 
-def _collective_time(hw: HardwareSpec, op: Collective, c: Arr, gpus: int) -> Arr:
+def _collective_time(hw: HardwareSpec, op: Collective, c: Arr, gpus: int, decode: bool) -> Arr:
+    """All-reduce: the engine's custom all-reduce mechanism (`mechanisms.allreduce_time`; decode
+    steps replay a CUDA graph, prefill forwards launch eagerly). All-to-all: bytes over the
+    scale-up link plus the collective latency."""
     gpus = op.group or gpus
     if gpus <= 1:
         return np.zeros_like(c)
+    if op.kind == "allreduce":
+        return mech.allreduce_time(hw, op.bytes_per_token * c, gpus, graph=decode)
     e = hw.efficiency
     bw = hw.datasheet.scaleup_bandwidth_bytes_per_s * e.scaleup_efficiency
-    frac = (gpus - 1) / gpus
-    per_gpu = op.bytes_per_token * c * (2.0 * frac if op.kind == "allreduce" else frac)
+    per_gpu = op.bytes_per_token * c * (gpus - 1) / gpus
     return np.asarray(e.collective_latency_s + per_gpu / bw, dtype=float)
+
+
+def _moe_time(op: FusedMoE, c: Arr, hw: HardwareSpec) -> Arr:
+    """The routed experts: the fused-MoE mechanism in the recipe's weights dtype and expert TP x EP,
+    under the recipe's routing (`perf.routing`: the busiest GPU's load over its balanced share). A
+    block fitted on the two grouped GEMMs alone (`MoEEfficiency.gemms_only`) also pays the fused
+    layer's other kernels: token alignment, the activation (read gate and up, write the product) and
+    the top-k sum (read the local assignments' outputs, write the hidden state), each a launch plus
+    its bytes at copy bandwidth."""
+    skew = routing_imbalance(op.routing, c, op.num_experts, op.top_k, op.expert_ep)
+    t = mech.moe_time(hw, op.weights_dtype, c * skew, op.hidden, op.expert_intermediate, op.num_experts, op.top_k,
+                      op.expert_tp, op.expert_ep)
+    block = hw.efficiency.moe.get(mech.moe_compute_dtype(hw, op.weights_dtype))  # type: ignore[call-overload]
+    if block is None or not block.gemms_only:
+        return t
+    assign = c * skew * op.top_k / op.expert_ep
+    ie = op.expert_intermediate / op.expert_tp
+    byts = ACT_BYTES * (assign * ACTIVATION_PASSES * ie + assign * op.hidden + c * op.hidden)
+    mem_bw = hw.datasheet.hbm_bandwidth_bytes_per_s * hw.efficiency.memory_efficiency
+    return np.asarray(t + MOE_EXTRA_KERNELS * hw.efficiency.gemm["bf16"].launch_s + byts / mem_bw, dtype=float)
+
+
+def _attention_time(op: AttentionOp, c: Arr, prefix: Arr, hw: HardwareSpec, decode: bool) -> Arr:
+    """Full attention in the form the engine runs. GQA/SWA: FlashAttention prefill, paged decode.
+    MLA (SGLang's DeepSeek dispatch, `deepseek_common/attention_backend_handler.py`, FA3 on Hopper):
+    a prefill chunk with no cached prefix, or one of at least MLA_MHA_MIN_PREFIX tokens, runs the
+    per-head MHA form (qk 192 / v 128 per head, forward_normal / MHA_ONE_SHOT / MHA_CHUNKED_KV); a
+    chunk over a shorter prefix, and decode, run the absorbed form (one 576/512 latent KV head:
+    `mechanisms.mla_prefill_time`, `mla_decode_time`)."""
+    if decode:
+        ctx = prefix if op.window is None else np.minimum(prefix, op.window)
+        if op.mla:
+            return mech.mla_decode_time(hw, c, ctx, op.heads, op.kv_dtype)
+        return kernels.decode_attention_time(hw, c, ctx, op.heads, op.kv_token_bytes, op.decode_qk_dim, op.v_dim,
+                                             kv_heads=op.kv_heads)
+    mha = kernels.prefill_attention_time(hw, 1.0, c, prefix, op.heads, op.kv_heads, op.qk_dim, op.v_dim, op.window)
+    if not op.mla:
+        return mha
+    absorbed = (prefix > 0) & (prefix < MLA_MHA_MIN_PREFIX)
+    if not np.any(absorbed):
+        return mha
+    return np.where(absorbed, mech.mla_prefill_time(hw, 1.0, c, prefix, op.heads, op.kv_dtype), mha)
+
+
+def _linear_attention_time(op: LinearAttentionOp, c: Arr, hw: HardwareSpec, decode: bool) -> Arr:
+    """The measured linear-attention kernels: prefill = chunked recurrence (+ short convolution),
+    decode = one recurrent step per sequence (+ convolution update)."""
+    v, h, hk, dk, dv = op.variant, op.heads, op.kv_heads, op.key_dim, op.value_dim
+    if decode:
+        t = mech.linear_attention_time(hw, v, "decode", c, c, h, hk, dk, dv)
+        return t + (mech.linear_attention_time(hw, v, "conv_update", c, c, h, hk, dk, dv) if op.conv else 0.0)
+    t = mech.linear_attention_time(hw, v, "chunk", c, 1.0, h, hk, dk, dv)
+    return t + (mech.linear_attention_time(hw, v, "conv", c, 1.0, h, hk, dk, dv) if op.conv else 0.0)
 
 
 def op_time(op: Op, c: Arr, prefix: Arr, hw: HardwareSpec, model: ModelSpec, gpus: int, decode: bool) -> Arr:
@@ -56,39 +126,19 @@ def op_time(op: Op, c: Arr, prefix: Arr, hw: HardwareSpec, model: ModelSpec, gpu
         # decode: every sequence of the batch needs its logits (the LM head's rows_per_token = 0
         # means "only the last position" of a prefill)
         rows = np.maximum(c * (1.0 if decode else op.rows_per_token), 1.0)
+        if op.mla_prefix_rows and not decode:  # MHA-form MLA: the prefix's latents are up-projected too
+            rows = rows + np.where(prefix >= MLA_MHA_MIN_PREFIX, prefix, 0.0)
         t = kernels.gemm_time(hw, gdt, rows, op.n, op.k)
-    elif isinstance(op, GroupedGemm):
-        # Expected experts on this GPU that receive at least one of the c * top_k assignments.
-        p_hit = 1.0 - (1.0 - op.top_k / op.num_experts) ** c
-        active = np.maximum(op.experts_per_gpu * p_hit, 1e-9)
-        rows = c * op.top_k / op.num_experts * op.experts_per_gpu / active
-        t = kernels.gemm_time(hw, gdt, rows * hw.efficiency.moe_effective_rows_factor, op.n, op.k, groups=active)
+    elif isinstance(op, FusedMoE):
+        t = _moe_time(op, c, hw)
     elif isinstance(op, AttentionOp):
-        if decode:
-            ctx = prefix if op.window is None else np.minimum(prefix, op.window)
-            t = kernels.decode_attention_time(hw, c, ctx, op.heads, op.kv_token_bytes, op.decode_qk_dim, op.v_dim,
-                                             kv_heads=op.kv_heads)
-        else:
-            t = kernels.prefill_attention_time(
-                hw, 1.0, c, prefix, op.heads, op.kv_heads, op.qk_dim, op.v_dim, op.window
-            )
+        t = _attention_time(op, c, prefix, hw, decode)
     elif isinstance(op, LinearAttentionOp):
-        h, dk, dv = op.heads, op.key_dim, op.value_dim
-        if decode:  # one recurrent step per sequence: read and write the state
-            flops = c * h * 6.0 * dk * dv
-            byts = c * h * dk * dv * op.state_bytes * 2.0
-        else:  # chunked-parallel form: intra-chunk attention + state update + readout
-            flops = c * h * (2.0 * op.chunk * (dk + dv) + 6.0 * dk * dv)
-            byts = c * h * 2.0 * (dk + dv) * DTYPE_BYTES[model.activation_dtype]
-            byts = byts + np.ceil(c / op.chunk) * h * dk * dv * op.state_bytes * 2.0
-        e = hw.efficiency.prefill_attention
-        t = e.launch_s + np.maximum(
-            flops / (hw.peak_flops("bf16") * e.compute_efficiency), byts / mem_bw
-        )
+        t = _linear_attention_time(op, c, hw, decode)
     elif isinstance(op, Elementwise):
         t = op.kernels * hw.efficiency.gemm["bf16"].launch_s + op.bytes_per_token * c / mem_bw
     else:
-        t = _collective_time(hw, op, c, gpus)
+        t = _collective_time(hw, op, c, gpus, decode)
     return np.asarray(op.count * t, dtype=float)
 
 
@@ -116,6 +166,13 @@ def forward_time(
     return ForwardCost(np.asarray(total, dtype=float), by)
 
 
+def chunk_tokens(model: ModelSpec, hw: HardwareSpec, gpus: int, budget: float | None = None) -> float:
+    """Tokens of one request per forward: the engine's chunked-prefill budget (the override, else
+    the GPU's), divided over the DP-attention groups as SGLang does (`server_args.py`:
+    chunked_prefill_size //= dp_size when DP attention is on)."""
+    return float(budget or hw.efficiency.prefill_chunk_tokens) // attention_groups(model, gpus)
+
+
 @dataclass(frozen=True)
 class PrefillCost:
     lengths: Arr
@@ -139,7 +196,7 @@ def prefill_time(
     L = np.atleast_1d(np.asarray(lengths, dtype=float))
     if np.any(L < 1):
         raise ValueError("prefill lengths must be >= 1 token")
-    C = float(chunk or hw.efficiency.prefill_chunk_tokens)
+    C = chunk_tokens(model, hw, gpus, chunk)
     n_chunks = np.ceil(L / C)
     J = int(n_chunks.max())
     j = np.arange(J, dtype=float)[None, :]

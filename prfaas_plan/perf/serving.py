@@ -17,7 +17,8 @@ requests' compute. The GPU time a request of l tokens occupies in that steady st
   runs as one batched kernel of n sequences (costed exactly as one sequence with n times the
   heads: tiles, FLOPs and bytes are per (sequence, head)); a long request's chunks each run alone.
 - DP attention (D groups): the groups hold different requests and run concurrently, so the
-  attention-side ops of a forward carry 1 / D of its tokens and sequences per GPU.
+  attention-side ops of a forward carry 1 / D of its tokens and sequences per GPU; a long request
+  is chunked at B / D tokens (SGLang divides the chunked-prefill budget by the DP size).
 - No `request_overhead_s`: it is latency that does not occupy the GPU.
 
 1 / S(l) is the instance's request rate for requests of length l, and l / S(l) its token rate.
@@ -35,7 +36,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from prfaas_plan.perf.ops import Op, build_ops
-from prfaas_plan.perf.roofline import OP_CLASSES, PrefillCost, op_time
+from prfaas_plan.perf.roofline import OP_CLASSES, PrefillCost, chunk_tokens, op_time
 from prfaas_plan.specs.hardware import HardwareSpec
 from prfaas_plan.specs.model import ModelSpec
 
@@ -49,6 +50,18 @@ def _batched(op: Op, seqs: Arr) -> Op:
     batch of n sequences costs what one sequence with n x the heads costs."""
     upd = {f.name: getattr(op, f.name) * seqs for f in dataclasses.fields(op) if f.name in HEAD_FIELDS}
     return dataclasses.replace(op, **upd)
+
+
+def _own_prefix_work(op: Op, tok: float, c: Arr, prefix: Arr, mask: NDArray[np.bool_], hw: HardwareSpec, model: ModelSpec,
+                     gpus: int) -> Arr:
+    """A request's own share of a token-proportional op that also scales with its cached prefix
+    (MLA's kv_b_proj up-projecting the prefix's latents in the MHA form): the op's time with the
+    prefix minus without, per chunk, summed over the request's chunks."""
+    if not getattr(op, "mla_prefix_rows", False):
+        return np.zeros(c.shape[0])
+    full = np.full_like(c, tok)
+    extra = op_time(op, full, prefix, hw, model, gpus, False) - op_time(op, full, np.zeros_like(c), hw, model, gpus, False)
+    return np.asarray(np.where(mask, extra, 0.0).sum(axis=1), dtype=float)
 
 
 def token_budget(hw: HardwareSpec, batch_tokens: float | None = None) -> float:
@@ -65,11 +78,12 @@ def prefill_service_time(
     if np.any(L < 1):
         raise ValueError("prefill lengths must be >= 1 token")
     B = token_budget(hw, batch_tokens)
+    Bc = chunk_tokens(model, hw, gpus, B)  # one request's tokens per forward (B / DP groups)
     ops = ops if ops is not None else build_ops(model, gpus)
-    chunks = np.ceil(L / B)
+    chunks = np.ceil(L / Bc)
     j = np.arange(int(chunks.max()), dtype=float)[None, :]
-    prefix = j * B
-    c = np.clip(L[:, None] - prefix, 0.0, B)
+    prefix = j * Bc
+    c = np.clip(L[:, None] - prefix, 0.0, Bc)
     mask = c > 0
     cc = np.where(mask, c, 1.0)
     pp = np.where(mask, prefix, 0.0)
@@ -89,7 +103,7 @@ def prefill_service_time(
             group = getattr(op, "group", 0)  # an attention group's all-reduce carries its group's tokens
             tok = B / dp if dp > 1 else (B * group / gpus if 0 < group < gpus else B)
             full = float(op_time(op, tok * one, 0.0 * one, hw, model, gpus, False)[0])
-            by[op.cls] = by[op.cls] + full * share.sum(axis=1)
+            by[op.cls] = by[op.cls] + full * share.sum(axis=1) + _own_prefix_work(op, tok, cc, pp, mask, hw, model, gpus)
     by["overhead"] = by["overhead"] + hw.efficiency.forward_overhead_s * share.sum(axis=1)
     total = sum(by.values(), np.zeros_like(L))
     return PrefillCost(L, np.asarray(total, dtype=float), by)

@@ -84,21 +84,25 @@ _MAX_MODEL_DIM = {"cpu": 8192, "cuda": 65536}  # CPU: skip giant (vocabulary) pr
 
 
 def _model_shapes(model: object, gpus: int, suite: str, device: str) -> tuple[list[Case], list[tuple[int, int, int]]]:
-    from prfaas_plan.perf.ops import AttentionOp, Gemm, GroupedGemm, build_ops
+    from prfaas_plan.perf.ops import AttentionOp, FusedMoE, Gemm, build_ops
 
     gemms: list[Case] = []
     layouts: list[tuple[int, int, int]] = []
     seen: set[tuple[int, int]] = set()
     for op in build_ops(model, gpus):  # type: ignore[arg-type]
-        if isinstance(op, Gemm | GroupedGemm) and (op.n, op.k) not in seen:
-            if max(op.n, op.k) > _MAX_MODEL_DIM[device] or op.label == "lm_head":
-                continue
-            seen.add((op.n, op.k))
-            if isinstance(op, GroupedGemm):  # rows per expert of a prefill chunk, balanced routing
-                rows = [max(1, round(c * op.top_k / op.num_experts)) for c in _EXPERT_TOKENS[suite]]
-            else:
-                rows = _MODEL_M[suite]
-            gemms += [Case("gemm", "", m=m, n=op.n, k=op.k, label=op.label) for m in rows]
+        if isinstance(op, Gemm | FusedMoE):
+            # experts: this GPU's gate/up and down slices, at the rows per expert of a prefill chunk
+            # (balanced routing)
+            shapes = op.gemm_shapes if isinstance(op, FusedMoE) else [(op.n, op.k)]
+            for n, k in shapes:
+                if (n, k) in seen or max(n, k) > _MAX_MODEL_DIM[device] or op.label == "lm_head":
+                    continue
+                seen.add((n, k))
+                if isinstance(op, FusedMoE):
+                    rows = [max(1, round(c * op.top_k / op.num_experts)) for c in _EXPERT_TOKENS[suite]]
+                else:
+                    rows = _MODEL_M[suite]
+                gemms += [Case("gemm", "", m=m, n=n, k=k, label=op.label) for m in rows]
         elif isinstance(op, AttentionOp) and op.window is None and op.qk_dim == op.v_dim:
             lay = (max(1, round(op.heads)), max(1, round(op.kv_heads)), op.qk_dim)
             if lay not in layouts:

@@ -1,6 +1,6 @@
 """Rendering of `prfaas kv` results. JSON shape (stable):
 {"model", "hardware", "gpus", "attention_dp", "recipe": {"weights_dtype", "kv_dtype", "attention_tp",
- "attention_dp", "expert_tp", "expert_ep", "source", "assumed"}, "kv_bytes_per_token", "fixed_state_bytes",
+ "attention_dp", "expert_tp", "expert_ep", "routing", "source", "assumed"}, "kv_bytes_per_token", "fixed_state_bytes",
  "rows": [{"tokens", "kv_bytes", "prefill_s", "kv_gbps", "dominant"[, "breakdown_s"]}]}
 """
 
@@ -38,18 +38,17 @@ def recipe_data(r: KVThroughput) -> dict[str, Any] | None:
     if rc is None:
         return None
     return {"weights_dtype": rc.weights_dtype, "kv_dtype": rc.kv_dtype, "attention_tp": rc.attn_tp,
-            "attention_dp": rc.attention_dp, "expert_tp": rc.moe_tp, "expert_ep": rc.expert_ep, "source": rc.source,
-            "assumed": rc.assumed}
+            "attention_dp": rc.attention_dp, "expert_tp": rc.moe_tp, "expert_ep": rc.expert_ep, "routing": rc.routing,
+            "source": rc.source, "assumed": rc.assumed}
 
 
 def recipe_line(r: KVThroughput) -> str:
-    """`recipe: ...` for table and Markdown titles; says when the layout is assumed, not published, and
-    that routed experts are costed expert-parallel whatever the recipe's split."""
+    """`recipe: ...` for table and Markdown titles (layout, dtypes, MoE routing); says when the recipe
+    is assumed, not published."""
     rc = r.recipe
     if rc is None:
         return ""
-    costed = (f"; experts costed expert-parallel over {r.gpus} GPUs" if rc.expert_ep != r.gpus else "")
-    return f"\nrecipe{' (ASSUMED: no published recipe)' if rc.assumed else ''}: {rc.layout()}{costed}"
+    return f"\nrecipe{' (ASSUMED: no published recipe)' if rc.assumed else ''}: {rc.layout()}"
 
 
 def render_kv(r: KVThroughput, fmt_name: str, breakdown: bool) -> Any:

@@ -1,5 +1,6 @@
 """Rendering of `prfaas perf` results. JSON shape (stable):
-{"model", "hardware", "gpus", "recipe": {"weights_dtype", "kv_dtype", "tp", "attention_dp", "ep", "source", "assumed"},
+{"model", "hardware", "gpus", "recipe": {"weights_dtype", "kv_dtype", "tp", "attention_dp", "ep", "expert_tp", "routing",
+ "source", "assumed"},
  "prefill": {"input_length", "batch_tokens", "latency_s", "throughput_tokens_per_s_per_gpu"},
  "decode": {"batch", "context", "step_s", "tpot_s", "throughput_tokens_per_s_per_gpu"},
  "breakdown": {"prefill_latency_s": {class: s}, "prefill_occupancy_s": {class: s},
@@ -60,7 +61,8 @@ def render_perf(r: PerfResult, fmt_name: str) -> Any:
     rc = r.recipe
     title = (f"{r.model} on {r.gpus} x {r.hardware}: {rc['weights_dtype']} weights, {rc['kv_dtype']} KV, "
              f"attention TP {rc['tp']}" + (f" x DP {rc['attention_dp']}" if rc["attention_dp"] > 1 else "")
-             + (f", experts EP {rc['ep']}" if rc["ep"] else "") + " (roofline prediction)")
+             + (f", experts TP {rc['expert_tp']} x EP {rc['ep']}, {rc['routing'].replace('_', '-')} routing"
+                if rc["ep"] else "") + " (roofline prediction)")
     foot = ("Recipe ASSUMED (none published): " if rc.get("assumed") else "Recipe: ") + str(rc["source"])
     cols, bcols = ["quantity", "value", "note"], ["op class", "prefill latency s", "prefill occupancy s", "decode step ms"]
     if fmt_name == "markdown":

@@ -99,6 +99,10 @@ class MoEEfficiency(StrictModel):
         default=None, description="HBM efficiency of the whole layer's activation traffic (silu_and_mul over "
         "every assignment's gate/up columns, the down outputs and the top-k sum), paid by each GPU whatever its "
         "EP degree; None = not modelled")
+    gemms_only: bool = Field(
+        default=False, description="the block was fitted on the layer's two grouped GEMMs alone (e.g. InferSim's "
+        "DeepGEMM rows), not the whole fused-MoE layer: the roofline adds the layer's other kernels (token "
+        "alignment, activation, top-k sum) as memory-bound kernels (`perf.roofline`)")
 
 
 class LinearAttentionEfficiency(StrictModel):
@@ -155,19 +159,16 @@ class Efficiency(StrictModel):
     scaleup_efficiency: Fraction = Field(description="collectives vs scale-up link peak")
     collective_latency_s: KernelSeconds
     request_overhead_s: EngineSeconds = Field(
-        description="fixed per-request cost of an engine prefill (scheduling, tokenisation, ...)"
+        description="engine latency per prefill request, fitted end to end: tokenisation, scheduling, "
+        "the first-token path (sampling, detokenisation, the response) and the batch set-up of its "
+        "first forward; latency only, a busy instance overlaps it (`perf.serving`)"
     )
-    forward_overhead_s: EngineSeconds = Field(description="fixed cost of each forward pass")
+    forward_overhead_s: EngineSeconds = Field(
+        description="engine cost per prefill forward, fitted end to end: the host-side work of an eager "
+        "(no CUDA graph) forward (Python layer loop, kernel launches the GPU waits on, metadata "
+        "preparation, the scheduler's per-step work) and any per-forward GPU work the kernel models "
+        "miss; not charged to decode steps (replayed CUDA graphs, overlap scheduler)")
     prefill_chunk_tokens: TokensInt = Field(description="engine chunked-prefill size")
-    moe_effective_rows_factor: float = Field(
-        default=1.0, ge=1.0, le=8.0,
-        description=(
-            "rows the busiest GPU's grouped-expert GEMMs effectively process, over the balanced mean: "
-            "EP load imbalance plus unmodelled MoE costs (routing, permutation, grouped-kernel padding); "
-            "fit on end-to-end prefill latencies. The roofline still uses it: the fused-MoE mechanism "
-            "block (`moe`) is fitted and validated on kernel rows but not yet wired into the roofline"
-        ),
-    )
     moe: dict[Literal["bf16", "fp8", "int4"], MoEEfficiency] = Field(
         default_factory=dict, description="fused routed-expert kernels per weights dtype")
     mla_prefill_attention: dict[Literal["bf16", "fp8"], KernelEfficiency] = Field(
@@ -205,12 +206,13 @@ class HardwareSpec(StrictModel):
         return ds.bf16_dense_flops_per_s
 
     def gemm_dtype(self, weights_dtype: str) -> str:
-        """GEMM operand type actually run: fp8 only where the GPU has fp8 tensor cores.
-
-        int4 weights run as W4A8 (fp8 tensor cores) where fp8 exists, else W4A16 (bf16);
-        fp4 (MXFP4) weights run in bf16 on GPUs without fp4 tensor cores.
+        """Operand type of the dense (non-expert) GEMMs of a checkpoint: fp8 checkpoints quantise every
+        linear layer (block-scaled fp8 where the GPU has fp8 tensor cores); int4 and fp4 checkpoints
+        (Kimi-K2-Thinking's compressed-tensors INT4, gpt-oss's MXFP4) quantise only the routed
+        experts and keep attention, shared experts and dense layers in bf16, so their dense GEMMs
+        run in bf16 (the experts' kernel is `perf.mechanisms.moe_compute_dtype`).
         """
-        if weights_dtype in ("fp8", "int4") and self.datasheet.fp8_dense_flops_per_s and "fp8" in self.efficiency.gemm:
+        if weights_dtype == "fp8" and self.datasheet.fp8_dense_flops_per_s and "fp8" in self.efficiency.gemm:
             return "fp8"
         if weights_dtype == "fp32" and "fp32" in self.efficiency.gemm:
             return "fp32"

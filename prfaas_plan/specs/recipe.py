@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from prfaas_plan.specs.hardware import HardwareSpec
 
 WeightDtype = Literal["bf16", "fp8", "fp4", "int4"]
+Routing = Literal["balanced", "power_law"]
 CacheDtype = Literal["bf16", "fp8", "fp32"]
 DEFAULT_RECIPE_GPUS = 8
 
@@ -47,6 +48,9 @@ class Recipe(StrictModel):
     expert_tp: InstanceGpus | None = Field(default=None, description="routed experts tensor-split over this many GPUs; "
                                      "default gpus / expert_ep")
     expert_ep: InstanceGpus = Field(default=1, description="routed experts spread over this many GPUs (--ep-size)")
+    routing: Routing = Field(default="balanced", description="MoE routing the experts' cost assumes: balanced "
+                             "(the planner's default) or power_law (the measured skew, alpha 1.01: the busiest EP "
+                             "rank's load, `perf.routing`)")
     source: str = Field(description="where the recipe is published, or why it is assumed")
     assumed: bool = Field(default=False, description="true when no published recipe exists: the planner's "
                           "assumption, stated in reports")
@@ -74,10 +78,11 @@ class Recipe(StrictModel):
         return self.expert_tp or self.gpus // self.expert_ep
 
     def layout(self) -> str:
-        """One line for reports: `fp8 weights, bf16 KV, attention TP 4 x DP 2, experts TP 1 x EP 8`."""
+        """One line for reports: `fp8 weights, bf16 KV, attention TP 4 x DP 2, experts TP 1 x EP 8, balanced
+        routing`."""
         return (f"{self.weights_dtype} weights, {self.kv_dtype} KV, attention TP {self.attn_tp}"
                 + (f" x DP {self.attention_dp}" if self.attention_dp > 1 else "")
-                + f", experts TP {self.moe_tp} x EP {self.expert_ep}")
+                + f", experts TP {self.moe_tp} x EP {self.expert_ep}, {self.routing.replace('_', '-')} routing")
 
     def for_gpus(self, gpus: int) -> Recipe:
         """The same recipe on an instance of `gpus` GPUs: DP groups and the expert split keep their
@@ -112,6 +117,7 @@ class RecipeOverrides(StrictModel):
     tp: InstanceGpus | None = Field(default=None, description="attention tensor-parallel degree")
     ep: InstanceGpus | None = Field(default=None, description="expert-parallel degree")
     attention_dp: InstanceGpus | None = None
+    routing: Routing | None = Field(default=None, description="MoE routing: balanced or power_law")
 
     def is_empty(self) -> bool:
         return all(v is None for v in self.model_dump().values())
@@ -125,6 +131,8 @@ class RecipeOverrides(StrictModel):
             upd["weights_dtype"] = self.weights_dtype
         if self.kv_dtype is not None:
             upd["kv_dtype"] = self.kv_dtype
+        if self.routing is not None:
+            upd["routing"] = self.routing
         dp = self.attention_dp if self.attention_dp is not None else recipe.attention_dp
         tp = self.tp if self.tp is not None else (None if self.attention_dp is not None else recipe.attention_tp)
         if self.tp is not None and self.attention_dp is None:
