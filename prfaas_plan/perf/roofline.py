@@ -189,8 +189,9 @@ def prefill_time(
     model: ModelSpec, hw: HardwareSpec, gpus: int, lengths: ArrayLike, chunk: int | None = None,
     recipe: Recipe | None = None,
 ) -> PrefillCost:
-    """T_prefill(l) of one request alone on one instance, vectorised over lengths; `recipe`
-    (e.g. the model's recipe with overrides) replaces the model's own."""
+    """T_prefill(l) of one request alone on one instance, vectorised over lengths; `chunk` is the
+    engine's chunked-prefill budget (default the GPU's; DP attention divides it, `chunk_tokens`);
+    `recipe` (e.g. the model's recipe with overrides) replaces the model's own."""
     if recipe is not None:
         model = model.with_recipe(recipe)
     L = np.atleast_1d(np.asarray(lengths, dtype=float))
