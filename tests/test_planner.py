@@ -282,3 +282,15 @@ def test_single_instance_homogeneous_baseline_does_not_crash():
     assert any("serves nothing" in n for n in one.notes)
     assert main_plan(inp) == rep.prfaas_pd
     assert main_plan(dataclasses.replace(inp, n_prfaas=0)) == rep.homogeneous_pd
+
+
+def test_normal_cdf_and_quantile_match_scipy():
+    """plan.dist computes Phi and Phi^-1 without importing scipy.special (start-up time): they must
+    agree with scipy to 1e-11 relative over the range the planner uses (and the tails)."""
+    from scipy.special import ndtr, ndtri
+
+    p = np.concatenate([np.linspace(1e-12, 1 - 1e-12, 100001), [1e-300, 1e-100, 1e-20, 0.02425, 0.97575]])
+    assert np.allclose(D._ndtri(p), ndtri(p), rtol=1e-11, atol=1e-14)
+    assert D._ndtri(np.array([0.0]))[0] == -np.inf and D._ndtri(np.array([1.0]))[0] == np.inf
+    x = np.linspace(-37.0, 8.0, 100001)
+    assert np.allclose(D._ndtr(x), ndtr(x), rtol=1e-11, atol=0.0)

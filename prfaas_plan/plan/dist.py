@@ -48,21 +48,28 @@ def _poly(c: tuple[float, ...], x: Arr) -> Arr:
     return out
 
 
+def _ndtri_lower(p: Arr) -> Arr:
+    """Phi^-1(p) for 0 < p <= 0.5 (where p, and Phi(x) - p in the refinement, are exact enough)."""
+    q = p - 0.5
+    r = q * q
+    mid = _poly(_A, r) * q / (_poly(_B, r) * r + 1.0)
+    t = np.sqrt(-2.0 * np.log(p))
+    tail = _poly(_C, t) / (_poly(_D, t) * t + 1.0)
+    x = np.where(p >= _P_LOW, mid, tail)
+    u = (_ndtr(x) - p) * math.sqrt(2.0 * math.pi) * np.exp(x * x / 2.0)
+    return np.asarray(x - u / (1.0 + x * u / 2.0), dtype=float)
+
+
 def _ndtri(p: Arr) -> Arr:
-    """Standard normal quantile Phi^-1(p) (-inf at 0, +inf at 1)."""
+    """Standard normal quantile Phi^-1(p) (-inf at 0, +inf at 1); the upper half by symmetry,
+    -Phi^-1(1 - p), since 1 - p is exact there and p itself is not resolved near 1."""
     p = np.asarray(p, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        q = p - 0.5
-        r = q * q
-        mid = _poly(_A, r) * q / (_poly(_B, r) * r + 1.0)
-        t = np.sqrt(-2.0 * np.log(np.where(p < 0.5, p, 1.0 - p)))
-        tail = _poly(_C, t) / (_poly(_D, t) * t + 1.0)
-        x = np.where(np.abs(q) <= 0.5 - _P_LOW, mid, np.where(p < 0.5, tail, -tail))
-        fin = np.isfinite(x)
-        e = np.where(fin, _ndtr(np.where(fin, x, 0.0)) - p, 0.0)
-        u = e * math.sqrt(2.0 * math.pi) * np.exp(np.where(fin, x * x / 2.0, 0.0))
-        x = np.where(fin, x - u / (1.0 + x * u / 2.0), x)
-    return np.where(p <= 0.0, -np.inf, np.where(p >= 1.0, np.inf, x))
+    low = np.minimum(p, 1.0 - p)
+    inner = (low > 0.0) & np.isfinite(low)
+    x = np.zeros_like(p)
+    x[inner] = _ndtri_lower(low[inner])
+    x = np.where(p > 0.5, -x, x)
+    return np.where(np.isnan(p), np.nan, np.where(p <= 0.0, -np.inf, np.where(p >= 1.0, np.inf, x)))
 
 
 class LengthDist:
