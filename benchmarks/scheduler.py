@@ -33,6 +33,12 @@ def setup(n: int | None = None, duration: float = 900.0, drop: bool = False, see
     return rm, cfg, p.arrival_s, unc, p.output, p.threshold_tokens, alt
 
 
+def length_atoms(rm):
+    from prfaas_plan.commands.scheduling import length_atoms as la
+
+    return la(rm)
+
+
 def ttft(r) -> dict[str, float]:
     from prfaas_plan.sim.metrics import decode_wait, ttft_breakdown
 
@@ -75,14 +81,14 @@ def drop_figures() -> None:
     s0 = ttft(_static(rm, cfg, arr, unc, out))
     print(f"drop 300-420 s at 4 Gbps, {len(arr):,} requests: static {s0}")
     for name, kw in LEVERS:
-        ad = simulate_adaptive(arr, alt, out, cfg, AdaptivePolicy(**kw), thr)
+        ad = simulate_adaptive(arr, alt, out, cfg, AdaptivePolicy(**kw), thr, atoms=length_atoms(rm))
         a = ttft(ad.records)
         print(f"  adaptive, {name}: {a} ({_vs(a, s0)}; rerouted {ad.rerouted}, "
               f"decode lent {sum(c['borrow'] > 0 for c in ad.changes)})")
-    ad = simulate_adaptive(arr, alt, out, cfg, AdaptivePolicy(), thr)
+    ad = simulate_adaptive(arr, alt, out, cfg, AdaptivePolicy(), thr, atoms=length_atoms(rm))
     print(f"  (the default local backlog allowance resolved to {ad.local_wait_max_s:.1f} s)")
     for w in (5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 40.0):
-        a = ttft(simulate_adaptive(arr, alt, out, cfg, AdaptivePolicy(local_wait_max_s=w), thr).records)
+        a = ttft(simulate_adaptive(arr, alt, out, cfg, AdaptivePolicy(local_wait_max_s=w), thr, atoms=length_atoms(rm)).records)
         print(f"  adaptive, --local-wait-max {w:g}: {a} ({_vs(a, s0)})")
     for order in ("fifo", "sjf"):
         a = ttft(_static(rm, dataclasses.replace(cfg, link_order=order), arr, unc, out))
@@ -94,7 +100,7 @@ def drop_figures() -> None:
     for seed in range(1, 5):
         rm, cfg, arr, unc, out, thr, alt = setup(drop=True, seed=seed)
         s = ttft(_static(rm, cfg, arr, unc, out))
-        a = ttft(simulate_adaptive(arr, alt, out, cfg, AdaptivePolicy(), thr).records)
+        a = ttft(simulate_adaptive(arr, alt, out, cfg, AdaptivePolicy(), thr, atoms=length_atoms(rm)).records)
         print(f"  seed {seed}: static P99 {s['p99']}, mean {s['mean']}; adaptive P99 {a['p99']}, mean {a['mean']} "
               f"({_vs(a, s)})")
 
@@ -106,16 +112,18 @@ def other_drops() -> None:
     from prfaas_plan.sim.adaptive import AdaptivePolicy, simulate_adaptive
 
     base = setup()
-    for start, end, gbps in ((300, 360, 4.0), (300, 540, 4.0), (300, 420, 2.0), (300, 420, 8.0), (300, 420, 20.0)):
+    for start, end, gbps in ((300, 302, 1.0), (300, 303, 4.0), (300, 310, 4.0), (300, 360, 4.0), (300, 540, 4.0),
+                             (300, 420, 2.0), (300, 420, 8.0), (300, 420, 20.0)):
         rm, cfg, arr, unc, out, thr, alt = base
         f = np.ones(3600)
         f[start:end] = gbps / (cfg.link_bytes_per_s * 8 / 1e9)
         cfg = dataclasses.replace(cfg, bandwidth_factors=f)
         s = ttft(_static(rm, cfg, arr, unc, out))
-        b = ttft(simulate_adaptive(arr, alt, out, cfg, AdaptivePolicy(**BEFORE), thr).records)
-        a = ttft(simulate_adaptive(arr, alt, out, cfg, AdaptivePolicy(), thr).records)
+        b = ttft(simulate_adaptive(arr, alt, out, cfg, AdaptivePolicy(**BEFORE), thr, atoms=length_atoms(rm)).records)
+        ad = simulate_adaptive(arr, alt, out, cfg, AdaptivePolicy(), thr, atoms=length_atoms(rm))
+        a = ttft(ad.records)
         print(f"drop {start}-{end} s at {gbps:g} Gbps: static P99 {s['p99']}, mean {s['mean']}; before {_vs(b, s)}; "
-              f"default {_vs(a, s)}")
+              f"default {_vs(a, s)}; loans at {[c['time_s'] for c in ad.changes if c['borrow'] > 0]}")
 
 
 def flapping_figures() -> None:
@@ -128,7 +136,7 @@ def flapping_figures() -> None:
     s = ttft(_static(rm, cfg, arr, unc, out))
     print(f"flapping (100 / 10 Gbps every 20 s), {len(arr):,} requests: static {s}")
     for name, kw in (("before", BEFORE), ("default", {})):
-        ad = simulate_adaptive(arr, alt, out, cfg, AdaptivePolicy(**kw), thr)
+        ad = simulate_adaptive(arr, alt, out, cfg, AdaptivePolicy(**kw), thr, atoms=length_atoms(rm))
         a = ttft(ad.records)
         print(f"  adaptive {name}: {a} ({_vs(a, s)}; rerouted {ad.rerouted}, decode lent "
               f"{sum(c['borrow'] > 0 for c in ad.changes)})")
@@ -141,7 +149,7 @@ def constant_figures() -> None:
     rm, cfg, arr, unc, out, thr, alt = setup(n=20000)
     st = simulate(arr, unc, out, cfg, rm.prfaas_profile, rm.local_profile, rm.kv_profile,
                   s_prfaas=rm.prfaas_occupancy, s_local=rm.local_occupancy)
-    ad = simulate_adaptive(arr, alt, out, cfg, AdaptivePolicy(), thr)
+    ad = simulate_adaptive(arr, alt, out, cfg, AdaptivePolicy(), thr, atoms=length_atoms(rm))
     te = np.array(ad.series.threshold_tokens)
     half = te[len(te) // 2:]
     w0 = arr[len(arr) // 10]
@@ -162,7 +170,7 @@ def child(n: int) -> None:
     t0 = time.perf_counter()
     rm, cfg, arr, unc, out, thr, alt = setup(n=n)
     t1, c1 = time.perf_counter(), time.process_time()
-    ad = simulate_adaptive(arr, alt, out, cfg, AdaptivePolicy(), thr)
+    ad = simulate_adaptive(arr, alt, out, cfg, AdaptivePolicy(), thr, atoms=length_atoms(rm))
     t2, c2 = time.perf_counter(), time.process_time()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB on Linux
     print(json.dumps({"requests": n, "setup_s": t1 - t0, "adaptive_s": t2 - t1, "adaptive_cpu_s": c2 - c1, "peak_rss_mib": rss,

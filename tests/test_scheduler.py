@@ -14,7 +14,7 @@ import pytest
 from prfaas_plan.assemble.inputs import build_inputs
 from prfaas_plan.assemble.scenario import load_scenario
 from prfaas_plan.catalog import Catalog
-from prfaas_plan.commands.scheduling import poisson_run
+from prfaas_plan.commands.scheduling import length_atoms, poisson_run
 from prfaas_plan.plan.planner import make_plan, routing_cut
 from prfaas_plan.plan.rebalance import replan_split
 from prfaas_plan.sim.adaptive import AdaptivePolicy, LinkState, alternatives, simulate_adaptive
@@ -55,7 +55,7 @@ def test_adaptive_that_never_deviates_is_static_exactly():
     vectorised static engine does (same arrays, bit for bit)."""
     rm, cfg, arr, unc, out, thr, _ = _paper(n=3000, drop=(300, 420, 4.0))
     never = PINNED
-    ad = simulate_adaptive(arr, _alts(rm, cfg, unc), out, cfg, never, thr)
+    ad = simulate_adaptive(arr, _alts(rm, cfg, unc), out, cfg, never, thr, atoms=length_atoms(rm))
     st = simulate(arr, unc, out, cfg, rm.prfaas_profile, rm.local_profile, rm.kv_profile,
                   s_prfaas=rm.prfaas_occupancy, s_local=rm.local_occupancy)
     assert ad.rerouted == 0
@@ -91,13 +91,13 @@ def test_paper_drop_adaptive_against_static():
     rm, cfg, arr, unc, out, thr, _ = _paper(drop=(300, 420, 4.0))
     st = simulate(arr, unc, out, cfg, rm.prfaas_profile, rm.local_profile, rm.kv_profile,
                   s_prfaas=rm.prfaas_occupancy, s_local=rm.local_occupancy)
-    ad = simulate_adaptive(arr, _alts(rm, cfg, unc), out, cfg, AdaptivePolicy(), thr)
+    ad = simulate_adaptive(arr, _alts(rm, cfg, unc), out, cfg, AdaptivePolicy(), thr, atoms=length_atoms(rm))
     m = _counted(st)
     s, a = ttft_breakdown(st, m)["overall"], ttft_breakdown(ad.records, m)["overall"]
     print(f"\nstatic mean {s['mean_s']:.2f} P99 {s['p99_s']:.1f}; adaptive mean {a['mean_s']:.2f} "
           f"P99 {a['p99_s']:.1f} ({a['p99_s'] / s['p99_s']:.2f} of static), rerouted {ad.rerouted}")
     # conservation: every arrival completed or still inside, causal timestamps
-    done, inside = check_conservation(ad.records, float(arr[-1]))
+    done, inside = check_conservation(ad.records, float(arr[-1]), len(arr))
     assert done + inside == len(arr) and inside > 0
     assert a["mean_s"] <= s["mean_s"]
     assert a["p99_s"] < s["p99_s"]
@@ -118,7 +118,7 @@ def test_paper_drop_adaptive_halves_p99():
     rm, cfg, arr, unc, out, thr, _ = _paper(drop=(300, 420, 4.0))
     st = simulate(arr, unc, out, cfg, rm.prfaas_profile, rm.local_profile, rm.kv_profile,
                   s_prfaas=rm.prfaas_occupancy, s_local=rm.local_occupancy)
-    ad = simulate_adaptive(arr, _alts(rm, cfg, unc), out, cfg, AdaptivePolicy(), thr)
+    ad = simulate_adaptive(arr, _alts(rm, cfg, unc), out, cfg, AdaptivePolicy(), thr, atoms=length_atoms(rm))
     m = _counted(st)
     bs, ba = ttft_breakdown(st, m), ttft_breakdown(ad.records, m)
     s, a = bs["overall"], ba["overall"]
@@ -128,36 +128,62 @@ def test_paper_drop_adaptive_halves_p99():
           f"{bs['offloaded']['p99_s']:.1f} -> {ba['offloaded']['p99_s']:.1f}, local P99 {bs['local']['p99_s']:.1f} -> "
           f"{ba['local']['p99_s']:.1f}; decode-slot wait P99 {decode_wait(st, m)['p99_s']:.1f} -> "
           f"{decode_wait(ad.records, m)['p99_s']:.1f}")
+    # seed 0 (README 'Scheduling' lists seeds 1-4: seed 4 misses the 0.5x)
     assert a["p99_s"] <= 0.5 * s["p99_s"] and a["mean_s"] <= s["mean_s"]
-    assert ad.local_wait_max_s == pytest.approx(float(np.quantile(_alts(rm, cfg, unc).t_local_s, 0.99)))
-    done, inside = check_conservation(ad.records, float(arr[-1]))
+    # the default allowance is the planner's (its length atoms), not the run's own prompts'
+    assert ad.local_wait_max_s == pytest.approx(max(float(np.quantile(rm.t_local, 0.99)), 2.0))
+    done, inside = check_conservation(ad.records, float(arr[-1]), len(arr))
     assert done + inside == len(arr)
 
 
 def test_drop_lends_a_decode_instance_and_gives_it_back():
-    """During the drop the link backlog outlasts the drain delay: one decode instance (all the
-    decode load leaves idle at 80% load: 5 -> 4 instances at about 96%) serves local prefill from
-    30 s after the loan, and returns once both paths are clear; decode slots are conserved (every
-    request decodes) and the decode-slot wait it costs is reported."""
+    """During the drop the link backlog outlasts the drain delay: once the forecast has held for half
+    the drain delay, one decode instance (all the decode load leaves idle at 80% load: 5 -> 4
+    instances at about 96%) serves local prefill from 30 s after the loan, and returns once both
+    paths are clear; decode slots are conserved (every request decodes) and the loan costs decode-slot
+    wait against the same run without it."""
     rm, cfg, arr, unc, out, thr, _ = _paper(drop=(300, 420, 4.0))
-    ad = simulate_adaptive(arr, _alts(rm, cfg, unc), out, cfg, AdaptivePolicy(), thr)
+    ad = simulate_adaptive(arr, _alts(rm, cfg, unc), out, cfg, AdaptivePolicy(), thr, atoms=length_atoms(rm))
     lent = [c for c in ad.changes if c["borrow"] > 0]
     back = [c for c in ad.changes if c["borrow"] < 0]
     assert len(lent) == 1 and len(back) == 1
-    # at or after the drop's start (with the mechanism roofline the forecast lends at 300.0 exactly)
-    assert 300 <= lent[0]["time_s"] < 420 and lent[0]["pd_prefill_to"] == cfg.n_pd_prefill + 1
+    # the forecast holds from the drop's first second; the loan once it has held 15 s (0.5 x 30 s)
+    assert 315 <= lent[0]["time_s"] < 320 and lent[0]["pd_prefill_to"] == cfg.n_pd_prefill + 1
     assert back[0]["time_s"] > 420 and back[0]["pd_prefill_to"] == cfg.n_pd_prefill
     inst = np.array(ad.series.pd_prefill_instances)
     assert inst.max() == cfg.n_pd_prefill + 1 and inst[-1] == cfg.n_pd_prefill
-    check_conservation(ad.records, float(arr[-1]))
+    check_conservation(ad.records, float(arr[-1]), len(arr))
     assert np.all(np.isfinite(ad.records.decode_end_s))
-    assert decode_wait(ad.records, _counted(ad.records))["max_s"] > 0
+    m = _counted(ad.records)
+    no_loan = simulate_adaptive(arr, _alts(rm, cfg, unc), out, cfg, AdaptivePolicy(borrow_decode=False), thr,
+                                atoms=length_atoms(rm))
+    assert no_loan.changes == []
+    w_loan, w_none = decode_wait(ad.records, m), decode_wait(no_loan.records, m)
+    print(f"\ndecode-slot wait with the loan mean {w_loan['mean_s']:.2f} P99 {w_loan['p99_s']:.1f} s; without "
+          f"{w_none['mean_s']:.2f} / {w_none['p99_s']:.1f} s")
+    assert w_loan["mean_s"] > w_none["mean_s"]
     # a constant link never lends, nor does the flapping one (20 s at 10 Gbps, 20 s at 100: the backlog
     # forecast one drain delay ahead stays under the drain delay)
     rm, cfg, arr, unc, out, thr, _ = _paper(n=3000)
-    assert simulate_adaptive(arr, _alts(rm, cfg, unc), out, cfg, AdaptivePolicy(), thr).changes == []
+    assert simulate_adaptive(arr, _alts(rm, cfg, unc), out, cfg, AdaptivePolicy(), thr, atoms=length_atoms(rm)).changes == []
     flap = dataclasses.replace(cfg, bandwidth_factors=np.where(np.arange(40) < 20, 1.0, 0.1))
-    assert simulate_adaptive(arr, _alts(rm, flap, unc), out, flap, AdaptivePolicy(), thr).changes == []
+    assert simulate_adaptive(arr, _alts(rm, flap, unc), out, flap, AdaptivePolicy(), thr, atoms=length_atoms(rm)).changes == []
+
+
+def test_a_short_deep_dip_lends_nothing():
+    """Dips of 2 s at 1 Gbps, 3 s and 10 s at 4 Gbps: the congestion forecast fires from the
+    dip's first second but does not hold for half the drain delay, so no decode instance is lent."""
+    rm, cfg, arr, unc, out, thr, _ = _paper(n=3000)
+    for start, end, gbps in ((300, 302, 1.0), (300, 303, 4.0), (300, 310, 4.0)):
+        f = np.ones(3600)
+        f[start:end] = gbps / (cfg.link_bytes_per_s * 8 / 1e9)
+        c = dataclasses.replace(cfg, bandwidth_factors=f)
+        ad = simulate_adaptive(arr, _alts(rm, c, unc), out, c, AdaptivePolicy(), thr, atoms=length_atoms(rm))
+        assert ad.changes == [], (start, end, gbps)
+        # without the persistence (the forecast alone) the same dip lends at once
+        now = simulate_adaptive(arr, _alts(rm, c, unc), out, c, AdaptivePolicy(persist=0.0), thr,
+                                atoms=length_atoms(rm))
+        assert [ch["time_s"] for ch in now.changes if ch["borrow"] > 0] == [300.0], (start, end, gbps)
 
 
 def test_link_sender_orders_by_hand():
@@ -175,15 +201,23 @@ def test_link_sender_orders_by_hand():
 def test_link_orders_send_the_same_bytes():
     """Every order keeps the link busy while KV waits: on random joins and a varying bandwidth the
     link empties at the same instant and each transfer's bytes fit in its [start, end] at the rate
-    then; the sender never starts a transfer before it joins."""
+    then (its bytes at most the link's capacity over that interval); the sender never starts a
+    transfer before it joins."""
     rng = np.random.default_rng(5)
     join = np.sort(rng.uniform(0, 40, 300))
     nbytes = rng.uniform(1, 30, 300)
     factors = rng.uniform(0.05, 1.5, 100)
     ends = {}
+    cum = np.concatenate([[0.0], np.cumsum(10.0 * np.tile(factors, 10))])  # capacity sent by each second
+
+    def capacity(t):
+        k = np.floor(t).astype(int)
+        return cum[k] + 10.0 * factors[k % len(factors)] * (t - k)
+
     for order in ("ps", "fifo", "sjf"):
         ts, te = _link(join, join, nbytes, 10.0, factors, order, 1.0)
         assert np.all(ts >= join - 1e-12) and np.all(te > ts)
+        assert np.all(nbytes <= (capacity(te) - capacity(ts)) * (1 + 1e-9)), order
         ends[order] = te.max()
     assert ends["fifo"] == pytest.approx(ends["ps"], rel=1e-9) and ends["sjf"] == pytest.approx(ends["ps"], rel=1e-9)
 
@@ -192,7 +226,7 @@ def test_adaptive_is_deterministic_for_a_seed():
     runs = []
     for seed in (0, 0, 1):
         rm, cfg, arr, unc, out, thr, _ = _paper(n=2500, seed=seed, drop=(300, 420, 4.0))
-        ad = simulate_adaptive(arr, _alts(rm, cfg, unc), out, cfg, AdaptivePolicy(), thr)
+        ad = simulate_adaptive(arr, _alts(rm, cfg, unc), out, cfg, AdaptivePolicy(), thr, atoms=length_atoms(rm))
         runs.append(ad.records.ready_s.tobytes() + np.array(ad.series.threshold_tokens).tobytes())
     assert runs[0] == runs[1]
     assert runs[0] != runs[2]
@@ -204,7 +238,7 @@ def test_constant_link_converges_to_the_plan_and_costs_nothing():
     rm, cfg, arr, unc, out, thr, _ = _paper(n=20000)
     st = simulate(arr, unc, out, cfg, rm.prfaas_profile, rm.local_profile, rm.kv_profile,
                   s_prfaas=rm.prfaas_occupancy, s_local=rm.local_occupancy)
-    ad = simulate_adaptive(arr, _alts(rm, cfg, unc), out, cfg, AdaptivePolicy(), thr)
+    ad = simulate_adaptive(arr, _alts(rm, cfg, unc), out, cfg, AdaptivePolicy(), thr, atoms=length_atoms(rm))
     t_eff = np.array(ad.series.threshold_tokens)
     half = t_eff[len(t_eff) // 2:]
     err = float(half.mean() / thr - 1)
@@ -213,12 +247,11 @@ def test_constant_link_converges_to_the_plan_and_costs_nothing():
     print(f"\nt_eff/t - 1 = {err:+.3f} (median {np.median(half) / thr - 1:+.3f}); throughput static {th_s:.4f}, "
           f"adaptive {th_a:.4f} ({th_a / th_s - 1:+.4f}); TTFT mean {ttft_breakdown(st, m)['overall']['mean_s']:.3f} "
           f"-> {ttft_breakdown(ad.records, m)['overall']['mean_s']:.3f}; rerouted {ad.rerouted}")
-    # time average: +0.087 with the MoE effective-rows roofline, +0.114 once every layer runs on its
-    # kernel mechanism (issue 12: other prefill times move the threshold's excursions; the median
-    # stays +0.000): bounded at 12% with that stated
-    assert abs(err) <= 0.12
+    # time average +0.042 (seeds 1-4: +0.026, +0.013, +0.020, +0.034); +0.114 before t_eff's rise
+    # was capped at the crossover length (the wind-up on PrfaaS-queue excursions, module docstring)
+    assert abs(err) <= 0.10
     assert abs(th_a / th_s - 1) <= 0.02
-    check_conservation(ad.records, float(arr[-1]))
+    check_conservation(ad.records, float(arr[-1]), len(arr))
 
 
 def test_reroutes_never_make_the_request_later_than_planned():
@@ -226,7 +259,7 @@ def test_reroutes_never_make_the_request_later_than_planned():
     finish earlier; in this run (no link drop, so the expectation is accurate up to later arrivals
     sharing the link) the moved requests' TTFT is on average no worse than the planned route's."""
     rm, cfg, arr, unc, out, thr, _ = _paper(n=6000, load=0.9)
-    ad = simulate_adaptive(arr, _alts(rm, cfg, unc), out, cfg, AdaptivePolicy(), thr)
+    ad = simulate_adaptive(arr, _alts(rm, cfg, unc), out, cfg, AdaptivePolicy(), thr, atoms=length_atoms(rm))
     moved = ad.records.offloaded != ad.planned_offload
     assert moved.sum() == ad.rerouted > 0
     # the planned route of a moved request, re-timed with everything else as it happened, is later
@@ -252,7 +285,7 @@ def test_rebalance_follows_a_mix_shift():
         return r.n_pd_prefill, r.n_pd_decode, r.threshold_tokens
 
     pol = AdaptivePolicy(rebalance_interval_s=300.0, drain_delay_s=30.0)
-    ad = simulate_adaptive(arr, _alts(rm, cfg, unc), out, cfg, pol, thr, replan)
+    ad = simulate_adaptive(arr, _alts(rm, cfg, unc), out, cfg, pol, thr, replan, atoms=length_atoms(rm))
     assert ad.changes, "no split change"
     first = ad.changes[0]
     assert first["pd_prefill_to"] < first["pd_prefill_from"]  # short prompts: fewer prefill instances
@@ -260,7 +293,7 @@ def test_rebalance_follows_a_mix_shift():
     for c in ad.changes:
         assert c["effective_s"] == c["time_s"] + 30.0
         assert c["pd_prefill_to"] + c["pd_decode_to"] == n_local
-    check_conservation(ad.records, float(arr[-1]))
+    check_conservation(ad.records, float(arr[-1]), len(arr))
     inst = np.array(ad.series.pd_prefill_instances)
     assert inst.min() < plan.instances["pd_prefill"]
 
@@ -286,7 +319,8 @@ def test_rebalance_keeps_the_split_on_a_stationary_workload():
                          cfg.decode_step_s, n_p)
         return r.n_pd_prefill, r.n_pd_decode, r.threshold_tokens
 
-    ad = simulate_adaptive(arr, _alts(rm, cfg, unc), out, cfg, AdaptivePolicy(rebalance_interval_s=300.0), thr, replan)
+    ad = simulate_adaptive(arr, _alts(rm, cfg, unc), out, cfg, AdaptivePolicy(rebalance_interval_s=300.0), thr, replan,
+                           atoms=length_atoms(rm))
     assert ad.changes == []
 
 
@@ -336,11 +370,11 @@ def test_mooncake_replay_with_cluster_caches_under_both_schedulers(shared, mode)
     st = simulate(arr, cr.compute_tokens, tr.output_tokens, cfg, rm.prfaas_profile, rm.local_profile,
                   rm.kv_profile, offload=cr.offload, move_bytes=alt.move_local_bytes,
                   release_delay_s=alt.release_prfaas_s, s_prfaas=rm.prfaas_occupancy, s_local=rm.local_occupancy)
-    pinned = simulate_adaptive(arr, alt, tr.output_tokens, cfg, PINNED, thr)
+    pinned = simulate_adaptive(arr, alt, tr.output_tokens, cfg, PINNED, thr, atoms=length_atoms(rm))
     np.testing.assert_array_equal(pinned.records.ready_s, st.ready_s)
-    ad = simulate_adaptive(arr, alt, tr.output_tokens, cfg, AdaptivePolicy(), thr)
+    ad = simulate_adaptive(arr, alt, tr.output_tokens, cfg, AdaptivePolicy(), thr, atoms=length_atoms(rm))
     for r in (st, ad.records):
-        done, inside = check_conservation(r, float(arr[-1]))
+        done, inside = check_conservation(r, float(arr[-1]), len(tr))
         assert done + inside == len(tr)
     m = _counted(st)
     s, a = ttft_breakdown(st, m)["overall"], ttft_breakdown(ad.records, m)["overall"]

@@ -235,7 +235,14 @@ def test_engine_cache_moves_delay_ready_and_use_the_link():
     assert r.move_end_s is not None
     np.testing.assert_allclose(r.move_end_s[0], 14.0)
     np.testing.assert_allclose(r.ready_s, [14.5, 11.5])
-    assert check_conservation(r, 100.0) == (2, 0)
+    assert check_conservation(r, 100.0, 2) == (2, 0)
+    assert check_conservation(r, 12.0, 2) == (1, 1)  # at 12 s r1 has decoded (11.5-11.51), r0 is inside
+    # the check can fail: a request lost from the records, or a completed one without a timestamp
+    with pytest.raises(AssertionError):
+        check_conservation(r, 100.0, 3)
+    r.ready_s[1] = np.nan
+    with pytest.raises(AssertionError):
+        check_conservation(r, 100.0, 2)
 
 
 def test_bandwidth_trace_factors_and_equivalence(tmp_path):

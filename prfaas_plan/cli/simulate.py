@@ -80,15 +80,19 @@ BorrowDecodeOpt = Annotated[bool | None, typer.Option(
         "outlast --drain-delay (default on)")]
 LocalWaitMaxOpt = Annotated[float | None, typer.Option(
         help="adaptive: local prefill wait, s, up to which t may still rise while the link's congestion is "
-        "forecast to outlast --drain-delay (default: the local prefill time of the workload's P99 length, 19.4 s in "
-        "the paper scenario; larger trades mean TTFT for the tail; otherwise --raise-delay)")]
+        "sustained (default: the local prefill time of the P99 of the planner's length atoms, 19.7 s in the paper "
+        "scenario; at least --raise-delay, which applies otherwise; larger trades mean TTFT for the tail)")]
+CongestionPersistOpt = Annotated[float | None, typer.Option(
+        help="adaptive: the link's congestion forecast must hold this fraction of --drain-delay before it counts as "
+        "sustained (decode loan, local backlog) (default 0.5: a dip of a few seconds lends nothing)")]
 PlotOpt = Annotated[Path | None, typer.Option(
         help="with an adaptive run: chart of t_eff, link utilisation, queues and bandwidth (.svg or .png)")]
 
 
 # the adaptive policy's options, passed to `commands.scheduling.make_policy` by name
 POLICY_OPTIONS = ("window", "raise_delay", "settle_delay", "util_high", "threshold_step", "max_factor",
-                  "rebalance_interval", "drain_delay", "link_order", "link_inflight", "borrow_decode", "local_wait_max")
+                  "rebalance_interval", "drain_delay", "link_order", "link_inflight", "borrow_decode", "local_wait_max",
+                  "congestion_persist")
 
 
 def _show(res: dict[str, Any], fmt: str, output: Path | None, path: Path | None) -> None:
@@ -164,7 +168,7 @@ def simulate(
     link_order: LinkOrderOpt = None,
     link_inflight: LinkInflightOpt = None,
     borrow_decode: BorrowDecodeOpt = None,
-    local_wait_max: LocalWaitMaxOpt = None,
+    local_wait_max: LocalWaitMaxOpt = None, congestion_persist: CongestionPersistOpt = None,
     plot: PlotOpt = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="override a scenario field: PATH=VALUE")] = None,
     format: Annotated[Fmt, typer.Option("--format", "-f")] = Fmt.table,

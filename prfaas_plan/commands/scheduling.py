@@ -22,6 +22,7 @@ from prfaas_plan.plan.throughput import RouteModel
 from prfaas_plan.sim.adaptive import (
     AdaptivePolicy,
     AdaptiveResult,
+    LengthAtoms,
     LinkState,
     Replanner,
     alternatives,
@@ -37,7 +38,7 @@ FLAGS = {"window_s": "--window", "raise_s": "--raise-delay", "settle_s": "--sett
          "util_high": "--util-high", "step": "--threshold-step", "max_factor": "--max-factor",
          "rebalance_interval_s": "--rebalance-interval", "drain_delay_s": "--drain-delay", "tick_s": "--tick",
          "link_order": "--link-order", "link_inflight_s": "--link-inflight", "borrow_decode": "--borrow-decode",
-         "local_wait_max_s": "--local-wait-max"}
+         "local_wait_max_s": "--local-wait-max", "persist": "--congestion-persist"}
 
 
 @dataclass(frozen=True)
@@ -97,15 +98,23 @@ def make_policy(**flags: Any) -> AdaptivePolicy:
     for name, msg in pol.problems():
         flag = FLAGS.get(name, name)
         fix = ("give --rebalance-interval at least --drain-delay" if "drain delay" in msg
+               else "give --local-wait-max at least --raise-delay" if "raise_s" in msg and name == "local_wait_max_s"
                else "use sjf, fifo or ps" if name == "link_order"
                else f"give {flag} a valid value (see `prfaas simulate --help`)")
         raise PrfaasError(f"{flag}: {msg}", fix=fix)
     return pol
 
 
-def check_scheduler(scheduler: str) -> None:
+def check_scheduler(scheduler: str, compare: bool = False, flags: dict[str, Any] | None = None) -> None:
+    """The scheduler's name, and no adaptive-policy flag (given by name without dashes, None: not
+    given) on a static-only run, where it would be silently ignored."""
     if scheduler not in SCHEDULERS:
         raise PrfaasError(f"--scheduler: unknown scheduler {scheduler!r}", fix="use static or adaptive")
+    given = [k for k, v in (flags or {}).items() if v is not None]
+    if scheduler == "static" and not compare and given:
+        flag = "--" + given[0].replace("_", "-")
+        raise PrfaasError(f"{flag}: an adaptive-scheduler option, ignored by --scheduler static",
+                          fix=f"add --scheduler adaptive or --compare-schedulers, or drop {flag}")
 
 
 def _replanner(rm: RouteModel, cfg: SimConfig) -> Replanner:
@@ -132,7 +141,13 @@ def run_adaptive(arrival: np.ndarray, uncached: np.ndarray, output: np.ndarray, 
     alt = alternatives(inp, pd, pf, mode, rm.local_profile, rm.prfaas_profile, rm.kv_profile, cfg.link_bytes_per_s,
                        cfg.rtt_s, rm.local_occupancy, rm.prfaas_occupancy)
     replan = _replanner(rm, cfg) if policy.rebalance_interval_s is not None else None
-    return simulate_adaptive(arrival, alt, output, cfg, policy, threshold, replan)
+    return simulate_adaptive(arrival, alt, output, cfg, policy, threshold, replan, atoms=length_atoms(rm))
+
+
+def length_atoms(rm: RouteModel) -> LengthAtoms:
+    """The planner's length atoms with both routes' prefill latency (the adaptive policy's prior)."""
+    assert rm.t_prfaas is not None
+    return LengthAtoms(rm.atoms, rm.t_local, rm.t_prfaas, rm.kv_bytes)
 
 
 def static_series(r: SimRecords, cfg: SimConfig, threshold: float, horizon: float) -> dict[str, list[Any]]:

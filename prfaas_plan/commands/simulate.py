@@ -292,7 +292,7 @@ def run_simulation(cat: Catalog, sc: ScenarioSpec, wl: WorkloadSpec, path: str, 
     r = ad.records if scheduler == "adaptive" and ad is not None else st
     assert r is not None
     horizon = float(a.arrival_s[-1])
-    done, inside = check_conservation(r, horizon)
+    done, inside = check_conservation(r, horizon, len(a.arrival_s))
     w0 = float(a.arrival_s[int(len(a.arrival_s) * WARMUP)])
     stat = a.arrival_s >= w0
     stages = _stages(r, rm, stat, w0, horizon)
@@ -338,8 +338,8 @@ def _scheduler_blocks(st: SimRecords | None, ad: AdaptiveResult, cfg: SimConfig,
                             adaptive_series(ad), ad, policy)
     for name, r in (("static", st), ("adaptive", ad.records)):
         if r is not None:
-            done, inside = check_conservation(r, horizon)
-            out[name]["conservation"] = {"arrived": len(r.arrival_s), "completed": done, "in_system": inside}
+            done, inside = check_conservation(r, horizon, len(stat))
+            out[name]["conservation"] = {"arrived": len(stat), "completed": done, "in_system": inside}
     return out
 
 
@@ -359,6 +359,7 @@ def simulate_scenario(scenario: str | None, sets: list[str], *, trace_path: Path
                           fix="add --scheduler adaptive or --compare-schedulers")
     if plot is not None and plot.suffix.lower() not in (".svg", ".png"):
         raise PrfaasError(f"--plot {plot}: the file must end in .svg or .png", fix="e.g. --plot sched.svg")
+    check_scheduler(kw.get("scheduler", "static"), bool(kw.get("compare_schedulers")), policy_params)
     policy = make_policy(**(policy_params or {}))
     cat = Catalog()
     wsets = [s for s in sets if s.strip().startswith("workload.")] if trace_path is not None else []

@@ -18,18 +18,24 @@ Short timescale (the policy, `AdaptivePolicy`; the paper gives no trigger values
 - sustained link congestion: the link is the PrfaaS path's bottleneck (D_link > max(W_prf,
   raise_s)) and its backlog forecast one drain delay ahead still exceeds the drain delay:
   (unsent bytes + (KV bytes offered per second over the last minute - the bandwidth now) x
-  drain delay) / the bandwidth now > drain delay. A burst, or a short dip such as the flapping
-  trace's 20-s halves at 10 Gbps, does not qualify; a deep drop does within a few seconds;
+  drain delay) / the bandwidth now > drain delay, at every tick for `persist` (0.5) x the drain
+  delay. A burst, a dip shorter than that (2, 3 or 10 s at 1-4 Gbps), or the flapping trace's 20-s
+  halves at 10 Gbps do not qualify; the 4-Gbps drop does 15 s in;
 - the effective threshold t_eff rises by a factor (1 + step) per tick while the PrfaaS path is the
   bottleneck (x > raise_s, or x > settle_s with the link at its ceiling: utilisation >= util_high)
   and the local pool still has room: W_loc < raise_s, or W_loc < local_wait_max_s (default: the
-  local unloaded prefill time at the workload's P99 length) while the link's
+  local prefill latency at the P99 of the planner's length atoms) while the link's
   congestion is sustained (a local backlog drains at the local pool's spare capacity, slowly, and
   delays every local request, where a link backlog clears as soon as the bandwidth returns: only a
   congestion forecast to last is worth one); it falls by the same factor while the local pool is
   the bottleneck (-x > raise_s, or W_loc above that room with t_eff above t), and moves back toward the planner's t
-  once |x| < settle_s; otherwise it holds (hysteresis). t_eff stays within [t / max_factor, t x
-  max_factor]. Raising t keeps the longest prompts on the thin link: they carry the most compute
+  once the imbalance that moved it has fallen under settle_s (x < settle_s above t, -x < settle_s
+  below); otherwise it holds (hysteresis). t_eff stays within [t / max_factor, t x max_factor], and
+  rises no further than the crossover: the longest atom the local pool would still finish first
+  given x (local - PrfaaS prefill latency - its KV's transfer at the bandwidth now <= x; `_crossover`).
+  Past it a higher t_eff moves no request (the never-later rule below keeps them), and on a
+  constant link such a wind-up on random PrfaaS-queue excursions (up to 6x t for tens of seconds)
+  held the time average 11% above t. Raising t keeps the longest prompts on the thin link: they carry the most compute
   per KV byte (KV grows linearly with length, prefill faster), so the local pool absorbs the most
   link bytes per second of its time from the shortest offloaded prompts;
 - the link's sender (`link_order`): with "sjf" (default) a finished KV waits at the PrfaaS cluster
@@ -114,15 +120,13 @@ class AdaptivePolicy:
     borrow_decode: bool = True
     # Local queue wait up to which t_eff may still rise while the link's congestion is sustained
     # (its backlog forecast one drain delay ahead still exceeds the drain delay, `_backlog_ahead`);
-    # otherwise the bottleneck delay raise_s (no local backlog). A link backlog clears within
-    # seconds of the bandwidth returning; a local one drains only at the local pool's spare
-    # capacity and delays every local request, so this trades mean TTFT for the tail. None: the
-    # local pool's unloaded prefill time at the workload's P99 length (over the run's prompts: the
-    # length distribution the planner has; at least raise_s), a wait on the scale of the slowest
-    # local prefills (19.4 s in the paper scenario, 128K tokens on H20). That scale is a choice,
-    # not a derivation, made in view of the paper scenario's 4-Gbps drop (README 'Scheduling', five
-    # seeds): 15 s leaves too many KVs waiting for the link (P99 above half of static's on two
-    # seeds), 30 s raises the mean above static's on two.
+    # otherwise the bottleneck delay raise_s (no local backlog; so it must be >= raise_s). A link
+    # backlog clears within seconds of the bandwidth returning; a local one drains only at the local
+    # pool's spare capacity and delays every local request, so this trades mean TTFT for the tail.
+    # None: the local prefill latency at the P99 of the planner's length atoms (`LengthAtoms`:
+    # known before the run, the same for every seed; at least raise_s), a wait on the scale of the
+    # slowest local prefills (19.7 s in the paper scenario). That scale is a choice, not a
+    # derivation, made in view of the paper scenario's 4-Gbps drop (README 'Scheduling').
     local_wait_max_s: float | None = None
     # The egress link's sender. "sjf": finished KV waits at the PrfaaS cluster and is sent smallest
     # first, with at most link_inflight_s seconds of the bandwidth then in flight (shortest-first
@@ -133,6 +137,11 @@ class AdaptivePolicy:
     # One second of the bandwidth: far above the bandwidth-delay product (100 Gbps x 10 ms = 125
     # MB), so the pipe stays full, and at 4 Gbps (0.5 GB) one paper-sized KV at a time.
     link_inflight_s: float = 1.0
+    # Sustained congestion must have been forecast at every tick for this fraction of the drain
+    # delay: a loan serves only a drain delay after it is decided, and the forecast assumes the
+    # bandwidth now lasts, so a dip of a few seconds (a fade, a burst) would otherwise pay a decode
+    # instance and a local backlog for nothing (README 'Scheduling': 2-, 3- and 10-s dips).
+    persist: float = 0.5
 
     def problems(self) -> list[tuple[str, str]]:
         """(parameter, message) for each invalid value."""
@@ -142,12 +151,18 @@ class AdaptivePolicy:
             v = getattr(self, name)
             if v is not None and not (math.isfinite(v) and v > 0):
                 bad.append((name, f"must be a positive number, got {v!r}"))
+        if not (math.isfinite(self.persist) and self.persist >= 0):
+            bad.append(("persist", f"must be a non-negative number, got {self.persist!r}"))
         if not (0 < self.util_high <= 1):
             bad.append(("util_high", f"must be in (0, 1], got {self.util_high!r}"))
         if not self.max_factor >= 1:
             bad.append(("max_factor", f"must be >= 1, got {self.max_factor!r}"))
         if self.link_order not in LINK_ORDERS:
             bad.append(("link_order", f"unknown link order {self.link_order!r} (one of {', '.join(LINK_ORDERS)})"))
+        lw = self.local_wait_max_s
+        if lw is not None and math.isfinite(lw) and lw > 0 and lw < self.raise_s:
+            bad.append(("local_wait_max_s", f"{lw:g} s is below the bottleneck delay raise_s ({self.raise_s:g} s): "
+                        "the allowance while congestion lasts would be tighter than the ordinary one"))
         if self.settle_s > self.raise_s:
             bad.append(("settle_s", "must not exceed raise_s (the hysteresis band would be empty)"))
         r = self.rebalance_interval_s
@@ -157,6 +172,22 @@ class AdaptivePolicy:
             bad.append(("rebalance_interval_s", f"{r:g} s is shorter than the drain delay ({self.drain_delay_s:g} s): "
                         "instances would be re-planned before the last change took effect"))
         return bad
+
+
+@dataclass(frozen=True)
+class LengthAtoms:
+    """The planner's uncached-length atoms (equally likely, sorted) and each route's prefill latency
+    on them (`plan.throughput.RouteModel`: atoms, t_local, t_prfaas): the length distribution the
+    policy knows before the run."""
+
+    tokens: Arr
+    t_local_s: Arr
+    t_prfaas_s: Arr
+    kv_bytes: Arr  # KV sent over the link if offloaded
+
+    def local_p99_s(self) -> float:
+        """Local prefill latency at the distribution's P99 length (the default local allowance)."""
+        return float(np.quantile(self.t_local_s, 0.99)) if len(self.t_local_s) else 0.0
 
 
 @dataclass(frozen=True)
@@ -199,7 +230,7 @@ class AdaptiveResult:
     rerouted: int
     series: Series
     changes: list[dict[str, float]]
-    local_wait_max_s: float  # the policy's, or the default resolved from the run's prompts
+    local_wait_max_s: float  # the policy's, or the default resolved from the planner's length atoms
 
 
 class LinkState:
@@ -266,7 +297,7 @@ class _Scheduler:
     """The state the adaptive policy reads and the decisions it commits, in arrival order."""
 
     def __init__(self, a: Arr, alt: Alternatives, out: Arr, cfg: SimConfig, pol: AdaptivePolicy,
-                 t_plan: float, replan: Replanner | None) -> None:
+                 t_plan: float, replan: Replanner | None, atoms: LengthAtoms) -> None:
         n = len(a)
         self.a, self.alt, self.out, self.cfg, self.pol, self.replan = a, alt, out, cfg, pol, replan
         self.prf = [0.0] * cfg.n_prfaas
@@ -292,9 +323,11 @@ class _Scheduler:
         self.ps_l, self.pe_l = [0.0] * n, [0.0] * n
         self.bw_nom = cfg.link_bytes_per_s
         self.borrowed = 0  # decode instances lent to the prefill pool (`_borrow`)
+        self.forecast_since = INF  # first tick of the current run of congestion forecasts (`_sustained`)
         lw = pol.local_wait_max_s
-        self.local_room = lw if lw is not None else max(float(np.quantile(alt.t_local_s, 0.99)) if n else 0.0,
-                                                        pol.raise_s)
+        self.local_room = lw if lw is not None else max(atoms.local_p99_s(), pol.raise_s)
+        self.atoms, self.kv_atoms = atoms, atoms.kv_bytes
+        self.gap = atoms.t_local_s - atoms.t_prfaas_s  # local minus PrfaaS prefill latency (`_crossover`)
         self.dsvc = np.maximum(out, 1.0) * cfg.decode_step_s  # slot-seconds each request's decode holds
 
     def capacity(self, t0: float, t1: float) -> float:
@@ -321,8 +354,8 @@ class _Scheduler:
         w_p = max(self.prf[0] - T, 0.0) if self.prf else INF
         w_l = max(self.loc[0] - T, 0.0) if self.loc else INF
         d = link.drain_s(T)
-        sustained = d > max(w_p, pol.raise_s) and self._backlog_ahead(T) > pol.drain_delay_s
-        self._control(max(w_p, d), w_l, util_w >= pol.util_high, sustained)
+        sustained = self._sustained(T, d > max(w_p, pol.raise_s) and self._backlog_ahead(T) > pol.drain_delay_s)
+        self._control(max(w_p, d), w_l, util_w >= pol.util_high, sustained, link.rate(T))
         self._borrow(T, i, sustained, d, w_l)
         s = self.series
         s.time_s.append(T)
@@ -338,7 +371,7 @@ class _Scheduler:
             self.next_rb += r
             self._rebalance(T, i, r)
 
-    def _control(self, d_off: float, w_l: float, link_full: bool, sustained: bool) -> None:
+    def _control(self, d_off: float, w_l: float, link_full: bool, sustained: bool, bw: float) -> None:
         """The short-timescale rule on t_eff (module docstring)."""
         tp, pol = self.t_plan, self.pol
         room = self.local_room if sustained else pol.raise_s
@@ -347,12 +380,23 @@ class _Scheduler:
         up, t = 1.0 + pol.step, self.t_eff
         congested = d_off - w_l > pol.raise_s or (link_full and d_off - w_l > pol.settle_s)
         if congested and w_l < room:
-            t = min(t * up, tp * pol.max_factor)
+            t = min(t * up, tp * pol.max_factor, max(self._crossover(d_off - w_l, bw), t))
         elif w_l - d_off > pol.raise_s or (w_l > room and t > tp):
             t = max(t / up, tp / pol.max_factor)
-        elif abs(d_off - w_l) < pol.settle_s:
+        elif (t > tp and d_off - w_l < pol.settle_s) or (t < tp and w_l - d_off < pol.settle_s):
             t = max(tp, t / up) if t > tp else min(tp, t * up)
         self.t_eff = t
+
+    def _crossover(self, x: float, bw: float) -> float:
+        """The longest atom the local pool would finish first with the PrfaaS path x seconds more
+        delayed than the local one and the link at `bw` bytes/s (local minus PrfaaS prefill latency
+        minus its KV's transfer <= x; INF when every atom would): raising t_eff past it moves no
+        request (`route` keeps a request on its planned route unless the other is expected to
+        finish it no later), so the threshold does not wind up beyond it on a queue fluctuation."""
+        if bw <= 0:
+            return INF
+        ok = np.flatnonzero(self.gap - self.kv_atoms / bw <= x)
+        return INF if len(ok) == len(self.gap) else (float(self.atoms.tokens[ok[-1]]) if len(ok) else 0.0)
 
     def _rebalance(self, T: float, i: int, interval: float) -> None:
         """Long timescale: re-plan from the arrivals of the last interval; convert instances."""
@@ -385,6 +429,15 @@ class _Scheduler:
                              "pd_decode_to": float(n_local - self.n_p - d), "effective_s": T + drain,
                              "threshold_tokens": self.t_plan, "window_requests": 0.0, "window_rps": 0.0, **info})
         self.n_p += d
+
+    def _sustained(self, T: float, forecast: bool) -> bool:
+        """The link's congestion counts as sustained once the forecast has held at every tick for
+        `persist` x the drain delay (a dip shorter than that lends nothing and opens no local backlog)."""
+        if not forecast:
+            self.forecast_since = INF
+            return False
+        self.forecast_since = min(self.forecast_since, T)
+        return T - self.forecast_since >= self.pol.persist * self.pol.drain_delay_s - 1e-9
 
     def _backlog_ahead(self, T: float) -> float:
         """The link's backlog one drain delay ahead, in seconds at the bandwidth now: bytes unsent
@@ -467,6 +520,11 @@ class _Scheduler:
         return e
 
     def _expected_prfaas(self, a: float, tp: float, S: float, rel: float) -> float:
+        """Expected first-token time if offloaded: the KV leaves once the link has sent what it
+        holds (now + D_link), then takes S at the bandwidth now. An approximation: it is the drain
+        of a FIFO sender (and roughly of processor sharing); the sjf sender sends a small KV ahead
+        of a backlog of larger ones and a large one after later small ones, so the estimate is
+        pessimistic for small KVs and optimistic for large ones under sustained congestion."""
         st = max(a + rel, self.prf[0])
         pe = st + tp
         join = max(st, pe - S / self.cfg.link_bytes_per_s)
@@ -477,12 +535,13 @@ class _Scheduler:
 
 
 def simulate_adaptive(arrival_s: Arr, alt: Alternatives, output_tokens: Arr, cfg: SimConfig, policy: AdaptivePolicy,
-                      threshold_tokens: float, replan: Replanner | None = None) -> AdaptiveResult:
+                      threshold_tokens: float, replan: Replanner | None = None, *,
+                      atoms: LengthAtoms) -> AdaptiveResult:
     """Route every request at its arrival with the adaptive policy, then finish the run as `static`
     does. `threshold_tokens` is the planner's t (the policy's target)."""
     a = np.asarray(arrival_s, dtype=float)
     out = np.asarray(output_tokens, dtype=float)
-    sch = _Scheduler(a, alt, out, cfg, policy, threshold_tokens, replan)
+    sch = _Scheduler(a, alt, out, cfg, policy, threshold_tokens, replan, atoms)
     T = policy.tick_s
     for i, ai in enumerate(sch.a_l):
         while T <= ai:

@@ -276,19 +276,24 @@ def finish(a: Arr, off: NDArray[np.bool_], ps: Arr, pe: Arr, S: Arr, out: Arr, m
     return SimRecords(a, off, ps, pe, ready, ds, ds + dsvc, S, tr_s, tr_e, mv, mv_s, mv_e)
 
 
-def check_conservation(r: SimRecords, horizon_s: float) -> tuple[int, int]:
-    """Every arrival is completed by `horizon_s` or still in the system, with causal timestamps."""
-    n = len(r.arrival_s)
-    fin = r.decode_end_s <= horizon_s
-    done, inside = int(fin.sum()), int((~fin).sum())
-    assert done + inside == n
+def check_conservation(r: SimRecords, horizon_s: float, arrived: int) -> tuple[int, int]:
+    """Every request arrived by `horizon_s` (`arrived`, counted by the caller from its own arrivals)
+    is completed (decode ended by the horizon) or still in the system (arrived, not completed), with
+    finite, causal timestamps for the completed ones; returns (completed, in system)."""
+    done = r.decode_end_s <= horizon_s
+    inside = (r.arrival_s <= horizon_s) & ~done
+    n_done, n_inside = int(done.sum()), int(inside.sum())
+    assert n_done + n_inside == arrived, f"{n_done} completed + {n_inside} in system != {arrived} arrived"
     tol = 1e-9
+    for ts in (r.arrival_s, r.prefill_start_s, r.prefill_end_s, r.ready_s, r.decode_start_s, r.decode_end_s):
+        assert np.all(np.isfinite(ts[done])), "a completed request has a non-finite timestamp"
+    assert np.all(r.arrival_s[done] <= horizon_s)
     assert np.all(r.prefill_start_s >= r.arrival_s - tol)
     assert np.all(r.prefill_end_s >= r.prefill_start_s)
     assert np.all(r.ready_s >= r.prefill_end_s - tol)
     assert np.all(r.decode_start_s >= r.ready_s - tol)
     assert np.all(r.decode_end_s > r.decode_start_s)
-    return done, inside
+    return n_done, n_inside
 
 
 def window_bytes(start: Arr, end: Arr, nbytes: Arr, t0: float, t1: float, window: float = 1.0) -> Arr:
