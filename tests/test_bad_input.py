@@ -364,6 +364,8 @@ CASES = [
          {}, ("--local-wait-max",)),
     Case("flag-local-wait-max-below-raise-delay", ["simulate", "--requests", "100", "--scheduler", "adaptive",
                                                    "--local-wait-max", "1"], {}, ("--local-wait-max", "--raise-delay")),
+    Case("flag-congestion-persist-negative", ["simulate", "--requests", "100", "--scheduler", "adaptive",
+                                              "--congestion-persist", "-1"], {}, ("--congestion-persist",)),
     Case("flag-link-order-with-static", ["simulate", "--requests", "100", "--link-order", "sjf"], {},
          ("--link-order", "--scheduler adaptive")),
     Case("flag-local-wait-max-with-static", ["simulate", "--requests", "100", "--scheduler", "static",
