@@ -101,7 +101,7 @@ def make_policy(**flags: Any) -> AdaptivePolicy:
                else "give --local-wait-max at least --raise-delay" if "raise_s" in msg and name == "local_wait_max_s"
                else "use sjf, fifo or ps" if name == "link_order"
                else f"give {flag} a valid value (see `prfaas simulate --help`)")
-        raise PrfaasError(f"{flag}: {msg}", fix=fix)
+        raise PrfaasError(f"{flag}: {msg.replace('raise_s', '--raise-delay')}", fix=fix)
     return pol
 
 
