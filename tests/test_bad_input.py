@@ -149,6 +149,20 @@ def hardware(section: str, key: str, value: object) -> str:
     return _dump(d)
 
 
+def hardware_efficiency(path: str, value: object = None, delete: bool = False) -> str:
+    """h200's entry with efficiency.PATH (dotted) set to `value`, or deleted."""
+    d = _yaml("hardware/h200.yaml")
+    *head, last = path.split(".")
+    node = d["efficiency"]
+    for h in head:
+        node = node[h]
+    if delete:
+        del node[last]
+    else:
+        node[last] = value
+    return _dump(d)
+
+
 def model(**changes: object) -> str:
     d = _yaml("models/llama-3.1-8b.yaml")
     for k, v in changes.items():
@@ -269,6 +283,24 @@ CASES = [
          ("hw.yaml", "max_gpus_per_scaleup_domain")),
     Case("hardware-price-string", [*KV, "--hardware", "hw.yaml"],
          {"hw.yaml": hardware("price", "usd_per_gpu_hour", "cheap")}, ("hw.yaml", "price.usd_per_gpu_hour")),
+    # an old-schema GPU file (before 2026-11-23's mechanism refit) is told to refit, not to respell
+    Case("hardware-removed-moe-effective-rows-factor", [*KV, "--hardware", "hw.yaml"],
+         {"hw.yaml": hardware_efficiency("moe_effective_rows_factor", 3.88)},
+         ("hw.yaml", "moe_effective_rows_factor", "removed on 2026-11-23", "prfaas calibrate")),
+    Case("hardware-removed-chunk-compute-efficiency", [*KV, "--hardware", "hw.yaml"],
+         {"hw.yaml": hardware_efficiency("linear_attention.gdn.chunk_compute_efficiency", 0.3)},
+         ("hw.yaml", "chunk_compute_efficiency", "removed on 2026-11-23", "prfaas calibrate")),
+    # a partial mechanism block no longer defaults its fitted fields to optimistic values
+    Case("hardware-gdn-without-chunk-item-s", [*KV, "--hardware", "hw.yaml"],
+         {"hw.yaml": hardware_efficiency("linear_attention.gdn.chunk_item_s", delete=True)},
+         ("hw.yaml", "linear_attention.gdn.chunk_item_s", "prfaas calibrate")),
+    Case("hardware-moe-without-routed-bytes-efficiency", [*KV, "--hardware", "hw.yaml"],
+         {"hw.yaml": hardware_efficiency("moe.int4.routed_bytes_efficiency", delete=True)},
+         ("hw.yaml", "moe.int4", "routed_bytes_efficiency", "prfaas calibrate")),
+    Case("measurements-unknown-linear-variant", ["validate", "--hardware", "h200", "m.csv"],
+         {"m.csv": "op,dtype,m,n,k,batch,seq_len,num_heads,num_kv_heads,head_dim,bytes,latency_ms,source,kernel,phase\n"
+                   "linear_attention,bf16,4096,,,1,4096,16,16,128,,0.2,x,retnet:chunk,prefill\n"},
+         ("m.csv", "kernel", "retnet")),
     # ---- model
     Case("model-zero-heads", ["kv", "m.yaml", "--lengths", "1k"], {"m.yaml": model(**{"layers.0.attention.num_heads": 0})},
          ("m.yaml", "num_heads")),

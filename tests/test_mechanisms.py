@@ -2,6 +2,7 @@
 kernels: the catalog's fitted blocks predict each file's rows; the errors are printed and bounded by
 what was measured (README, Accuracy), win or lose."""
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -41,9 +42,66 @@ def test_h20_mechanism_blocks_predict_the_shared_kernels():
     groups, _ = error_stats(predict(catalog.load_hardware("h20"), meas), meas)
     for g in groups:
         print(f"h20 {g.op}/{g.dtype}: n={g.count} median APE {g.median_ape:.1%} bias {g.bias:+.1%}")
-        # GDN: the file's 32- and 64-value-head rows carry identical latencies (README, Accuracy), so no
-        # cost that grows with heads fits both: 24.8% measured
-        assert g.median_ape <= {"moe": 0.11, "mla_decode_attention": 0.112, "linear_attention[gdn]": 0.258}[g.op]
+        if g.op != "linear_attention[gdn]":  # GDN: test_h20_gdn_within_12pct (strict xfail)
+            assert g.median_ape <= {"moe": 0.11, "mla_decode_attention": 0.112}[g.op]
+
+
+@needs_data
+@pytest.mark.xfail(strict=True, reason=(
+    "issue 12's 12% is not held on H20's GDN rows: 24.8% measured. The shared file gives identical latencies "
+    "for 32 and 64 value heads (chunk 0.592 ms both; decode rows equal at every batch), while InferSim's "
+    "public files differ (alibaba/InferSim bench_data/gdn/decode/h20/4-16-128-{32,64}-128.csv), so no cost "
+    "that grows with heads fits both. The chunk kind has 2 rows, too few to fit: H20 keeps h200's block"))
+def test_h20_gdn_within_12pct():
+    meas = read_many([str(H20_FILE)])
+    groups, _ = error_stats(predict(catalog.load_hardware("h20"), meas), meas)
+    gdn = next(g for g in groups if g.op == "linear_attention[gdn]")
+    print(f"h20 gdn median APE {gdn.median_ape:.1%}")
+    assert gdn.median_ape <= 0.12
+
+
+MECHANISM_BLOCKS = ("moe", "mla_prefill_attention", "mla_decode_attention", "linear_attention", "allreduce")
+HW_DIR = Path(__file__).resolve().parents[1] / "hardware"
+
+
+def _copied_from(source: str, names: set[str]) -> list[str]:
+    return [m for m in re.findall(r"copied\s+from\s+(?:the\s+)?([a-z0-9]+)", source) if m in names]
+
+
+def test_copied_mechanism_blocks_are_the_blocks_they_name():
+    """Every GPU whose efficiency `source` says it is copied from another catalog GPU carries that GPU's
+    mechanism blocks unchanged (fp8 blocks dropped where the GPU has no fp8), and every block H20 lists as
+    borrowed from h200 is h200's: a copy that keeps an older block (h100 did, with the new fields at their
+    defaults, which made H100 faster than H200 on GDN) fails here."""
+    names = {p.stem for p in HW_DIR.glob("*.yaml")}
+    checked = 0
+    for name in sorted(names):
+        hw = catalog.load_hardware(name)
+        eff, fp8 = hw.efficiency, hw.datasheet.fp8_dense_flops_per_s is not None
+        for ref in _copied_from(eff.source, names - {name}):
+            theirs = catalog.load_hardware(ref).efficiency
+            for key in MECHANISM_BLOCKS:
+                mine, want = getattr(eff, key), getattr(theirs, key)
+                if isinstance(want, dict) and not fp8:  # a GPU without fp8 tensor cores gets no fp8 blocks
+                    want = {k: v for k, v in want.items() if k != "fp8"}
+                assert mine == want, f"{name}.{key} differs from {ref}'s"
+            checked += 1
+    assert checked >= 7  # h100 and the six UNCALIBRATED copies
+    h20, h200 = catalog.load_hardware("h20").efficiency, catalog.load_hardware("h200").efficiency
+    listed = re.search(r"so the h200 blocks \([^)]*\): ([^;]+);", " ".join(h20.source.split()))
+    assert listed is not None
+    for item in listed.group(1).split(", "):
+        key, _, sub = item.partition(".")
+        mine, want = getattr(h20, key), getattr(h200, key)
+        assert (mine[sub] == want[sub]) if sub else (mine == want), item
+
+
+def test_unknown_linear_attention_variant_is_an_error_not_gdn():
+    h = catalog.load_hardware("h200")
+    gdn = float(mech.linear_attention_time(h, "gdn", "chunk", 8192, 1, 8, 8))
+    assert float(mech.linear_attention_time(h, "mamba2", "chunk", 8192, 1, 8, 8)) == gdn
+    with pytest.raises(ValueError, match="unknown linear-attention variant"):
+        mech.linear_attention_time(h, "retnet", "chunk", 8192, 1, 8, 8)
 
 
 @needs_data

@@ -37,6 +37,9 @@ def calibrate(
         res = run_calibrate(measurements, hardware, paper_prefill, system_from)
         emit(res.text, output)
         _report_fit(res.efficiency)
+        for flag in res.at_bound:
+            sys.stderr.write(f"WARNING: {flag} sits at a bound of its fit: it absorbs what the kernel models miss "
+                             "or the figures cannot place it (README, Accuracy)\n")
 
     run(go, ctx)
 

@@ -20,6 +20,7 @@ from prfaas_plan.specs.hardware import Efficiency
 class Calibration:
     text: str  # the YAML to write (a calibration file, or a host-CPU hardware entry)
     efficiency: Efficiency
+    at_bound: tuple[str, ...] = ()  # fitted engine parameters at a bound of their fit (flagged, not hidden)
 
 
 def _sidecar(csv_path: Path) -> dict[str, Any] | None:
@@ -66,6 +67,7 @@ def run_calibrate(measurements: list[Path], hardware: str, paper_prefill: bool, 
     hw = cat.hardware(hardware)
     eff = cal.fit_kernels(hw, meas, "prfaas calibrate on " + ", ".join(Path(f).name for f in meas.files))
     system: dict[str, Any] | None = None
+    flagged: tuple[str, ...] = ()
     if system_from:
         other = cat.hardware(system_from).efficiency
         eff = eff.model_copy(update={k: getattr(other, k) for k in cal.SYSTEM_PARAMS})
@@ -74,11 +76,14 @@ def run_calibrate(measurements: list[Path], hardware: str, paper_prefill: bool, 
         targets, free = paper_targets(cat, hw.name)
         eff, rel = cal.fit_system(hw.model_copy(update={"efficiency": eff}), targets, free)
         system = {t.label: round(float(r), 4) for t, r in zip(targets, rel, strict=True)}
+        flagged = tuple(cal.at_bounds(eff, tuple(free)))
+        if flagged:
+            system["AT_BOUND"] = "; ".join(flagged)
         if system_from:
             system["copied_from"] = system_from
     out = CalibrationFile(hardware=hw.name, efficiency=eff, inputs=meas.files, system_fit=system,
                           tool_version=__version__, created=_dt.date.today().isoformat())
-    return Calibration(dump_calibration(out), eff)
+    return Calibration(dump_calibration(out), eff, flagged)
 
 
 def run_validate(measurements: list[Path], hardware: str, calibration: Path | None) -> dict[str, Any]:

@@ -47,6 +47,21 @@ def _num(value: str, col: str, where: str) -> float:
     return x
 
 
+# linear-attention variants a `kernel` column may name (`variant:kernel`): the fitted blocks (gdn, kda) and the
+# variants costed as GDN (`perf.mechanisms.LINEAR_AS_GDN`)
+LINEAR_VARIANTS = ("gdn", "kda", "lightning", "mamba2")
+
+
+def _check_linear_variant(op: str, row: dict[str, str], where: str) -> None:
+    if op != "linear_attention":
+        return
+    variant = (row.get("kernel") or "").strip().partition(":")[0]
+    if variant not in LINEAR_VARIANTS:
+        raise InvalidFileError(f"column 'kernel': unknown linear-attention variant {variant[:40]!r} (the part before "
+                               f"':'); expected one of {', '.join(LINEAR_VARIANTS)}", where=where,
+                               fix="write the kernel as VARIANT:NAME, e.g. gdn:chunk_gated_delta_rule, or remove the row")
+
+
 def read_measurements(path: str | Path) -> Measurements:
     p = Path(path)
     text = read_text(p, "measurement file")
@@ -81,6 +96,7 @@ def read_measurements(path: str | Path) -> Measurements:
             if not (row.get(c) or "").strip():
                 raise InvalidFileError(f"op '{op}' needs column '{c}', which is empty", where=where,
                                        fix=f"fill in '{c}' or remove the row")
+        _check_linear_variant(op, row, where)
         for c in NUMERIC:
             v = (row.get(c) or "").strip()
             cols[c].append(_num(v, c, where) if v else np.nan)

@@ -90,14 +90,23 @@ def read_yaml(path: Path) -> Any:
 
 
 def format_validation_error(exc: ValidationError, where: str) -> InvalidFileError:
-    lines = []
+    from prfaas_plan.specs.hardware import REFIT_FIX, REMOVED_FIELDS
+
+    lines, refit = [], False
     for err in exc.errors()[:8]:
         loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
+        msg, last = err["msg"], str(err["loc"][-1]) if err["loc"] else ""
+        in_efficiency = bool(err["loc"]) and err["loc"][0] == "efficiency"
+        if err["type"] == "extra_forbidden" and last in REMOVED_FIELDS:
+            msg, refit = f"removed on {REMOVED_FIELDS[last]}: rerun `prfaas calibrate` / see README", True
+        elif err["type"] == "extra_forbidden":
             msg = "unknown field (check the spelling; see `prfaas schema`)"
         elif err["type"] == "missing":
-            msg = "required field is missing"
+            msg = "required field is missing" + (" (a fitted parameter: `prfaas calibrate` writes it)"
+                                                 if in_efficiency else "")
+            refit = refit or in_efficiency
+        elif "prfaas calibrate" in msg:
+            refit = True
         lines.append(f"  field '{loc}': {msg}")
     more = len(exc.errors()) - 8
     if more > 0:
@@ -105,7 +114,7 @@ def format_validation_error(exc: ValidationError, where: str) -> InvalidFileErro
     return InvalidFileError(
         "invalid values:\n" + "\n".join(lines),
         where=where,
-        fix="correct the fields named above",
+        fix=REFIT_FIX if refit else "correct the fields named above",
     )
 
 

@@ -8,7 +8,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from prfaas_plan.perf.kv import kv_layout
-from prfaas_plan.perf.ops import attention_groups, instance_recipe
+from prfaas_plan.perf.mechanisms import linear_block_note
+from prfaas_plan.perf.ops import LinearAttentionOp, attention_groups, build_ops, instance_recipe
 from prfaas_plan.perf.roofline import prefill_time
 from prfaas_plan.specs.hardware import HardwareSpec
 from prfaas_plan.specs.model import ModelSpec
@@ -30,6 +31,13 @@ class KVThroughput:
     breakdown: dict[str, NDArray[np.float64]]
     attention_dp: int = 1  # DP-attention groups the prediction assumed (perf.ops)
     recipe: Recipe | None = None  # the instance's recipe (the model's, adapted to `gpus`, with overrides)
+    notes: tuple[str, ...] = ()  # approximations the prediction rests on (e.g. no fitted linear-attention block)
+
+
+def mechanism_notes(model: ModelSpec, hw: HardwareSpec, gpus: int) -> tuple[str, ...]:
+    """Lines for the output where a layer is costed without a fitted kernel block on `hw`."""
+    variants = sorted({op.variant for op in build_ops(model, gpus) if isinstance(op, LinearAttentionOp)})
+    return tuple(n for n in (linear_block_note(hw, v) for v in variants) if n)
 
 
 def kv_throughput(
@@ -46,5 +54,5 @@ def kv_throughput(
     return KVThroughput(
         model.name, hw.name, gpus, layout.full_bytes_per_token, layout.fixed_state_bytes,
         L, S, pc.seconds, 8.0 * S / pc.seconds / 1e9, pc.dominant(), pc.by_class,
-        attention_groups(model, gpus), instance_recipe(model, gpus),
+        attention_groups(model, gpus), instance_recipe(model, gpus), mechanism_notes(model, hw, gpus),
     )

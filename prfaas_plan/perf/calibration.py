@@ -229,6 +229,19 @@ class PrefillTarget:
 
 
 SYSTEM_PARAMS = ("request_overhead_s", "forward_overhead_s")
+SYSTEM_BOUNDS = {"request_overhead_s": (0.0, 2.0), "forward_overhead_s": (0.0, 0.2)}
+
+
+def at_bounds(eff: Efficiency, params: tuple[str, ...] = SYSTEM_PARAMS, rel: float = 0.02) -> list[str]:
+    """The fitted engine parameters within `rel` of a bound of their fit (`calibrate` flags them: a value
+    at its bound absorbs something the kernel models miss, or the data cannot place it)."""
+    out = []
+    for k in params:
+        lo, hi = SYSTEM_BOUNDS[k]
+        v = float(getattr(eff, k))
+        if v <= lo + rel * (hi - lo) or v >= hi - rel * (hi - lo):
+            out.append(f"{k}={v:g} (bounds {lo:g}-{hi:g})")
+    return out
 
 
 def fit_system(
@@ -243,7 +256,7 @@ def fit_system(
 
     y = np.array([t.seconds for t in targets])
 
-    bounds = {"request_overhead_s": (0.0, 2.0), "forward_overhead_s": (0.0, 0.2)}
+    bounds = SYSTEM_BOUNDS
 
     def with_params(p: Arr) -> HardwareSpec:
         eff = hw.efficiency.model_copy(update=dict(zip(params, map(float, p), strict=True)))

@@ -125,7 +125,7 @@ def fit_moe(hw: HardwareSpec, meas: Measurements, dt: str) -> MoEEfficiency:
     return MoEEfficiency(compute_efficiency=round(float(x[0]), 4), memory_efficiency=round(float(x[1]), 4),
                          launch_s=round(float(x[2]) * 1e-6, 9), routed_work_s_per_mac=float(f"{x[3] * 1e-15:.4g}"),
                          ramp_rows=round(float(x[4]), 3),
-                         routed_bytes_efficiency=None if gemm_only else round(float(x[5]), 4))
+                         routed_bytes_efficiency=None if gemm_only else round(float(x[5]), 4), gemms_only=gemm_only)
 
 
 def _fit_mla(hw: HardwareSpec, meas: Measurements, op: str, prior: KernelEfficiency, dt: str) -> KernelEfficiency:
@@ -166,22 +166,14 @@ LINEAR_PARAMS: dict[str, list[tuple[str, float, float, float, float]]] = {
                     ("conv_update_memory_efficiency", 1.0, 0.5, 0.01, 1.0)],
     "decode": [("decode_launch_s", 1e-6, 4.0, 0.0, 500.0), ("decode_memory_efficiency", 1.0, 0.7, 0.01, 1.0)],
 }
-FULL_FIT_ROWS = 30  # a kind with fewer rows (and more than two parameters) fits one time scale only
-
-
-def _scaled(vals: dict[str, float], kind: str, s: float) -> dict[str, float]:
-    """Every time term of `kind` multiplied by s: seconds x s, efficiencies / s (capped at 1)."""
-    out = dict(vals)
-    for name, *_ in LINEAR_PARAMS[kind]:
-        if name.endswith("_s"):
-            out[name] = vals[name] * s
-        elif name.endswith("efficiency"):
-            out[name] = min(vals[name] / s, 1.0)
-    return out
+# a kernel kind with fewer rows (and more than two parameters) is not fitted: it keeps the prior block's values
+# (on H20, h200's block: its chunk kind has 2 rows, whose 32- and 64-head latencies are identical; rescaling
+# h200's block on them made H20's 64K chunk 2x faster than H200's, implausible with 78 SMs and 148 TFLOP/s)
+FULL_FIT_ROWS = 30
 
 
 def _linear_plan(meas: Measurements, variant: str) -> tuple[Arr, list[Any]]:
-    """Rows of `variant` and the free parameters: (field, unit, start, lo, hi) or ('scale', kind). Free
+    """Rows of `variant` and the free parameters (field, unit, start, lo, hi). Free
     parameters start from fixed values (not the catalog's), so a refit reproduces its own result."""
     idx = [i for i in np.flatnonzero(meas.op == "linear_attention")
            if linear_kernels(str(meas.text["kernel"][i]))[0] == variant]
@@ -191,15 +183,13 @@ def _linear_plan(meas: Measurements, variant: str) -> tuple[Arr, list[Any]]:
         n = mains.count(kind)
         if n >= FULL_FIT_ROWS or (n >= 3 and len(params) <= 2):
             free += list(params)
-        elif n:
-            free.append(("scale", kind))
     return np.asarray(idx, dtype=int), free
 
 
 def fit_linear(hw: HardwareSpec, meas: Measurements, variant: str) -> LinearAttentionEfficiency:
     """One variant's linear-attention block on all its rows (each row's kernels summed). A row that
     sums several kernels (InferSim) informs its main kernel only; the others keep the prior block's
-    values. Kernel kinds with few rows fit one time scale on the prior's parameters."""
+    values, and so do kernel kinds with fewer than FULL_FIT_ROWS rows."""
     old = hw.efficiency.linear_attention.get(variant)  # type: ignore[call-overload]
     prior = old.model_dump() if old is not None else {}
     for name, u, x0, *_ in (p for ps in LINEAR_PARAMS.values() for p in ps):
@@ -211,7 +201,7 @@ def fit_linear(hw: HardwareSpec, meas: Measurements, variant: str) -> LinearAtte
     def values(p: Arr) -> dict[str, float]:
         vals = dict(prior)
         for fr, x in zip(free, p, strict=True):
-            vals = _scaled(vals, fr[1], float(x)) if fr[0] == "scale" else {**vals, fr[0]: float(x) * fr[1]}
+            vals[fr[0]] = float(x) * fr[1]
         return vals
 
     def f(p: Arr) -> Arr:
@@ -222,8 +212,7 @@ def fit_linear(hw: HardwareSpec, meas: Measurements, variant: str) -> LinearAtte
         predict_mechanisms(h, sub, out)
         return np.asarray(np.log(out / y), dtype=float)
 
-    x = _lsq(f, [1.0 if fr[0] == "scale" else fr[2] for fr in free], [0.05 if fr[0] == "scale" else fr[3] for fr in free],
-             [20.0 if fr[0] == "scale" else fr[4] for fr in free])
+    x = _lsq(f, [fr[2] for fr in free], [fr[3] for fr in free], [fr[4] for fr in free]) if free else np.zeros(0)
     return LinearAttentionEfficiency(**{k: float(f"{v:.5g}") for k, v in values(x).items()})
 
 

@@ -58,7 +58,10 @@ STATE_COLUMNS = 64  # value columns per program of the state pass (BV; grid = (d
 CONV_BLOCK_TOKENS = 8  # tokens per program of the Triton causal-conv1d kernel (BLOCK_M)
 LINEAR_STATE_BYTES = 4.0  # fp32 recurrent state
 CONV_KERNEL = 4
-LIGHTNING_AS = "gdn"
+# variants without a measured kernel, costed as Gated DeltaNet (their nearest measured relative: a gated
+# linear recurrence in the same chunked form); any other variant is an error, not silently GDN
+LINEAR_AS_GDN = ("lightning", "mamba2")
+FITTED_LINEAR = ("gdn", "kda")
 
 
 def moe_compute_dtype(hw: HardwareSpec, weights_dtype: str) -> str:
@@ -167,15 +170,27 @@ def _conv_time(e: LinearAttentionEfficiency, bw: float, c: Arr, b: Arr, ch: Arr)
                       dtype=float)
 
 
+def linear_block_note(hw: HardwareSpec, variant: str) -> str | None:
+    """A line for the output when `variant` has no fitted block on `hw` (costed from first principles)."""
+    v = "gdn" if variant in LINEAR_AS_GDN else variant
+    if v in hw.efficiency.linear_attention:
+        return None
+    return (f"{hw.name} has no fitted {v} linear-attention block: its kernels are costed from first principles "
+            "(FLOPs at the prefill-attention efficiency), which charged the measured H200 GDN/KDA kernels 4-9x too "
+            "little; run `prfaas calibrate` on linear-attention measurements of this GPU")
+
+
 def _first_principles(hw: HardwareSpec) -> LinearAttentionEfficiency:
-    """No fitted block: the prefill-attention block's compute and copy efficiency as a stand-in."""
+    """No fitted block (a user GPU file without one): the prefill-attention block's compute and copy
+    efficiency as a stand-in, no serial, state or spill terms (optimistic; `linear_block_note`)."""
     pa, mem = hw.efficiency.prefill_attention, hw.efficiency.memory_efficiency
     flops_per_item = 2.0 * LINEAR_CHUNK * LINEAR_CHUNK * 128.0 * 4.0 + 6.0 * LINEAR_CHUNK * 128.0 * 128.0
     item_s = flops_per_item * hw.datasheet.sm_count / (hw.peak_flops("bf16") * pa.compute_efficiency)
     return LinearAttentionEfficiency(
-        chunk_launch_s=pa.launch_s, chunk_item_s=item_s, conv_launch_s=pa.launch_s, conv_memory_efficiency=mem,
-        conv_update_launch_s=pa.launch_s, conv_update_memory_efficiency=mem, decode_memory_efficiency=mem,
-        decode_launch_s=pa.launch_s)
+        chunk_launch_s=pa.launch_s, chunk_row_s=0.0, chunk_item_s=item_s, state_step_s=0.0, state_cache_bytes=0.0,
+        state_spill_efficiency=mem, conv_launch_s=pa.launch_s, conv_row_s=0.0, conv_memory_efficiency=mem,
+        conv_strided_bytes=0.0, conv_spill_efficiency=mem, conv_update_launch_s=pa.launch_s,
+        conv_update_memory_efficiency=mem, decode_memory_efficiency=mem, decode_launch_s=pa.launch_s)
 
 
 def linear_attention_time(
@@ -185,9 +200,10 @@ def linear_attention_time(
     """One linear-attention kernel: `kernel` is `chunk` (prefill recurrence over `tokens` in `batch`
     sequences), `conv` (prefill short convolution), `decode` (one recurrent step per sequence of
     `batch`) or `conv_update` (decode convolution). Heads are per GPU."""
-    v = LIGHTNING_AS if variant == "lightning" else variant
-    lin = hw.efficiency.linear_attention
-    e = lin.get(v) or lin.get(LIGHTNING_AS) or _first_principles(hw)  # type: ignore[call-overload]
+    v = "gdn" if variant in LINEAR_AS_GDN else variant
+    if v not in FITTED_LINEAR:
+        raise ValueError(f"unknown linear-attention variant {variant!r}")
+    e = hw.efficiency.linear_attention.get(v) or _first_principles(hw)  # type: ignore[call-overload]
     c, b, h, hk, k_, v_ = (np.asarray(x, dtype=float) for x in (tokens, batch, heads, key_heads, dk, dv))
     ds = hw.datasheet
     bw = ds.hbm_bandwidth_bytes_per_s

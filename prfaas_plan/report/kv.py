@@ -1,7 +1,7 @@
 """Rendering of `prfaas kv` results. JSON shape (stable):
 {"model", "hardware", "gpus", "attention_dp", "recipe": {"weights_dtype", "kv_dtype", "attention_tp",
  "attention_dp", "expert_tp", "expert_ep", "routing", "source", "assumed"}, "kv_bytes_per_token", "fixed_state_bytes",
- "rows": [{"tokens", "kv_bytes", "prefill_s", "kv_gbps", "dominant"[, "breakdown_s"]}]}
+ "rows": [{"tokens", "kv_bytes", "prefill_s", "kv_gbps", "dominant"[, "breakdown_s"]}], "notes": [str]}
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def kv_data(r: KVThroughput, breakdown: bool) -> dict[str, Any]:
         "model": r.model, "hardware": r.hardware, "gpus": r.gpus, "attention_dp": r.attention_dp,
         "recipe": recipe_data(r),
         "kv_bytes_per_token": r.kv_bytes_per_token, "fixed_state_bytes": r.fixed_state_bytes,
-        "rows": rows,
+        "rows": rows, "notes": list(r.notes),
     }
 
 
@@ -75,7 +75,7 @@ def render_kv(r: KVThroughput, fmt_name: str, breakdown: bool) -> Any:
         f"{r.model} on {r.gpus}x{r.hardware}: KV {r.kv_bytes_per_token:,.0f} B/token + "
         f"{r.fixed_state_bytes / 2**20:,.1f} MiB fixed state (roofline prediction"
         + (f"; DP attention: {r.attention_dp} groups of TP {r.gpus // r.attention_dp}" if r.attention_dp > 1 else "")
-        + ")" + recipe_line(r)
+        + ")" + recipe_line(r) + "".join(f"\nNOTE: {n}" for n in r.notes)
     )
     if fmt_name == "markdown":
         return to_markdown(cols, str_rows, title)

@@ -29,6 +29,14 @@ from prfaas_plan.specs.base import (
 )
 
 Dtype = Literal["bf16", "fp8", "fp16", "fp32"]
+# fields an older schema had: a file that still carries one was written before the date and is refitted, not respelt
+REMOVED_FIELDS = {
+    "moe_effective_rows_factor": "2026-11-23 (MoE is costed by the fitted fused-MoE blocks, efficiency.moe)",
+    "chunk_compute_efficiency": "2026-11-23 (linear attention is costed by its fitted kernel structure)",
+}
+REFIT_FIX = ("rerun `prfaas calibrate --hardware GPU MEASUREMENTS.csv` (README, \"Accuracy\") to write a current "
+             "efficiency block, or copy the mechanism blocks of the nearest catalog GPU (hardware/*.yaml) and say so "
+             "in `source`")
 
 
 class Datasheet(StrictModel):
@@ -98,11 +106,19 @@ class MoEEfficiency(StrictModel):
     routed_bytes_efficiency: Fraction | None = Field(
         default=None, description="HBM efficiency of the whole layer's activation traffic (silu_and_mul over "
         "every assignment's gate/up columns, the down outputs and the top-k sum), paid by each GPU whatever its "
-        "EP degree; None = not modelled")
+        "EP degree; required unless `gemms_only` (a block fitted on the grouped GEMMs alone fits no such traffic): "
+        "a whole-layer block without it was written by an older `prfaas calibrate`")
     gemms_only: bool = Field(
         default=False, description="the block was fitted on the layer's two grouped GEMMs alone (e.g. InferSim's "
         "DeepGEMM rows), not the whole fused-MoE layer: the roofline adds the layer's other kernels (token "
         "alignment, activation, top-k sum) as memory-bound kernels (`perf.roofline`)")
+
+    @model_validator(mode="after")
+    def _fitted(self) -> MoEEfficiency:
+        if self.routed_bytes_efficiency is None and not self.gemms_only:
+            raise ValueError("routed_bytes_efficiency is required for a whole-layer block (not gemms_only): a "
+                             "fitted parameter; a block without it predates 2026-11-23: rerun `prfaas calibrate`")
+        return self
 
 
 class LinearAttentionEfficiency(StrictModel):
@@ -113,27 +129,27 @@ class LinearAttentionEfficiency(StrictModel):
 
     chunk_launch_s: KernelSeconds = Field(description="fixed cost of one chunked-prefill call (its ~8 kernel "
                                           "launches and the varlen index preparation)")
-    chunk_row_s: KernelSeconds = Field(default=0.0, description="serial cost per row of a sequence's first "
+    chunk_row_s: KernelSeconds = Field(description="serial cost per row of a sequence's first "
                                        "chunk (the triangular solve substitutes row by row; min(L, 64) rows)")
-    chunk_item_s: KernelSeconds = Field(default=0.0, description="SM time of one (64-token chunk, head) item "
+    chunk_item_s: KernelSeconds = Field(description="SM time of one (64-token chunk, head) item "
                                         "summed over the parallel kernels; items are spread over the SMs")
-    state_step_s: KernelSeconds = Field(default=0.0, description="one 64-token step of the sequential state "
+    state_step_s: KernelSeconds = Field(description="one 64-token step of the sequential state "
                                         "pass for one wave of (sequence, head, 64 value columns) programs")
-    state_cache_bytes: NonNegFloat = Field(default=0.0, description="per-chunk states (dk x dv bf16 per chunk "
+    state_cache_bytes: NonNegFloat = Field(description="per-chunk states (dk x dv bf16 per chunk "
                                            "and head) that stay on chip (L2) between the state pass and the "
                                            "output kernel; fitted")
-    state_spill_efficiency: Fraction = Field(default=1.0, description="HBM efficiency of the per-chunk state "
+    state_spill_efficiency: Fraction = Field(description="HBM efficiency of the per-chunk state "
                                              "bytes beyond state_cache_bytes")
     conv_launch_s: KernelSeconds
-    conv_row_s: KernelSeconds = Field(default=0.0, description="serial cost per token of a conv program's "
+    conv_row_s: KernelSeconds = Field(description="serial cost per token of a conv program's "
                                       "token block (min(L, 8) tokens per sequence)")
     conv_memory_efficiency: Fraction
-    conv_strided_bytes: NonNegFloat = Field(default=0.0, description="bytes the prefill conv moves at "
+    conv_strided_bytes: NonNegFloat = Field(description="bytes the prefill conv moves at "
                                             "conv_memory_efficiency; beyond them the strided (transposed "
                                             "packed-QKV) access runs at conv_spill_efficiency; 0 = no limit")
-    conv_spill_efficiency: Fraction = Field(default=1.0, description="HBM efficiency beyond conv_strided_bytes")
-    conv_update_launch_s: KernelSeconds = Field(default=0.0, description="decode conv-state update: fixed cost")
-    conv_update_memory_efficiency: Fraction = Field(default=1.0, description="decode conv-state update: HBM "
+    conv_spill_efficiency: Fraction = Field(description="HBM efficiency beyond conv_strided_bytes")
+    conv_update_launch_s: KernelSeconds = Field(description="decode conv-state update: fixed cost")
+    conv_update_memory_efficiency: Fraction = Field(description="decode conv-state update: HBM "
                                                     "efficiency")
     decode_memory_efficiency: Fraction
     decode_launch_s: KernelSeconds
