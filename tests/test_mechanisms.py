@@ -205,3 +205,23 @@ def test_gdn_fit_generalises_to_held_out_head_layouts():
         ape = float(np.median(np.abs(pred / sub.latency_s - 1.0)))
         print(f"gdn {heads}/{kv} heads held out: median APE {ape:.1%} over {len(sub)} rows")
         assert ape <= 0.12
+
+
+def test_linear_attention_without_a_fitted_block_is_noted_in_the_output():
+    from prfaas_plan.perf.api import kv_throughput
+
+    h = catalog.load_hardware("h200")
+    bare = h.model_copy(update={"efficiency": h.efficiency.model_copy(update={"linear_attention": {}})})
+    m = catalog.load_model("kimi-linear-48b")
+    assert kv_throughput(m, h, 8, [8192]).notes == ()
+    notes = kv_throughput(m, bare, 8, [8192]).notes
+    assert len(notes) == 1 and "first principles" in notes[0] and "kda" in notes[0]
+
+
+def test_calibrate_flags_an_engine_parameter_at_its_bound():
+    from prfaas_plan.perf.calibration import at_bounds
+
+    e = catalog.load_hardware("h200").efficiency
+    assert at_bounds(e) == []  # 0.350 s and 0.0208 s: inside (0, 2) and (0, 0.2)
+    flagged = at_bounds(e.model_copy(update={"forward_overhead_s": 0.197}))
+    assert flagged == ["forward_overhead_s=0.197 (bounds 0-0.2)"]
