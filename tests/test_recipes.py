@@ -103,6 +103,20 @@ def test_an_unfittable_recipe_is_infeasible():
                      catalog.load_model("ring-2.5-1t").recipe)
 
 
+@pytest.mark.parametrize(("dtype", "gpus", "suggested"), [
+    ("bf16", 8, "--weights-dtype fp8 or int4 or fp4"), ("fp8", 8, "--weights-dtype int4 or fp4"), ("int4", 2, None)])
+def test_weights_that_do_not_fit_are_pointed_only_at_fewer_bytes_per_weight(dtype, gpus, suggested):
+    """prfaas-hybrid-1t: 2,063 GB in bf16, 1,034 GB in fp8 (8 x H200 hold 1,015 GB), 519 GB in int4 (2 x
+    H200 hold 254 GB; fp4 is as many bytes as int4, so nothing narrower is suggested)."""
+    m = catalog.load_model("prfaas-hybrid-1t")
+    rc = RecipeOverrides(weights_dtype=dtype).apply(m.recipe.for_gpus(gpus))
+    with pytest.raises(InfeasibleError) as e:
+        check_recipe(m, catalog.load_hardware("h200"), rc)
+    fix = e.value.fix or ""
+    assert (suggested in fix) if suggested else ("lower-precision" not in fix)
+    assert f"--weights-dtype {dtype}" not in fix and f" {dtype} " not in fix.split("(")[-1]
+
+
 def _kv(*args):
     from typer.testing import CliRunner
 

@@ -42,7 +42,8 @@ def test_ep8_changes_the_moe_cost_with_the_arithmetic():
     walks every expert's slice over the whole layer's sorted tokens, so the EP-8 rank (8x wider
     slices, same tokens) measured 21.5 ms against 4.32 ms for TP 8 (x4.98, h200-sglang-mechanisms.csv).
     The roofline's MoE class is exactly the mechanism times the layers for each layout (60 MoE layers
-    of 61), and `--ep 8` changes it by the mechanism's ratio (x3.8 with the shipped fit)."""
+    of 61), and `--ep 8` changes it by the mechanism's ratio (x3.8 with the shipped fit), held within 25%
+    of the measured x4.98 (a ratio compounds two rows' errors: about twice the int4 fit's 11.2% median APE)."""
     m = catalog.load_model("kimi-k2")
     assert (m.recipe.weights_dtype, m.recipe.moe_tp, m.recipe.expert_ep) == ("int4", 8, 1)
     ep8 = m.with_recipe(RecipeOverrides(ep=8).apply(m.recipe))
@@ -52,14 +53,17 @@ def test_ep8_changes_the_moe_cost_with_the_arithmetic():
         moe = [o for o in build_ops(model, 8) if isinstance(o, FusedMoE)]
         assert [(o.expert_tp, o.expert_ep, o.experts_per_gpu, o.count) for o in moe] == [(tp, ep, 384 / ep, 60)]
         o = moe[0]
-        assert 6 * (8192 * 8 / ep) * 7168 * (2048 / tp) == pytest.approx(7.22e11, rel=1e-3)  # FLOPs per GPU
-        assert o.experts_per_gpu * 3 * 7168 * (2048 / tp) * 0.5 == pytest.approx(1.06e9, rel=1e-2)  # weight bytes
+        assert (o.hidden, o.expert_intermediate, o.top_k, o.weights_dtype) == (7168, 2048, 8, "int4")
+        flops = 6 * (8192 * o.top_k / o.expert_ep) * o.hidden * (o.expert_intermediate / o.expert_tp)
+        assert flops == pytest.approx(7.22e11, rel=1e-3)  # FLOPs per GPU, the same for both layouts
+        wbytes = o.experts_per_gpu * 3 * o.hidden * (o.expert_intermediate / o.expert_tp) * mech.WEIGHT_BYTES["int4"]
+        assert wbytes == pytest.approx(1.06e9, rel=1e-2)  # weight bytes per GPU, the same for both layouts
         want = 60 * mech.moe_time(H200, "int4", 8192, 7168, 2048, 384, 8, tp, ep)
         costs[ep] = float(op_time(o, c, p, H200, model, 8, False)[0])
         assert costs[ep] == pytest.approx(float(want), rel=1e-12)
     print(f"Kimi-K2 MoE per 8K chunk: TP8 {costs[1] * 1e3:.0f} ms, EP8 {costs[8] * 1e3:.0f} ms "
           f"(x{costs[8] / costs[1]:.2f}; measured kernel x4.98)")
-    assert costs[8] / costs[1] > 2.0
+    assert abs((costs[8] / costs[1]) / (21.5 / 4.32) - 1) <= 0.25
     # and end to end through the CLI: --ep 8 moves the prefill time by exactly the MoE difference
     base, ov = _kv_json("kimi-k2", "--lengths", "8k"), _kv_json("kimi-k2", "--lengths", "8k", "--ep", "8")
     assert (base["recipe"]["expert_ep"], ov["recipe"]["expert_ep"]) == (1, 8)
@@ -130,8 +134,9 @@ def test_routing_is_stated_and_power_law_skew_loads_the_busiest_ep_rank():
 @pytest.mark.skipif(not (SHARED / "h200-sglang-mechanisms.csv").exists(), reason="../shared not present")
 def test_power_law_model_against_the_measured_skewed_kernels():
     """The skew model on the measured power-law rows with EP > 1 (the busiest rank was timed), pooled
-    over dtypes: median APE and bias of the balanced model and of the skew model, printed; the skew
-    model must stay within 25% median APE (the balanced fit's own in-sample bound is 15%)."""
+    over dtypes: median APE and bias of the balanced model and of the skew model, printed. The skew
+    model must beat the balanced one on both (measured 17.1 vs 17.6% median APE, bias +6.2 vs -11.3%)
+    and stay within 25% median APE (the balanced fit's own in-sample bound is 15%)."""
     from prfaas_plan.io.measurements import read_many
 
     meas = read_many([str(SHARED / "h200-sglang-mechanisms.csv")])
@@ -146,4 +151,6 @@ def test_power_law_model_against_the_measured_skewed_kernels():
     rb, rs = np.array(bal) / y - 1, np.array(sk) / y - 1
     print(f"{sel.sum()} rows: balanced model median APE {np.median(abs(rb)):.1%} bias {np.median(rb):+.1%}; "
           f"skew model {np.median(abs(rs)):.1%} bias {np.median(rs):+.1%}")
+    assert np.median(abs(rs)) < np.median(abs(rb))
+    assert abs(np.median(rs)) < abs(np.median(rb))
     assert np.median(abs(rs)) <= 0.25

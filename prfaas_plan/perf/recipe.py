@@ -8,7 +8,7 @@ from __future__ import annotations
 from prfaas_plan.errors import InfeasibleError, PrfaasError
 from prfaas_plan.perf.ops import weight_bytes
 from prfaas_plan.specs.hardware import HardwareSpec
-from prfaas_plan.specs.model import ModelSpec, model_errors
+from prfaas_plan.specs.model import DTYPE_BYTES, ModelSpec, model_errors
 from prfaas_plan.specs.recipe import Recipe, RecipeOverrides, hardware_errors
 
 # Fraction of HBM the serving engine can give to weights + KV (the rest: activations, CUDA graphs,
@@ -42,6 +42,10 @@ def resolve_recipe(
     return recipe
 
 
+# weights dtypes from the widest: a model that does not fit is pointed only at ones with fewer bytes per weight
+WEIGHT_DTYPES = ("bf16", "fp8", "int4", "fp4")
+
+
 def check_recipe(model: ModelSpec, hw: HardwareSpec, recipe: Recipe, where: str = "recipe") -> None:
     """Raises for the first rule `recipe` breaks: architecture (EP <= experts, TP divides heads),
     GPU (weights dtype it can run) and HBM (the weights fit in the instance)."""
@@ -52,12 +56,13 @@ def check_recipe(model: ModelSpec, hw: HardwareSpec, recipe: Recipe, where: str 
     if need >= have:
         per_gpu = hw.datasheet.hbm_capacity_bytes * USABLE_HBM_FRACTION
         min_gpus = int(need // per_gpu) + 1
+        lower = [d for d in WEIGHT_DTYPES if DTYPE_BYTES[d] < DTYPE_BYTES[recipe.weights_dtype]]
         raise InfeasibleError(
             f"{model.name} weights in {recipe.weights_dtype} ({need / 1e9:,.0f} GB) do not fit in "
             f"{recipe.gpus} x {hw.name} ({have / 1e9:,.0f} GB usable at {USABLE_HBM_FRACTION:.0%} of HBM)",
             where=f"{where}.weights_dtype ({FLAG['weights_dtype']})",
-            fix=f"use at least {min_gpus} GPUs per instance, a larger GPU, or lower-precision weights "
-            "(--weights-dtype fp8 or int4)",
+            fix=f"use at least {min_gpus} GPUs per instance, a larger GPU"
+            + (f", or lower-precision weights (--weights-dtype {' or '.join(lower)})" if lower else ""),
         )
 
 
