@@ -131,7 +131,8 @@ def refit_h200(meas: Path) -> dict[str, Any]:
         "prfaas calibrate --hardware h200 --paper-prefill ../shared/measurements/h200-sglang-0.5.9.csv "
         "h200-sglang-mechanisms.csv (kernels: 1440 aiconfigurator SGLang 0.5.9 GEMM/attention rows; "
         "mechanisms: 25113 aiconfigurator rows: fused MoE bf16/fp8/int4 fitted on balanced routing, absorbed "
-        "MLA prefill/decode per KV dtype, GDN and KDA kernels, custom all-reduce; every kernel block is fitted "
+        "MLA prefill/decode per KV dtype, GDN and KDA kernels, all-reduce (ring, and from a fitted size the "
+        "switch-reduced algorithm where faster); every kernel block is fitted "
         "on kernel rows only and used by the roofline; the only end-to-end parameters are the engine's latency "
         "overheads request_overhead_s and forward_overhead_s, fitted on the paper's Tables 3 and 5, all four "
         "models jointly, one parameter set); benchmarks/refit_catalog.py")

@@ -2,14 +2,14 @@
 
 Tolerances are issue 12's: KV throughput within 10% at 8K/32K/128K (Table 3, the three catalog
 models), and the 1T hybrid's prefill seconds within 10% (Table 5). Table 5 is **not held** at 8K-128K
-with every layer on its kernel-fitted mechanism (+17% / +29% / +28%): under the assumed recipe (INT4
+with every layer on its kernel-fitted mechanism (+18% / +30% / +29%): under the assumed recipe (INT4
 routed experts, TP 8) the measured fused-MoE kernels alone (4.3 ms per layer at 8K tokens, the
 Kimi-K2 shape, h200-sglang-mechanisms.csv) take 0.28 s of the paper's 0.72 s at 8K, and the kernels
 alone exceed the paper's 7.40 s at 128K, so no engine overhead can close it (README, "Accuracy").
 The acceptance at those points (10%) is a strict xfail that reports when it starts to hold; the 35%
 bound is a regression guard (the known miss must not grow), not an acceptance. The arithmetic: the
 paper's marginal cost is 45.6 us per token from 8K to 32K (0.373 s per 8K chunk), the kernels of one
-8K chunk cost 0.470 s before attention growth or engine overhead (README, "Accuracy"). Errors are
+8K chunk cost 0.475 s before attention growth or engine overhead (README, "Accuracy"). Errors are
 printed win or lose (pytest -s).
 """
 
@@ -47,11 +47,11 @@ def test_table5_prefill_1k_within_10pct():
 
 @pytest.mark.parametrize("idx", [1, 2, 3])
 def test_table5_8k_to_128k_regression_guard(idx):
-    """Not an acceptance (that is the strict xfail below): the known +17/+29/+28% miss must not grow."""
+    """Not an acceptance (that is the strict xfail below): the known +18/+30/+29% miss must not grow."""
     assert abs(_table5_err(idx)) <= 0.35
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12's 10% at 8K-128K is not held (+17/+29/+28%): module docstring")
+@pytest.mark.xfail(strict=True, reason="issue 12's 10% at 8K-128K is not held (+18/+30/+29%): module docstring")
 def test_table5_within_10pct_at_8k_to_128k():
     assert all(abs(_table5_err(i)) <= 0.10 for i in (1, 2, 3))
 

@@ -216,19 +216,32 @@ def fit_linear(hw: HardwareSpec, meas: Measurements, variant: str) -> LinearAtte
     return LinearAttentionEfficiency(**{k: float(f"{v:.5g}") for k, v in values(x).items()})
 
 
+SWITCH_SIZES_MIB = (8, 16, 32, 64, 128, 256)  # grid for the switch-reduced algorithm's smallest message
+
+
 def fit_allreduce(hw: HardwareSpec, meas: Measurements) -> AllReduceEfficiency:
+    """Latencies (graph, eager), ring and switch-reduced efficiencies fitted for each switch size on the
+    grid; the size with the smallest robust loss is kept."""
     s = meas.op == "allreduce"
     b, g, y = meas.cols["bytes"][s], meas.cols["tp"][s], meas.latency_s[s]
     graph = np.char.find(meas.text["kernel"][s].astype(str), "graph") >= 0
     bw = hw.datasheet.scaleup_bandwidth_bytes_per_s
+    best: tuple[float, float, Arr] | None = None
+    for mib in SWITCH_SIZES_MIB:
+        def f(p: Arr, sw: float = mib * 2.0**20) -> Arr:
+            t = mech.allreduce_core(np.where(graph, p[0], p[1]) * 1e-6, p[2], sw, p[3], bw, b, g)
+            return np.asarray(np.log(t / y), dtype=float)
 
-    def f(p: Arr) -> Arr:
-        t = np.where(graph, p[0], p[1]) * 1e-6 + 2.0 * (g - 1.0) / g * b / (bw * p[2])
-        return np.asarray(np.log(t / y), dtype=float)
-
-    x = _lsq(f, [5.0, 20.0, 0.6], [0.0, 0.0, 0.02], [200.0, 500.0, 1.0])
+        x = _lsq(f, [5.0, 20.0, 0.6, 0.5], [0.0, 0.0, 0.02, 0.02], [200.0, 500.0, 1.0, 1.0])
+        r = f(x) / ROBUST_SCALE
+        loss = float(np.sum(np.sqrt(1.0 + r * r) - 1.0))  # the soft-L1 loss the fit minimised
+        if best is None or loss < best[0] - 1e-9:
+            best = (loss, mib * 2.0**20, x)
+    assert best is not None
+    _, sw, x = best
     return AllReduceEfficiency(latency_s=round(float(x[0]) * 1e-6, 9), eager_latency_s=round(float(x[1]) * 1e-6, 9),
-                               bandwidth_efficiency=round(float(x[2]), 4))
+                               bandwidth_efficiency=round(float(x[2]), 4), switch_min_bytes=sw,
+                               switch_bandwidth_efficiency=round(float(x[3]), 4))
 
 
 def fit_mechanisms(hw: HardwareSpec, meas: Measurements) -> dict[str, Any]:

@@ -162,6 +162,12 @@ class AllReduceEfficiency(StrictModel):
     eager_latency_s: KernelSeconds = Field(description="per call launched eagerly (host launch included)")
     bandwidth_efficiency: Fraction = Field(description="achieved fraction of the scale-up link for the "
                                            "2 (G-1)/G x bytes a ring all-reduce moves per GPU")
+    switch_min_bytes: NonNegFloat = Field(description="messages of at least this size may run the switch-reduced "
+                                          "algorithm (NCCL's NVLink SHARP, NVLS) when it is faster; fitted on a grid "
+                                          "of powers of two")
+    switch_bandwidth_efficiency: Fraction = Field(description="achieved fraction of the scale-up link for the "
+                                                  "switch-reduced all-reduce, which sends and receives each GPU's bytes "
+                                                  "once (the NVSwitch reduces): bytes / (link x this)")
 
 
 class Efficiency(StrictModel):
