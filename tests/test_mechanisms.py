@@ -255,3 +255,21 @@ def test_allreduce_large_8gpu_messages_are_not_over_predicted():
     err = predict(catalog.load_hardware("h200"), meas) / meas.latency_s - 1.0
     print("8-GPU all-reduce >= 128 MiB:", ", ".join(f"{e:+.0%}" for e in err))
     assert len(err) >= 4 and np.all(np.abs(err) <= 0.15)
+
+
+def test_perf_and_kv_name_a_missing_linear_attention_block(tmp_path):
+    import json
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from prfaas_plan.cli.app import app
+
+    d = yaml.safe_load((HW_DIR / "h200.yaml").read_text())
+    d["efficiency"]["linear_attention"] = {}
+    (tmp_path / "gpu.yaml").write_text(yaml.safe_dump(d))
+    for cmd in (["perf"], ["kv", "--lengths", "8k"]):
+        r = CliRunner().invoke(app, [*cmd, "kimi-linear-48b", "--hardware", str(tmp_path / "gpu.yaml"), "-f", "json"])
+        assert r.exit_code == 0, r.output
+        notes = json.loads(r.stdout)["notes"]
+        assert len(notes) == 1 and "no fitted kda linear-attention block" in notes[0]

@@ -10,6 +10,7 @@ from typing import Any
 from prfaas_plan.catalog import Catalog
 from prfaas_plan.commands.kv import load_gpu, with_recipe
 from prfaas_plan.errors import PrfaasError
+from prfaas_plan.perf.api import mechanism_notes
 from prfaas_plan.perf.instance import PerfResult, decode_perf, prefill_perf
 from prfaas_plan.perf.ops import instance_recipe
 from prfaas_plan.plan.feasibility import check_weights_fit
@@ -67,4 +68,5 @@ def run_perf(req: PerfRequest) -> PerfResult:
     pre = prefill_perf(m, hw, req.gpus, req.input_length, req.prefill_batch_tokens)
     dec = decode_perf(m, hw, req.gpus, req.input_length, req.output_length, free, req.slo_tokens_per_s,
                       req.decode_batch)
-    return PerfResult(m.name, hw.name, req.gpus, recipe_of(m, req.gpus), req.slo_tokens_per_s, pre, dec)
+    return PerfResult(m.name, hw.name, req.gpus, recipe_of(m, req.gpus), req.slo_tokens_per_s, pre, dec,
+                      mechanism_notes(m, hw, req.gpus))

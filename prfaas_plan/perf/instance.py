@@ -60,6 +60,7 @@ class PerfResult:
     slo_tokens_per_s: float
     prefill: PrefillPerf
     decode: DecodePerf
+    notes: tuple[str, ...] = ()  # approximations the figures rest on (`perf.api.mechanism_notes`)
 
 
 def prefill_perf(model: ModelSpec, hw: HardwareSpec, gpus: int, input_length: int,

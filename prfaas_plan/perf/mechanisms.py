@@ -33,9 +33,11 @@ mechanism, not the shapes, is what is fitted: the fits are checked on whole held
   (dk x dv bf16 per chunk and head) once they no longer stay in L2 between the state pass and the
   output kernel (the fitted state_cache_bytes, 47 MB, lands at H200's 50 MB L2). The short
   convolution is a strided copy whose programs walk 8-token blocks serially; decode reads and writes the fp32
-  state. Each variant (GDN, KDA) has its own block. Lightning attention has no measured kernel: it
-  is costed as GDN (its nearest measured relative: a gated linear recurrence over the same chunked
-  form, without the delta rule's extra work), so a Lightning figure is an upper-bound estimate.
+  state. Each variant (GDN, KDA) has its own block. Lightning attention and Mamba2 have no measured
+  kernel: they are costed as GDN (the nearest measured relative: a gated linear recurrence over the
+  same chunked form); how far off that is has not been measured (no rows), so it is stated, not
+  bounded. Any other variant is an error. A GPU without a fitted block (a user file) falls back to
+  first principles (`_first_principles`), and the output says so (`linear_block_note`).
 - **All-reduce** (`allreduce_time`): latency + 2 (G-1)/G x bytes / (scale-up bandwidth x efficiency)
   (ring / two-shot), and from a fitted size up the faster of that and the switch-reduced algorithm
   (NVLink SHARP: each GPU sends and receives its bytes once, the NVSwitch reduces): bytes /

@@ -5,7 +5,7 @@
  "decode": {"batch", "context", "step_s", "tpot_s", "throughput_tokens_per_s_per_gpu"},
  "breakdown": {"prefill_latency_s": {class: s}, "prefill_occupancy_s": {class: s},
                "decode_step_s": {class: s}, "prefill_occupancy_s_per_request", "decode_batch_limited_by",
-               "slo_tokens_per_s"}}
+               "slo_tokens_per_s"}, "notes": [str]}
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ def perf_data(r: PerfResult) -> dict[str, Any]:
         "breakdown": {"prefill_latency_s": p.latency_breakdown_s, "prefill_occupancy_s": p.occupancy_breakdown_s,
                       "decode_step_s": d.step_breakdown_s, "prefill_occupancy_s_per_request": p.occupancy_s,
                       "decode_batch_limited_by": d.batch_limited_by, "slo_tokens_per_s": r.slo_tokens_per_s},
+        "notes": list(r.notes),
     }
 
 
@@ -63,7 +64,8 @@ def render_perf(r: PerfResult, fmt_name: str) -> Any:
              f"attention TP {rc['tp']}" + (f" x DP {rc['attention_dp']}" if rc["attention_dp"] > 1 else "")
              + (f", experts TP {rc['expert_tp']} x EP {rc['ep']}, {rc['routing'].replace('_', '-')} routing"
                 if rc["ep"] else "") + " (roofline prediction)")
-    foot = ("Recipe ASSUMED (none published): " if rc.get("assumed") else "Recipe: ") + str(rc["source"])
+    foot = ("Recipe ASSUMED (none published): " if rc.get("assumed") else "Recipe: ") + str(rc["source"]) \
+        + "".join(f"\nNOTE: {n}" for n in r.notes)
     cols, bcols = ["quantity", "value", "note"], ["op class", "prefill latency s", "prefill occupancy s", "decode step ms"]
     if fmt_name == "markdown":
         return (to_markdown(cols, _rows(r), title) + "\n" + to_markdown(bcols, _breakdown_rows(r), "Breakdown")
