@@ -182,7 +182,7 @@ def refit_h100(h200: dict[str, Any]) -> None:
 
 def copy_uncalibrated(fitted: dict[str, dict[str, Any]]) -> None:
     for name, ref in UNCALIBRATED.items():
-        eff = {k: v for k, v in fitted[ref].items() if k not in ("fit_residuals", *MECHANISMS)}
+        eff = {k: v for k, v in fitted[ref].items() if k not in ("fit_residuals", "fit_at_bounds", *MECHANISMS)}
         borrow_mechanisms(name, eff, fitted[ref])
         eff["gemm"] = {k: v for k, v in eff["gemm"].items() if not (name in NO_FP8 and k == "fp8")}
         eff["source"] = (f"UNCALIBRATED catalog default: efficiency block copied from the {ref} calibration "

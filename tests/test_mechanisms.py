@@ -273,3 +273,15 @@ def test_perf_and_kv_name_a_missing_linear_attention_block(tmp_path):
         assert r.exit_code == 0, r.output
         notes = json.loads(r.stdout)["notes"]
         assert len(notes) == 1 and "no fitted kda linear-attention block" in notes[0]
+
+
+def test_calibrate_flags_a_mechanism_parameter_at_its_bound():
+    """H20's GDN decode rows (16, each the conv update + the recurrent step) fit the state traffic at the
+    efficiency's upper bound, 1.0: the catalog records it and `calibrate` warns."""
+    from prfaas_plan.perf.fit_mechanisms import LINEAR_PARAMS, at_bounds
+
+    h20 = catalog.load_hardware("h20").efficiency
+    assert h20.fit_at_bounds == ["linear_attention.gdn.decode_memory_efficiency=1 (bounds 0.01-1)"]
+    block = h20.linear_attention["gdn"]
+    assert at_bounds("g", block, LINEAR_PARAMS["decode"]) == ["g.decode_memory_efficiency=1 (bounds 0.01-1)"]
+    assert at_bounds("g", block.model_copy(update={"decode_memory_efficiency": 0.9}), LINEAR_PARAMS["decode"]) == []

@@ -38,8 +38,8 @@ def calibrate(
         emit(res.text, output)
         _report_fit(res.efficiency)
         for flag in res.at_bound:
-            sys.stderr.write(f"WARNING: {flag} sits at a bound of its fit: it absorbs what the kernel models miss "
-                             "or the figures cannot place it (README, Accuracy)\n")
+            sys.stderr.write(f"WARNING: {flag} sits at a bound of its fit: it absorbs what the model misses "
+                             "or the data cannot place it (README, Accuracy)\n")
 
     run(go, ctx)
 

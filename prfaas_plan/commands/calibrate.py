@@ -83,7 +83,7 @@ def run_calibrate(measurements: list[Path], hardware: str, paper_prefill: bool, 
             system["copied_from"] = system_from
     out = CalibrationFile(hardware=hw.name, efficiency=eff, inputs=meas.files, system_fit=system,
                           tool_version=__version__, created=_dt.date.today().isoformat())
-    return Calibration(dump_calibration(out), eff, flagged)
+    return Calibration(dump_calibration(out), eff, tuple(eff.fit_at_bounds or ()) + flagged)
 
 
 def run_validate(measurements: list[Path], hardware: str, calibration: Path | None) -> dict[str, Any]:

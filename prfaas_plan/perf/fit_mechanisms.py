@@ -97,6 +97,32 @@ def _lsq(fun: Any, x0: list[float], lo: list[float], hi: list[float]) -> Arr:
     return np.asarray(res.x, dtype=float)
 
 
+# per fitted block: (field, unit the fit works in, start, lower, upper); the bounds also say which fitted
+# values ended at a bound (`at_bounds`)
+MOE_PARAMS: list[tuple[str, float, float, float, float]] = [
+    ("compute_efficiency", 1.0, 0.5, 0.02, 1.0), ("memory_efficiency", 1.0, 0.8, 0.05, 1.0),
+    ("launch_s", 1e-6, 20.0, 0.0, 500.0), ("routed_work_s_per_mac", 1e-15, 0.5, 0.0, 500.0),
+    ("ramp_rows", 1.0, 1.0, 0.0, 4096.0), ("routed_bytes_efficiency", 1.0, 0.5, 0.01, 1.0)]
+ALLREDUCE_PARAMS: list[tuple[str, float, float, float, float]] = [
+    ("latency_s", 1e-6, 5.0, 0.0, 200.0), ("eager_latency_s", 1e-6, 20.0, 0.0, 500.0),
+    ("bandwidth_efficiency", 1.0, 0.6, 0.02, 1.0), ("switch_bandwidth_efficiency", 1.0, 0.5, 0.02, 1.0)]
+BOUND_TOLERANCE = 1e-3  # of the parameter's start value (its scale): closer to a bound than this is "at" it
+
+
+def at_bounds(path: str, block: Any, params: list[tuple[str, float, float, float, float]]) -> list[str]:
+    """`path.field=value` for each fitted field of `block` at a bound of its fit (calibrate warns: the data
+    cannot place it, or it absorbs what the mechanism misses)."""
+    out = []
+    for name, u, x0, lo, hi in params:
+        v = getattr(block, name, None)
+        if v is None:
+            continue
+        x, tol = float(v) / u, BOUND_TOLERANCE * abs(x0)
+        if x <= lo + tol or x >= hi - tol:
+            out.append(f"{path}.{name}={float(v):g} (bounds {lo * u:g}-{hi * u:g})")
+    return out
+
+
 def _moe_block(p: Arr) -> MoEEfficiency:
     return MoEEfficiency.model_construct(compute_efficiency=float(p[0]), memory_efficiency=float(p[1]),
                                          launch_s=float(p[2]) * 1e-6, routed_work_s_per_mac=float(p[3]) * 1e-15,
@@ -119,9 +145,8 @@ def fit_moe(hw: HardwareSpec, meas: Measurements, dt: str) -> MoEEfficiency:
         t = mech.moe_core(_moe_block(p), peak, ds.hbm_bandwidth_bytes_per_s, ds.sm_count, mech.WEIGHT_BYTES[dt], *cols)
         return np.asarray(np.log(t / y), dtype=float)
 
-    x0, lo, hi = [0.5, 0.8, 20.0, 0.5, 1.0, 0.5], [0.02, 0.05, 0.0, 0.0, 0.0, 0.01], [1.0, 1.0, 500.0, 500.0, 4096.0, 1.0]
     n = 5 if gemm_only else 6
-    x = _lsq(f, x0[:n], lo[:n], hi[:n])
+    x = _lsq(f, [p[2] for p in MOE_PARAMS[:n]], [p[3] for p in MOE_PARAMS[:n]], [p[4] for p in MOE_PARAMS[:n]])
     return MoEEfficiency(compute_efficiency=round(float(x[0]), 4), memory_efficiency=round(float(x[1]), 4),
                          launch_s=round(float(x[2]) * 1e-6, 9), routed_work_s_per_mac=float(f"{x[3] * 1e-15:.4g}"),
                          ramp_rows=round(float(x[4]), 3),
@@ -232,7 +257,7 @@ def fit_allreduce(hw: HardwareSpec, meas: Measurements) -> AllReduceEfficiency:
             t = mech.allreduce_core(np.where(graph, p[0], p[1]) * 1e-6, p[2], sw, p[3], bw, b, g)
             return np.asarray(np.log(t / y), dtype=float)
 
-        x = _lsq(f, [5.0, 20.0, 0.6, 0.5], [0.0, 0.0, 0.02, 0.02], [200.0, 500.0, 1.0, 1.0])
+        x = _lsq(f, [p[2] for p in ALLREDUCE_PARAMS], [p[3] for p in ALLREDUCE_PARAMS], [p[4] for p in ALLREDUCE_PARAMS])
         r = f(x) / ROBUST_SCALE
         loss = float(np.sum(np.sqrt(1.0 + r * r) - 1.0))  # the soft-L1 loss the fit minimised
         if best is None or loss < best[0] - 1e-9:
@@ -248,10 +273,12 @@ def fit_mechanisms(hw: HardwareSpec, meas: Measurements) -> dict[str, Any]:
     """Efficiency-block updates for every mechanism with rows in `meas` (others keep their blocks)."""
     eff = hw.efficiency
     upd: dict[str, Any] = {}
+    flags: list[str] = []
     moe = dict(eff.moe)
     for dt in ("bf16", "fp8", "int4"):
         if ((meas.op == "moe") & (meas.dtype == dt)).sum() >= 5:
             moe[dt] = fit_moe(hw, meas, dt)
+            flags += at_bounds(f"moe.{dt}", moe[dt], MOE_PARAMS)
     if moe:
         upd["moe"] = moe
     for op, prior in (("mla_prefill_attention", eff.prefill_attention), ("mla_decode_attention", eff.decode_attention)):
@@ -267,10 +294,13 @@ def fit_mechanisms(hw: HardwareSpec, meas: Measurements) -> dict[str, Any]:
                 if linear_kernels(str(meas.text["kernel"][i]))[0] == variant)
         if n >= 7:
             lin[variant] = fit_linear(hw, meas, variant)
+            flags += at_bounds(f"linear_attention.{variant}", lin[variant], _linear_plan(meas, variant)[1])
     if lin:
         upd["linear_attention"] = lin
     if (meas.op == "allreduce").sum() >= 3:
         upd["allreduce"] = fit_allreduce(hw, meas)
+        flags += at_bounds("allreduce", upd["allreduce"], ALLREDUCE_PARAMS)
+    upd["fit_at_bounds"] = flags or None
     return upd
 
 

@@ -202,6 +202,8 @@ class Efficiency(StrictModel):
         default_factory=dict, description="Gated DeltaNet and KDA kernels (Lightning is costed as GDN)")
     allreduce: AllReduceEfficiency | None = None
     fit_residuals: dict[str, float] | None = None
+    fit_at_bounds: list[str] | None = Field(default=None, description="fitted kernel-mechanism parameters that "
+                                            "ended at a bound of their fit (`prfaas calibrate` warns)")
 
     @model_validator(mode="after")
     def _has_bf16(self) -> Efficiency:
