@@ -5,7 +5,7 @@
  "decode": {"batch", "context", "step_s", "tpot_s", "throughput_tokens_per_s_per_gpu"},
  "breakdown": {"prefill_latency_s": {class: s}, "prefill_occupancy_s": {class: s},
                "decode_step_s": {class: s}, "prefill_occupancy_s_per_request", "decode_batch_limited_by",
-               "slo_tokens_per_s"}, "notes": [str]}
+               "slo_tokens_per_s"}[, "notes": [str], only when there are notes]}
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ LIMITED = {"given": "--decode-batch", "slo": "the decode SLO", "hbm": "HBM for K
 
 
 def perf_data(r: PerfResult) -> dict[str, Any]:
+    """The issue's stable shape; "notes" is added only when there are some (a GPU file without a fitted block)."""
     p, d = r.prefill, r.decode
-    return {
+    out = {
         "model": r.model, "hardware": r.hardware, "gpus": r.gpus, "recipe": dict(r.recipe),
         "prefill": {"input_length": p.input_length, "batch_tokens": p.batch_tokens, "latency_s": p.latency_s,
                     "throughput_tokens_per_s_per_gpu": p.throughput_tokens_per_s_per_gpu},
@@ -29,8 +30,10 @@ def perf_data(r: PerfResult) -> dict[str, Any]:
         "breakdown": {"prefill_latency_s": p.latency_breakdown_s, "prefill_occupancy_s": p.occupancy_breakdown_s,
                       "decode_step_s": d.step_breakdown_s, "prefill_occupancy_s_per_request": p.occupancy_s,
                       "decode_batch_limited_by": d.batch_limited_by, "slo_tokens_per_s": r.slo_tokens_per_s},
-        "notes": list(r.notes),
     }
+    if r.notes:
+        out["notes"] = list(r.notes)
+    return out
 
 
 def _rows(r: PerfResult) -> list[list[str]]:
