@@ -245,6 +245,22 @@ def test_allreduce_hand_worked_ring_and_switch_reduced():
     assert float(mech.allreduce_time(h, b, 1)) == 0.0
 
 
+
+def test_allreduce_switch_reduced_only_where_the_switch_reduces():
+    """NVLS needs in-network reduction (NVLink SHARP, third-generation NVSwitch on): A100's NVSwitch,
+    PCIe (L20) and Infinity Fabric (MI300X) run the ring at every size, even though their borrowed
+    all-reduce block carries H200's switch regime."""
+    b = 2.0**30
+    for name in ("a100", "l20", "mi300x"):
+        h = catalog.load_hardware(name)
+        a = h.efficiency.allreduce
+        assert a is not None and not h.datasheet.switch_reduction
+        bw = h.datasheet.scaleup_bandwidth_bytes_per_s
+        ring = a.latency_s + 2 * 7 / 8 * b / (bw * a.bandwidth_efficiency)
+        assert float(mech.allreduce_time(h, b, 8)) == pytest.approx(ring, rel=1e-12)
+    for name in ("h100", "h200", "h20", "b200"):
+        assert catalog.load_hardware(name).datasheet.switch_reduction
+
 @needs_data
 def test_allreduce_large_8gpu_messages_are_not_over_predicted():
     """The ring alone over-predicted the measured 8-GPU all-reduces of 128 MiB-1 GiB by +38 to +50%

@@ -236,7 +236,8 @@ def allreduce_time(hw: HardwareSpec, nbytes: ArrayLike, gpus: ArrayLike, graph: 
     if a is None:
         lat, eff = hw.efficiency.collective_latency_s, hw.efficiency.scaleup_efficiency
         return np.asarray(np.where(g > 1, lat + 2.0 * (g - 1.0) / np.maximum(g, 1.0) * b / (bw * eff), 0.0), dtype=float)
-    return allreduce_core(a.latency_s if graph else a.eager_latency_s, a.bandwidth_efficiency, a.switch_min_bytes,
+    switch = a.switch_min_bytes if hw.datasheet.switch_reduction else np.inf  # no in-network reduction: ring only
+    return allreduce_core(a.latency_s if graph else a.eager_latency_s, a.bandwidth_efficiency, switch,
                           a.switch_bandwidth_efficiency, bw, b, g)
 
 

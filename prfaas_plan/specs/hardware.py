@@ -51,6 +51,11 @@ class Datasheet(StrictModel):
     nic_bandwidth_gbps: LinkGbps
     sm_count: ComputeUnits = Field(description="streaming multiprocessors / compute units")
     max_gpus_per_scaleup_domain: ScaleupDomain = 8
+    switch_reduction: bool = Field(
+        default=False,
+        description="the scale-up switch reduces in the network (NVLink SHARP: third-generation NVSwitch and "
+        "later, HGX H100/H200/H20/H800, B200/GB200), so NCCL's NVLS all-reduce can run; false for A100's "
+        "NVSwitch, PCIe-only GPUs and Infinity Fabric")
     source: str
 
 
