@@ -18,7 +18,15 @@ from prfaas_plan.commands.scheduling import length_atoms, poisson_run
 from prfaas_plan.plan.planner import make_plan, routing_cut
 from prfaas_plan.plan.rebalance import replan_split
 from prfaas_plan.sim.adaptive import AdaptivePolicy, LinkState, alternatives, simulate_adaptive
-from prfaas_plan.sim.engine import SimConfig, _link, check_conservation, fcfs_changing, simulate
+from prfaas_plan.sim.engine import (
+    SimConfig,
+    _link,
+    check_conservation,
+    fcfs_changing,
+    link_capacity,
+    link_sent,
+    simulate,
+)
 from prfaas_plan.sim.metrics import decode_wait, series_dict, ttft_breakdown
 
 # t_eff pinned to the plan (max_factor 1), the link shared as static shares it, no decode lent:
@@ -85,6 +93,31 @@ def test_link_state_sends_what_the_batch_link_sends():
     assert link.sent == pytest.approx(nbytes.sum(), rel=1e-12)
     assert link.unsent == pytest.approx(0.0, abs=1e-6) and not link.active
 
+
+
+@pytest.mark.parametrize("factors", [None, "dips", "outage"])
+def test_link_sent_is_the_link_replayed_second_by_second(factors):
+    """`engine.link_sent` (the closed-form fluid queue `static_series` uses) equals `LinkState`
+    replayed second by second, to rounding: constant link, 0.2x dips, and zero-bandwidth outages
+    (where bytes wait with nothing sent); non-routed requests (nan starts) send nothing."""
+    rng = np.random.default_rng(5)
+    n = 400
+    join = np.sort(rng.uniform(0, 60, n))
+    join[rng.random(n) < 0.3] = np.nan
+    nbytes = rng.exponential(8.0, n)
+    f = None if factors is None else np.where(rng.random(30) < 0.3, 0.0 if factors == "outage" else 0.2, 1.0)
+    link = LinkState(10.0, f)
+    for j, b in zip(join[np.isfinite(join)], nbytes[np.isfinite(join)], strict=True):
+        link.add(float(j), float(b))
+    t = np.arange(0.0, 400.0, 1.0)
+    ref = []
+    for tk in t:
+        link.advance(float(tk))
+        ref.append(link.sent)
+    got = link_sent(join, nbytes, 10.0, f, t)
+    assert got == pytest.approx(np.array(ref), rel=1e-12, abs=1e-9)
+    assert got[-1] == pytest.approx(nbytes[np.isfinite(join)].sum(), rel=1e-12)
+    assert np.all(np.diff(got) <= np.diff(link_capacity(t, 10.0, f)) + 1e-9)
 
 def test_paper_drop_adaptive_against_static():
     """Acceptance: paper scenario, 80% load, 900 s, link at 4 Gbps over [300, 420) s."""

@@ -23,12 +23,11 @@ from prfaas_plan.sim.adaptive import (
     AdaptivePolicy,
     AdaptiveResult,
     LengthAtoms,
-    LinkState,
     Replanner,
     alternatives,
     simulate_adaptive,
 )
-from prfaas_plan.sim.engine import SimConfig, SimRecords
+from prfaas_plan.sim.engine import SimConfig, SimRecords, link_capacity, link_sent
 from prfaas_plan.sim.metrics import decode_wait, series_dict, ttft_breakdown
 from prfaas_plan.sim.prefix_cache import ClusterRouting
 from prfaas_plan.specs.scenario import FixedDecode
@@ -151,22 +150,14 @@ def length_atoms(rm: RouteModel) -> LengthAtoms:
 
 
 def static_series(r: SimRecords, cfg: SimConfig, threshold: float, horizon: float) -> dict[str, list[Any]]:
-    """Per-second series of a static run: its (fixed) threshold and the link's utilisation, the
-    link replayed second by second from the run's transfer starts (exact, as the adaptive series)."""
+    """Per-second series of a static run: its (fixed) threshold and the link's utilisation, the bytes
+    sent each second from the run's transfer starts (`engine.link_sent`, exact, as the adaptive series)."""
     n = int(horizon) + 1
-    link = LinkState(cfg.link_bytes_per_s, cfg.bandwidth_factors)
-    starts = [r.transfer_start_s] + ([r.move_start_s] if r.move_start_s is not None else [])
-    sizes = [r.kv_bytes] + ([r.move_bytes] if r.move_bytes is not None else [])
-    for st, b in zip(starts, sizes, strict=True):
-        ok = np.isfinite(st)
-        for t0, nb in zip(st[ok].tolist(), b[ok].tolist(), strict=True):
-            link.add(t0, nb)
-    sent = np.empty(n)
-    for k in range(n):
-        link.advance(float(k + 1))
-        sent[k] = link.sent
-    sent = np.diff(np.concatenate([[0.0], sent]))
-    cap = np.array([link.rate(float(k)) for k in range(n)])
+    starts = np.concatenate([r.transfer_start_s] + ([r.move_start_s] if r.move_start_s is not None else []))
+    sizes = np.concatenate([r.kv_bytes] + ([r.move_bytes] if r.move_bytes is not None else []))
+    t = np.arange(n + 1, dtype=float)
+    sent = np.diff(link_sent(starts, sizes, cfg.link_bytes_per_s, cfg.bandwidth_factors, t))
+    cap = np.diff(link_capacity(t, cfg.link_bytes_per_s, cfg.bandwidth_factors))  # bandwidth in slot k
     util = np.where(cap > 0, sent / np.where(cap > 0, cap, 1.0), 0.0)
     thr = threshold if np.isfinite(threshold) else None
     return {"time_s": [float(k + 1) for k in range(n)], "threshold_tokens": [thr] * n,
