@@ -6,11 +6,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from prfaas_plan.plan.planner import PlanInputs, _ttft
-from prfaas_plan.plan.size import Demand, Family, Sized, size_all, size_family
+from prfaas_plan.plan.size import Demand, Family, Sized, Unmet, size_all, size_family
 from prfaas_plan.plan.throughput import RouteModel, evaluate, stage_grid
 
 
@@ -182,3 +183,21 @@ def test_search_size_is_computed_from_shapes():
     from prfaas_plan.plan.size import search_size
 
     assert search_size([f], Demand(1.0, 0.8, 1.0, None)) == 7 * 65 * 64
+
+
+@settings(max_examples=40)
+@given(cases, st.sampled_from(["prfaas", "naive"]))
+def test_unmet_throughput_is_the_best_any_split_reaches(c, mode):
+    """A target no count within the limits serves: `Unmet.best` is load x the highest Lambda_max the
+    planner's own `evaluate` gives over every allowed threshold and split at the full count limits."""
+    f, d = _case(c)
+    d = Demand(1e6, d.load, d.burstiness_scv, d.ttft_p90_s, d.max_gpus_per_cluster)
+    got = size_family(f, d, 0, mode)
+    assert isinstance(got, Unmet) and got.binding in ("throughput", "egress")
+    cap = d.max_gpus_per_cluster // f.gpus_per_instance
+    a = cap if f.route.t_prfaas is not None else 0
+    N = len(f.route.atoms)
+    js = [N] if a == 0 else ([0] if mode == "naive" else range(N + 1))
+    g = stage_grid(f.route, a, False)
+    want = max(evaluate(g, n_p, cap, f.route.decode_rps_per_instance, j).lam for j in js for n_p in range(cap))
+    assert got.best == pytest.approx(d.load * want, rel=1e-9)

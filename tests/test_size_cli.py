@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from prfaas_plan.cli.app import app
@@ -38,6 +39,9 @@ def test_paper_case_export_replanned_by_plan(tmp_path):
     assert plan["max_throughput_rps"] >= 2.5 / 0.8 * (1 - 1e-9)
     assert plan["slo"] and all(c["met"] for c in plan["slo"])
     assert plan["max_throughput_rps"] == pytest.approx(d["best"]["max_throughput_rps"], rel=1e-9)
+    # the scenario's fixed decode is exported with the family's step time (the TPOT sized on)
+    assert yaml.safe_load(out.read_text())["decode"] == {"mode": "fixed", "max_batch": 20,
+                                                         "step_time_ms": pytest.approx(d["best"]["tpot_s"] * 1e3)}
     sim = run("simulate", str(out), "--requests", "2000", "-f", "json")  # simulate accepts the export
     assert sim.exit_code == 0, sim.output
     assert json.loads(sim.stdout)["offered_rps"] == pytest.approx(2.5, rel=1e-3)

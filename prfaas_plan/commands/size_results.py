@@ -18,10 +18,11 @@ from prfaas_plan.assemble.inputs import workload_lengths
 from prfaas_plan.assemble.scenario import LoadedScenario
 from prfaas_plan.catalog import Catalog
 from prfaas_plan.commands.size_families import FamilyMeta, route_model
-from prfaas_plan.plan.planner import Plan, PlanInputs, pinned_plan
+from prfaas_plan.plan.planner import Plan, PlanInputs, pinned_plan, routing_cut
 from prfaas_plan.plan.scale import burst_p99_bytes
 from prfaas_plan.plan.size import Demand, Family, Sized, size_all, size_family
 from prfaas_plan.plan.throughput import RouteModel, evaluate, stage_grid
+from prfaas_plan.specs.scenario import FixedDecode
 
 FULL_ATOMS = 20000
 LINK_TARGET_UTILIZATION = 0.7
@@ -116,7 +117,7 @@ def describe(r: Result) -> dict[str, Any]:
     """RESULT of the issue's JSON, plus trust labels."""
     s, f, p, m = r.sized, r.family, r.plan, r.meta
     rm = r.inputs.route
-    j = int(round((1 - p.offload_fraction) * len(rm.atoms)))
+    j, _ = routing_cut(p, rm)
     rate_off = r.target_rps * p.offload_fraction
     p99 = burst_p99_bytes(rate_off, rm.kv_bytes[j:], r.inputs.burstiness_scv) * 8 / 1e9 if rate_off > 0 else 0.0
     egress = p.egress_gbps
@@ -166,9 +167,8 @@ def export_scenario(loaded: LoadedScenario, f: Family, m: FamilyMeta, s: Sized, 
         data["prfaas"] = _cluster(m.prfaas, s.n_prfaas, loaded)
     data["local"] = _cluster(m.local, s.n_local, loaded)
     data["link"] = {**sc.link.model_dump(mode="json"), "bandwidth_gbps": f.link_gbps}
-    if isinstance(sc.decode, type(sc.decode)) and getattr(sc.decode, "mode", "") == "fixed":
-        data["decode"] = {"mode": "fixed", "max_batch": sc.decode.max_batch,  # type: ignore[union-attr]
-                          "step_time_ms": f.tpot_s * 1e3}
+    if isinstance(sc.decode, FixedDecode):
+        data["decode"] = {"mode": "fixed", "max_batch": sc.decode.max_batch, "step_time_ms": f.tpot_s * 1e3}
     data["load"] = round(min(d.target_rps / p.max_throughput_rps, 0.99), 6)
     data["routing"] = {"threshold_tokens": threshold_of(f, s), "pd_prefill_instances": s.n_p,
                        "source": "prfaas size"}

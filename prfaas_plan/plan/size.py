@@ -289,8 +289,8 @@ def _capacity(f: Family, pr: RouteSums, d: Demand, js: NDArray[np.int64]) -> tup
     """Largest load x Lambda_max within the count limits over the allowed thresholds, and what binds."""
     cap = d.max_gpus_per_cluster // f.gpus_per_instance
     a = np.full(len(js), float(cap if f.route.t_prfaas is not None else 0))
-    n_p = np.arange(cap, dtype=float)
-    lam = np.stack([_lambda(f, pr, js, a, np.full(len(js), k), np.full(len(js), cap - k)) for k in n_p])
+    n_p = np.arange(cap, dtype=float)[:, None]  # rows: local prefill count; columns: threshold
+    lam = _lambda(f, pr, js[None, :], a[None, :], n_p, cap - n_p)
     k, i = np.unravel_index(int(np.argmax(lam)), lam.shape)
     j = js[i : i + 1]
     with np.errstate(divide="ignore"):
