@@ -12,7 +12,7 @@ from prfaas_plan import catalog
 from prfaas_plan.assemble.inputs import build_inputs
 from prfaas_plan.assemble.scenario import load_scenario
 from prfaas_plan.plan import dist as D
-from prfaas_plan.plan.latency import erlang_c
+from prfaas_plan.plan.latency import erlang_c, erlang_c_many
 from prfaas_plan.plan.planner import make_plan
 from prfaas_plan.plan.throughput import RouteModel, lambda_matrix, optimise, stage_grid
 
@@ -43,6 +43,10 @@ def test_lognormal_closed_form_matches_paper_inferred():
 def test_erlang_c_hand_value():
     # M/M/2 with a = 1: C = (a^c/c!)(c/(c-a)) / (sum_{k<c} a^k/k! + (a^c/c!)(c/(c-a))) = 1 / (2 + 1) = 1/3
     assert erlang_c(2, 1.0) == pytest.approx(1 / 3)
+    # element-wise (the sizing search's form): M/M/1 waits with probability rho = 0.5; mixed server
+    # counts in one call; no load never waits; at or past saturation every arrival waits
+    got = erlang_c_many(np.array([1.0, 2.0, 3.0, 4.0]), np.array([0.5, 1.0, 0.0, 4.0]))
+    assert got == pytest.approx([0.5, 1 / 3, 0.0, 1.0])
 
 
 def test_table6_reproduction():

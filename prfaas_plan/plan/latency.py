@@ -25,16 +25,24 @@ Arr = NDArray[np.float64]
 
 def erlang_c(c: int, a: float) -> float:
     """Probability an arrival waits in M/M/c with offered load a = lambda / mu (a < c)."""
-    if a <= 0:
-        return 0.0
-    if a >= c:
-        return 1.0
-    # Stable recursion on the Erlang-B formula, then B -> C.
-    b = 1.0
-    for k in range(1, c + 1):
-        b = a * b / (k + a * b)
-    rho = a / c
-    return b / (1 - rho + rho * b)
+    return float(erlang_c_many(np.asarray(float(c)), np.asarray(float(a))))
+
+
+def erlang_c_many(c: Arr, a: Arr) -> Arr:
+    """`erlang_c` element-wise over (c, a): the stable recursion on the Erlang-B formula, then
+    B -> C; 0 without load, 1 at or past saturation."""
+    c = np.asarray(c, dtype=float)
+    a = np.asarray(a, dtype=float)
+    b = np.ones(np.broadcast(c, a).shape)
+    kmax = int(np.max(c)) if c.size else 0
+    for k in range(1, kmax + 1):
+        step = k <= c
+        b = np.where(step, a * b / (k + a * b), b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = a / c
+        out = b / (1 - rho + rho * b)
+    out = np.where(a <= 0, 0.0, np.where(a >= c, 1.0, out))
+    return out
 
 
 @dataclass(frozen=True)

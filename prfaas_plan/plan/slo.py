@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from prfaas_plan.plan.latency import erlang_c_many
 from prfaas_plan.plan.throughput import RouteModel
 
 Arr = NDArray[np.float64]
@@ -56,22 +57,6 @@ def route_sums(rm: RouteModel, rtt_s: float) -> RouteSums:
         cp = cp2 = np.zeros(N + 1)
         u_prf = np.full(N, np.inf)
     return RouteSums(N, cl, cl2, cp, cp2, ck, rm.t_local, u_prf)
-
-
-def erlang_c_many(c: Arr, a: Arr) -> Arr:
-    """Vectorised `plan.latency.erlang_c` (same Erlang-B recursion), element-wise over (c, a)."""
-    c = np.asarray(c, dtype=float)
-    a = np.asarray(a, dtype=float)
-    b = np.ones(np.broadcast(c, a).shape)
-    kmax = int(np.max(c)) if c.size else 0
-    for k in range(1, kmax + 1):
-        step = k <= c
-        b = np.where(step, a * b / (k + a * b), b)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rho = a / c
-        out = b / (1 - rho + rho * b)
-    out = np.where(a <= 0, 0.0, np.where(a >= c, 1.0, out))
-    return out
 
 
 def pool_params(servers: Arr, lam: Arr, s1: Arr, s2: Arr, count: Arr, ca2: Arr) -> tuple[Arr, Arr]:
