@@ -119,6 +119,7 @@ def test_link_sent_is_the_link_replayed_second_by_second(factors):
     assert got[-1] == pytest.approx(nbytes[np.isfinite(join)].sum(), rel=1e-12)
     assert np.all(np.diff(got) <= np.diff(link_capacity(t, 10.0, f)) + 1e-9)
 
+
 def test_paper_drop_adaptive_against_static():
     """Acceptance: paper scenario, 80% load, 900 s, link at 4 Gbps over [300, 420) s."""
     rm, cfg, arr, unc, out, thr, _ = _paper(drop=(300, 420, 4.0))
