@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import get_args
 
 from prfaas_plan.assemble.calibration import apply_calibration
 from prfaas_plan.catalog import Catalog
@@ -12,7 +13,7 @@ from prfaas_plan.perf.recipe import resolve_recipe
 from prfaas_plan.plan.feasibility import check_weights_fit
 from prfaas_plan.specs.hardware import HardwareSpec
 from prfaas_plan.specs.model import ModelSpec
-from prfaas_plan.specs.recipe import RecipeOverrides
+from prfaas_plan.specs.recipe import CacheDtype, RecipeOverrides, Routing, WeightDtype
 
 
 def load_gpu(cat: Catalog, ref: str, calibration: Path | None) -> HardwareSpec:
@@ -24,10 +25,11 @@ def load_gpu(cat: Catalog, ref: str, calibration: Path | None) -> HardwareSpec:
 def recipe_overrides(weights_dtype: str | None = None, kv_dtype: str | None = None, tp: int | None = None,
                      ep: int | None = None, attention_dp: int | None = None,
                      routing: str | None = None) -> RecipeOverrides:
-    """The recipe flags as overrides; an unknown dtype or routing is bad input naming the flag."""
-    for flag, v, ok in (("--weights-dtype", weights_dtype, ("bf16", "fp8", "int4", "fp4")),
-                        ("--kv-dtype", kv_dtype, ("bf16", "fp8", "fp32")),
-                        ("--routing", routing, ("balanced", "power_law"))):
+    """The recipe flags as overrides; an unknown dtype or routing is bad input naming the flag (the
+    accepted values are the recipe schema's own, `specs.recipe`)."""
+    for flag, v, ok in (("--weights-dtype", weights_dtype, get_args(WeightDtype)),
+                        ("--kv-dtype", kv_dtype, get_args(CacheDtype)),
+                        ("--routing", routing, get_args(Routing))):
         if v is not None and v not in ok:
             raise PrfaasError(f"{flag} {v!r} is not a known {flag[2:].replace('-', ' ')}",
                               fix=f"use one of {', '.join(ok)}")
@@ -37,28 +39,18 @@ def recipe_overrides(weights_dtype: str | None = None, kv_dtype: str | None = No
 
 def with_recipe(model: ModelSpec, hw: HardwareSpec, gpus: int, overrides: RecipeOverrides | None,
                 where: str = "recipe") -> ModelSpec:
-    """`model` served with its recipe adapted to `gpus` and the overrides, checked (layout, GPU, HBM)."""
-    return model.with_recipe(resolve_recipe(model, hw, gpus, overrides, where))
-
-
-def with_attention_dp(model: ModelSpec, attention_dp: int | None, gpus: int) -> ModelSpec:
-    """`--attention-dp D` overrides the model's serving recipe (D must divide the instance's GPUs)."""
-    if attention_dp is None:
-        return model
-    if gpus % attention_dp:
-        raise PrfaasError(f"--attention-dp {attention_dp} does not divide --gpus {gpus}",
+    """`model` served with its recipe adapted to `gpus` and the overrides, checked (layout, GPU, HBM);
+    `--attention-dp` that does not divide `--gpus` is refused naming both flags."""
+    if overrides is not None and overrides.attention_dp is not None and gpus % overrides.attention_dp:
+        raise PrfaasError(f"--attention-dp {overrides.attention_dp} does not divide --gpus {gpus}",
                           fix="use a divisor of the instance's GPU count")
-    return model.with_recipe(RecipeOverrides(attention_dp=attention_dp).apply(model.recipe.for_gpus(gpus)))
+    return model.with_recipe(resolve_recipe(model, hw, gpus, overrides, where))
 
 
 def run_kv(model: str, hardware: str, gpus: int, lengths: list[int], calibration: Path | None,
            overrides: RecipeOverrides | None = None) -> KVThroughput:
     cat = Catalog()
     hw = load_gpu(cat, hardware, calibration)
-    base = cat.model(model)
-    if overrides is not None and overrides.attention_dp is not None and gpus % overrides.attention_dp:
-        raise PrfaasError(f"--attention-dp {overrides.attention_dp} does not divide --gpus {gpus}",
-                          fix="use a divisor of the instance's GPU count")
-    m = with_recipe(base, hw, gpus, overrides)
+    m = with_recipe(cat.model(model), hw, gpus, overrides)
     check_weights_fit(m, hw, gpus, "--gpus")
     return kv_throughput(m, hw, gpus, lengths)

@@ -59,11 +59,7 @@ def run_perf(req: PerfRequest) -> PerfResult:
     _check(req)
     cat = Catalog()
     hw = load_gpu(cat, req.hardware, req.calibration)
-    ov = req.overrides
-    if ov is not None and ov.attention_dp is not None and req.gpus % ov.attention_dp:
-        raise PrfaasError(f"--attention-dp {ov.attention_dp} does not divide --gpus {req.gpus}",
-                          fix="use a divisor of the instance's GPU count")
-    m = with_recipe(cat.model(req.model), hw, req.gpus, ov)
+    m = with_recipe(cat.model(req.model), hw, req.gpus, req.overrides)
     free = check_weights_fit(m, hw, req.gpus, "--gpus")
     pre = prefill_perf(m, hw, req.gpus, req.input_length, req.prefill_batch_tokens)
     dec = decode_perf(m, hw, req.gpus, req.input_length, req.output_length, free, req.slo_tokens_per_s,
