@@ -388,6 +388,11 @@ CASES = [
     Case("flag-gpus-list-20000", ["scale", "--model", "llama-3.1-8b", "--hardware", "h200", "--tokens", "8k",
                                   "--gpus", ",".join(str(8 * i) for i in range(1, 20_001))], {}, ("--gpus",)),
     Case("flag-lengths-1e300", ["kv", "llama-3.1-8b", "--lengths", "1e300"], {}, ("--lengths",)),
+    # a count that is not whole is refused naming the flag: 2.5 tokens used to round to 2, and
+    # --gpus-per-instance 0.5 became 0 GPUs and died on "integer division or modulo by zero"
+    Case("flag-lengths-not-whole", ["kv", "llama-3.1-8b", "--lengths", "1000.4"], {}, ("--lengths", "whole")),
+    Case("flag-gpus-per-instance-half", ["size", "--target-rps", "2.5", "--gpus-per-instance", "0.5"], {},
+         ("--gpus-per-instance",)),
     Case("flag-link-order-unknown", ["simulate", "--requests", "100", "--scheduler", "adaptive", "--link-order", "lifo"],
          {}, ("--link-order",)),
     Case("flag-link-inflight-0", ["simulate", "--requests", "100", "--scheduler", "adaptive", "--link-inflight", "0"],

@@ -150,7 +150,7 @@ MAX_LIST = 1000  # values in one comma-separated flag: a table of 1,000 rows is 
 
 def parse_counts(text: str, flag: str, *, k: int, what: str, example: str, hi: float = 1e8) -> list[int]:
     """Comma-separated whole counts >= 1 with an optional `k` suffix (x `k`), e.g. 1024,8k,32k;
-    at most MAX_LIST of them."""
+    at most MAX_LIST of them; a value that is not whole (2.5, 0.1k of 1024) is refused, not rounded."""
     out = []
     parts = text.split(",")
     if len(parts) > MAX_LIST:
@@ -167,6 +167,8 @@ def parse_counts(text: str, flag: str, *, k: int, what: str, example: str, hi: f
             raise PrfaasError(f"{flag}: '{part[:40]}' is not a {what}", fix=f"use e.g. {flag} {example}") from None
         if not (1 <= v <= hi):
             raise PrfaasError(f"{flag}: '{part}' must be a {what} between 1 and {hi:g}", fix=f"use e.g. {flag} {example}")
+        if abs(v - round(v)) > 1e-9 * v:  # 1.5k is 1536; 2.5 GPUs is not a count (it used to round to 2)
+            raise PrfaasError(f"{flag}: '{part}' is not a whole {what}", fix=f"use e.g. {flag} {example}")
         out.append(int(round(v)))
     if not out:
         raise PrfaasError(f"{flag} is empty", fix=f"use e.g. {flag} {example}")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from prfaas_plan.cli.common import Fmt, emit, out_format, parse_names, parse_prices, run
+from prfaas_plan.cli.common import Fmt, emit, out_format, parse_counts, parse_names, parse_prices, run
 
 
 def _floats(text: str | None, flag: str) -> list[float] | None:
@@ -69,10 +69,13 @@ def size(
         from prfaas_plan.report.plots import draw_size, save_plot
         from prfaas_plan.report.size import render_size
 
-        gpi = _floats(gpus_per_instance, "--gpus-per-instance")
+        from prfaas_plan.specs.limits import MAX_INSTANCE_GPUS
+
+        gpi = None if gpus_per_instance is None else parse_counts(
+            gpus_per_instance, "--gpus-per-instance", k=1000, what="GPU count", example="4,8", hi=MAX_INSTANCE_GPUS)
         req = SizeRequest(scenario, set_ or [], target_from_trace(trace, peak_window, target_rps),
                           parse_names(prfaas_hardware, "--prfaas-hardware"), parse_names(local_hardware, "--local-hardware"),
-                          parse_prices(price), _floats(link_gbps, "--link-gbps"), [int(g) for g in gpi] if gpi else None,
+                          parse_prices(price), _floats(link_gbps, "--link-gbps"), gpi,
                           parse_names(recipes, "--recipes") or [], top, max_gpus)
         rep = size_scenario(req, export)
         if plot is not None:
