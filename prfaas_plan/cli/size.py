@@ -68,7 +68,6 @@ def size(
         from prfaas_plan.commands.size import SizeRequest, size_scenario, target_from_trace, write_export
         from prfaas_plan.report.plots import draw_size, save_plot
         from prfaas_plan.report.size import render_size
-
         from prfaas_plan.specs.limits import MAX_INSTANCE_GPUS
 
         gpi = None if gpus_per_instance is None else parse_counts(
