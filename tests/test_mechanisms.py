@@ -25,6 +25,10 @@ H200_BOUNDS = {
     "linear_attention[gdn]": 0.08, "linear_attention[kda]": 0.061, "allreduce[graph]": 0.091, "allreduce[eager]": 0.08,
 }
 
+# H20's rows (InferSim): every op is held to the issue's acceptance, per-op median APE <= 12%
+# (measured 10.0% moe fp8, 10.2% mla decode); GDN has its own strict xfail (a data contradiction)
+H20_BOUNDS = {"moe": 0.12, "mla_decode_attention": 0.12}
+
 
 @needs_data
 def test_h200_mechanism_blocks_predict_the_shared_kernels():
@@ -43,7 +47,7 @@ def test_h20_mechanism_blocks_predict_the_shared_kernels():
     for g in groups:
         print(f"h20 {g.op}/{g.dtype}: n={g.count} median APE {g.median_ape:.1%} bias {g.bias:+.1%}")
         if g.op != "linear_attention[gdn]":  # GDN: test_h20_gdn_within_12pct (strict xfail)
-            assert g.median_ape <= {"moe": 0.11, "mla_decode_attention": 0.112}[g.op]
+            assert g.median_ape <= H20_BOUNDS[g.op], g
 
 
 @needs_data
@@ -147,6 +151,23 @@ def test_expert_parallel_pays_less_per_gpu_than_one_gpu_but_more_than_its_share(
     tp8 = float(mech.moe_time(h, "fp8", 8192, 7168, 2048, 256, 8, 8, 1))
     print(f"EP1 {one * 1e3:.2f} ms, EP8 {ep8 * 1e3:.2f} ms, TP8 {tp8 * 1e3:.2f} ms")
     assert one / 8 < ep8 < one and one / 8 < tp8 < one
+
+
+def test_every_model_variant_has_one_fitted_family_shared_by_ops_and_mechanisms():
+    """The model schema's linear-attention variants each map to a fitted block (one table,
+    `mechanisms.LINEAR_FAMILY`); the op list carries that family, so a Qwen3-Next layer (written
+    `gated_deltanet`) is costed by the `gdn` block and never reaches the kernels under another name."""
+    from typing import get_args
+
+    from prfaas_plan.perf.ops import LinearAttentionOp, build_ops
+    from prfaas_plan.specs.model import LinearAttention
+
+    variants = get_args(LinearAttention.model_fields["variant"].annotation)
+    assert {mech.linear_family(v) for v in variants} <= set(mech.FITTED_LINEAR)
+    ops = [o for o in build_ops(catalog.load_model("qwen3-next-80b"), 8) if isinstance(o, LinearAttentionOp)]
+    assert ops and {o.variant for o in ops} == {"gdn"}
+    with pytest.raises(ValueError, match="unknown linear-attention variant"):
+        mech.linear_family("retnet")
 
 
 def test_lightning_is_costed_as_its_nearest_measured_relative_gdn():

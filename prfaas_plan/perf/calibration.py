@@ -27,7 +27,6 @@ from prfaas_plan.specs.hardware import (
 from prfaas_plan.specs.measurements import Measurements
 
 Arr = NDArray[np.float64]
-ACT_BYTES = 2.0
 
 
 def predict(hw: HardwareSpec, meas: Measurements) -> Arr:
@@ -39,7 +38,7 @@ def predict(hw: HardwareSpec, meas: Measurements) -> Arr:
         if sel.any():
             out[sel] = kernels.gemm_time(hw, str(dt), c["m"][sel], c["n"][sel], c["k"][sel])
     for dt in np.unique(meas.dtype):  # attention activations and caches in the row's dtype
-        ab = kernels.DTYPE_OPERAND_BYTES.get(str(dt), ACT_BYTES)
+        ab = kernels.DTYPE_OPERAND_BYTES.get(str(dt), kernels.OUTPUT_BYTES)
         sel = (meas.op == "prefill_attention") & (meas.dtype == dt)
         if sel.any():
             hd = c["head_dim"][sel]

@@ -58,17 +58,27 @@ Arr = NDArray[np.float64]
 WEIGHT_BYTES = {"bf16": 2.0, "fp8": 1.0, "int4": 0.5}  # int4: Marlin packs 8 weights per 32-bit word
 MOE_ROW_BLOCK_MIN, MOE_ROW_BLOCK_MAX = 16.0, 64.0
 MOE_COL_BLOCK = 128.0
-ACT_BYTES = 2.0
+ACT_BYTES = kernels.OUTPUT_BYTES  # bf16 activations (one definition: perf.kernels)
 MLA_LATENT, MLA_ROPE = 512, 64
 LINEAR_CHUNK = 64  # flash-linear-attention's chunk size BT
 STATE_COLUMNS = 64  # value columns per program of the state pass (BV; grid = (dv / BV, sequences x heads))
 CONV_BLOCK_TOKENS = 8  # tokens per program of the Triton causal-conv1d kernel (BLOCK_M)
 LINEAR_STATE_BYTES = 4.0  # fp32 recurrent state
 CONV_KERNEL = 4
+FITTED_LINEAR = ("gdn", "kda")
 # variants without a measured kernel, costed as Gated DeltaNet (their nearest measured relative: a gated
 # linear recurrence in the same chunked form); any other variant is an error, not silently GDN
 LINEAR_AS_GDN = ("lightning", "mamba2")
-FITTED_LINEAR = ("gdn", "kda")
+# a model's linear-attention variant (`specs.model.LinearAttention.variant`) or a measured row's kernel
+# family -> the fitted block that costs it: the one mapping, used by `perf.ops` and the functions below
+LINEAR_FAMILY = {"gdn": "gdn", "gated_deltanet": "gdn", "kda": "kda"} | dict.fromkeys(LINEAR_AS_GDN, "gdn")
+
+
+def linear_family(variant: str) -> str:
+    """The fitted kernel family (`FITTED_LINEAR`) that costs `variant`; unknown variants are an error."""
+    if variant not in LINEAR_FAMILY:
+        raise ValueError(f"unknown linear-attention variant {variant!r}")
+    return LINEAR_FAMILY[variant]
 
 
 def moe_compute_dtype(hw: HardwareSpec, weights_dtype: str) -> str:
@@ -179,7 +189,7 @@ def _conv_time(e: LinearAttentionEfficiency, bw: float, c: Arr, b: Arr, ch: Arr)
 
 def linear_block_note(hw: HardwareSpec, variant: str) -> str | None:
     """A line for the output when `variant` has no fitted block on `hw` (costed from first principles)."""
-    v = "gdn" if variant in LINEAR_AS_GDN else variant
+    v = linear_family(variant)
     if v in hw.efficiency.linear_attention:
         return None
     return (f"{hw.name} has no fitted {v} linear-attention block: its kernels are costed from first principles "
@@ -207,9 +217,7 @@ def linear_attention_time(
     """One linear-attention kernel: `kernel` is `chunk` (prefill recurrence over `tokens` in `batch`
     sequences), `conv` (prefill short convolution), `decode` (one recurrent step per sequence of
     `batch`) or `conv_update` (decode convolution). Heads are per GPU."""
-    v = "gdn" if variant in LINEAR_AS_GDN else variant
-    if v not in FITTED_LINEAR:
-        raise ValueError(f"unknown linear-attention variant {variant!r}")
+    v = linear_family(variant)
     e = hw.efficiency.linear_attention.get(v) or _first_principles(hw)  # type: ignore[call-overload]
     c, b, h, hk, k_, v_ = (np.asarray(x, dtype=float) for x in (tokens, batch, heads, key_heads, dk, dv))
     ds = hw.datasheet

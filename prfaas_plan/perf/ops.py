@@ -33,6 +33,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from prfaas_plan.perf.mechanisms import linear_family
 from prfaas_plan.specs.model import (
     DTYPE_BYTES,
     DenseFFN,
@@ -50,10 +51,6 @@ from prfaas_plan.specs.recipe import Recipe
 NORM_RESIDUAL_PASSES_PER_LAYER = 10
 # SiLU-and-multiply on the FFN intermediate: read gate and up, write the product.
 ACTIVATION_PASSES = 3
-# Linear-attention variants -> the measured kernel family that costs them (`perf.mechanisms`):
-# Gated DeltaNet is `gdn`; Lightning and Mamba2 (no measured kernel) are costed as GDN, their nearest
-# measured relative (a gated linear recurrence in the same chunked form).
-LINEAR_KERNEL = {"gated_deltanet": "gdn", "kda": "kda", "lightning": "gdn", "mamba2": "gdn"}
 
 
 @dataclass(frozen=True)
@@ -123,7 +120,7 @@ class LinearAttentionOp:
     label: str
     cls: str
     count: int
-    variant: str  # gdn | kda | lightning (costed as its nearest measured relative, GDN)
+    variant: str  # the fitted kernel family that costs it (`mechanisms.linear_family`): gdn | kda
     heads: float
     kv_heads: float
     key_dim: int
@@ -219,7 +216,7 @@ def _linear_ops(g_count: int, a: LinearAttention, hidden: int, G: int) -> list[O
     )
     ops.append(
         LinearAttentionOp(
-            f"{a.variant}.recurrence", "linear_attention", g_count, LINEAR_KERNEL.get(a.variant, a.variant),
+            f"{a.variant}.recurrence", "linear_attention", g_count, linear_family(a.variant),
             a.num_heads / G, a.key_heads / G, a.key_head_dim, a.value_head_dim, a.conv_kernel > 1,
         )
     )

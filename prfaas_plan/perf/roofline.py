@@ -42,7 +42,6 @@ Arr = NDArray[np.float64]
 # SGLang runs MLA prefill in the MHA form when the cached prefix is empty or at least this long
 # (SGLANG_CHUNKED_PREFIX_CACHE_THRESHOLD, default 8192: sglang/srt/environ.py), absorbed otherwise
 MLA_MHA_MIN_PREFIX = 8192
-ACT_BYTES = 2.0  # bf16 activations
 MOE_EXTRA_KERNELS = 3  # fused-MoE layer kernels besides its two GEMMs: token alignment, activation, top-k sum
 OP_CLASSES = ("gemm", "moe_gemm", "attention", "linear_attention", "elementwise", "collective", "overhead")
 
@@ -77,7 +76,7 @@ def _moe_time(op: FusedMoE, c: Arr, hw: HardwareSpec) -> Arr:
         return t
     assign = c * skew * op.top_k / op.expert_ep
     ie = op.expert_intermediate / op.expert_tp
-    byts = ACT_BYTES * (assign * ACTIVATION_PASSES * ie + assign * op.hidden + c * op.hidden)
+    byts = mech.ACT_BYTES * (assign * ACTIVATION_PASSES * ie + assign * op.hidden + c * op.hidden)
     mem_bw = hw.datasheet.hbm_bandwidth_bytes_per_s * hw.efficiency.memory_efficiency
     return np.asarray(t + MOE_EXTRA_KERNELS * hw.efficiency.gemm["bf16"].launch_s + byts / mem_bw, dtype=float)
 
