@@ -145,8 +145,9 @@ def refit_h20(meas: Path, h200: dict[str, Any]) -> dict[str, Any]:
     borrowed = [b for b in splice_mechanisms("h20", h200) if b not in measured]
     h20 = calibrate(["--hardware", "h20", "--system-from", "h200", "--paper-prefill", str(meas / "h20-infersim.csv"),
                      str(meas / "h20-infersim-mechanisms.csv")])
-    # InferSim's MoE rows time the two DeepGEMM grouped GEMMs alone, not the fused layer
-    h20["moe"]["fp8"]["gemms_only"] = True
+    # InferSim's MoE rows time the two DeepGEMM grouped GEMMs alone, not the fused layer: the fit reads that
+    # from the rows' kernel column (`fit_mechanisms.fit_moe`); checked here, not set by hand
+    assert h20["moe"]["fp8"]["gemms_only"], "h20 fp8 MoE rows should be detected as grouped GEMMs only"
     h20["gemm"]["bf16"] = dict(h20["gemm"]["fp8"])
     h20["gemm"]["bf16"].pop("activation_quant_efficiency", None)
     h20["source"] = (

@@ -322,3 +322,17 @@ def test_calibrate_flags_a_mechanism_parameter_at_its_bound():
     block = h20.linear_attention["gdn"]
     assert at_bounds("g", block, LINEAR_PARAMS["decode"]) == ["g.decode_memory_efficiency=1 (bounds 0.01-1)"]
     assert at_bounds("g", block.model_copy(update={"decode_memory_efficiency": 0.9}), LINEAR_PARAMS["decode"]) == []
+
+
+@needs_data
+def test_moe_fit_reads_gemms_only_from_the_rows():
+    """InferSim's H20 MoE rows time the two DeepGEMM grouped GEMMs alone: the fit says so itself (no
+    whole-layer traffic parameter, `gemms_only`), so the roofline adds the layer's other kernels; the
+    fused-layer rows of the H200 file fit the whole layer. refit_catalog.py asserts this instead of
+    setting the flag by hand."""
+    from prfaas_plan.perf.fit_mechanisms import fit_moe
+
+    h20 = fit_moe(catalog.load_hardware("h20"), read_many([str(H20_FILE)]), "fp8")
+    assert h20.gemms_only and h20.routed_bytes_efficiency is None
+    assert catalog.load_hardware("h20").efficiency.moe["fp8"].gemms_only
+    assert not catalog.load_hardware("h200").efficiency.moe["fp8"].gemms_only

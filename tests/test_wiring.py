@@ -142,13 +142,16 @@ def test_power_law_model_against_the_measured_skewed_kernels():
     meas = read_many([str(SHARED / "h200-sglang-mechanisms.csv")])
     c = meas.cols
     sel = (meas.op == "moe") & (meas.text["distribution"] == "power_law_1.01") & (c["ep"] > 1)
-    y, bal, sk = meas.latency_s[sel], [], []
-    for i in np.flatnonzero(sel):
-        m, k, n, E, K, tp, ep = (c[x][i] for x in ("m", "k", "n", "num_experts", "topk", "tp", "ep"))
-        imb = routing_imbalance("power_law", m, int(E), int(K), int(ep))[()]
-        bal.append(mech.moe_time(H200, str(meas.dtype[i]), m, k, n, E, K, tp, ep)[()])
-        sk.append(mech.moe_time(H200, str(meas.dtype[i]), m * imb, k, n, E, K, tp, ep)[()])
-    rb, rs = np.array(bal) / y - 1, np.array(sk) / y - 1
+    y, bal, sk = meas.latency_s[sel], np.zeros(sel.sum()), np.zeros(sel.sum())
+    m, k, n, E, K, tp, ep = (c[x][sel] for x in ("m", "k", "n", "num_experts", "topk", "tp", "ep"))
+    dt = meas.dtype[sel]
+    # vectorised per (dtype, experts, top-k, EP): one imbalance table and one kernel call per group
+    for key in sorted(set(zip(dt.tolist(), E.tolist(), K.tolist(), ep.tolist(), strict=True))):
+        g = (dt == key[0]) & (E == key[1]) & (K == key[2]) & (ep == key[3])
+        imb = routing_imbalance("power_law", m[g], int(key[1]), int(key[2]), int(key[3]))
+        bal[g] = mech.moe_time(H200, key[0], m[g], k[g], n[g], E[g], K[g], tp[g], ep[g])
+        sk[g] = mech.moe_time(H200, key[0], m[g] * imb, k[g], n[g], E[g], K[g], tp[g], ep[g])
+    rb, rs = bal / y - 1, sk / y - 1
     print(f"{sel.sum()} rows: balanced model median APE {np.median(abs(rb)):.1%} bias {np.median(rb):+.1%}; "
           f"skew model {np.median(abs(rs)):.1%} bias {np.median(rs):+.1%}")
     assert np.median(abs(rs)) < np.median(abs(rb))
