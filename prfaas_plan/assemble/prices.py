@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from prfaas_plan.catalog import Catalog
+from prfaas_plan.errors import PrfaasError
 from prfaas_plan.specs.hardware import HardwareSpec
 from prfaas_plan.specs.scenario import Cluster, ScenarioSpec
 
@@ -34,9 +35,23 @@ def cluster_for(sc: ScenarioSpec, hardware: str, instances: int, base: Cluster) 
 
 
 def price_of(cat: Catalog, sc: ScenarioSpec, hardware: str) -> tuple[float | None, str | None]:
-    """Price per GPU-hour of a GPU type and its source: the scenario's own (for a cluster of that
-    type) or the catalog's."""
-    cl = cluster_for(sc, hardware, 1, sc.local)
+    """Price per GPU-hour of a GPU type and its source: the scenario's own (a cluster of that type,
+    whatever its instance size: the price is per GPU) or the catalog's."""
+    own = next((c for c in (sc.prfaas, sc.local) if c is not None and c.hardware == hardware), None)
+    cl = own or Cluster(hardware=hardware, gpus=8, gpus_per_instance=8)
     hw = cat.hardware(hardware)
     src = cluster_price_source(cl, hw)
     return cluster_price(cl, hw), (f"scenario: {src}" if cl.price_usd_per_gpu_hour is not None else src)
+
+
+def price_or_override(cat: Catalog, sc: ScenarioSpec, hardware: str, given: dict[str, float],
+                      where: str) -> tuple[float, str]:
+    """A `--price` override, else `price_of`; no price anywhere is an error naming the fix."""
+    if hardware in given:
+        return given[hardware], "--price"
+    p, src = price_of(cat, sc, hardware)
+    if p is None:
+        raise PrfaasError(f"no price for {hardware}: neither --price, the scenario nor the catalog has one",
+                          where=where, fix=f"give --price {hardware}=USD_PER_GPU_HOUR "
+                          f"(or set price_usd_per_gpu_hour on a cluster of {hardware})")
+    return p, src or "catalog"

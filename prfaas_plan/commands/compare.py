@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from prfaas_plan.assemble.inputs import mix_inputs
-from prfaas_plan.assemble.prices import price_of
+from prfaas_plan.assemble.prices import price_or_override
 from prfaas_plan.assemble.scenario import LoadedScenario, load_scenario
 from prfaas_plan.catalog import Catalog
 from prfaas_plan.errors import InfeasibleError, PrfaasError
@@ -95,11 +95,7 @@ def _setup(cat: Catalog, loaded: LoadedScenario, prfaas_types: list[str] | None,
         raise PrfaasError(f"--price for {', '.join(unused)}, which is not among the compared GPUs",
                           fix="add it to --prfaas-hardware/--local-hardware or drop its --price")
     for h in dict.fromkeys(s.prf_types + s.loc_types):
-        p, src = (given[h], "--price") if h in given else price_of(cat, sc, h)
-        if p is None:
-            raise PrfaasError(f"no price for {h}: neither --price, the scenario nor the catalog has one",
-                              where=f"{loaded.path}",
-                              fix=f"give --price {h}=USD_PER_GPU_HOUR (or set price_usd_per_gpu_hour on a cluster of {h})")
+        p, src = price_or_override(cat, sc, h, given, str(loaded.path))
         s.prices[h] = {"usd_per_gpu_hour": p, "source": src}
     if len({str(v["source"]).split(":")[0] for v in s.prices.values()}) > 1:
         s.notes.append("prices mix scenario and catalog sources: check they are in the same units "

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from prfaas_plan.assemble.inputs import Lengths, workload_lengths
-from prfaas_plan.assemble.prices import cluster_price, cluster_price_source
+from prfaas_plan.assemble.prices import price_or_override
 from prfaas_plan.assemble.profiles import decode_rps, occupancy_profile, prefill_profile
 from prfaas_plan.assemble.scenario import LoadedScenario
 from prfaas_plan.catalog import Catalog
@@ -58,21 +58,6 @@ def _overrides(loaded: LoadedScenario, h: str, gpi: int, recipe: str) -> RecipeO
     return own
 
 
-def _price(cat: Catalog, loaded: LoadedScenario, h: str, prices: dict[str, float]) -> tuple[float, str]:
-    if h in prices:
-        return prices[h], "--price"
-    sc = loaded.spec
-    own = next((c for c in (sc.prfaas, sc.local) if c is not None and c.hardware == h), None)
-    hw = cat.hardware(h)
-    cl = own or Cluster(hardware=h, gpus=8, gpus_per_instance=8)
-    p = cluster_price(cl, hw)
-    if p is None:
-        raise PrfaasError(f"no price for {h}: neither --price, the scenario nor the catalog has one",
-                          where="--price", fix=f"add --price {h}=USD_PER_GPU_HOUR")
-    src = cluster_price_source(cl, hw) or "catalog"
-    return p, (f"scenario: {src}" if own is not None and own.price_usd_per_gpu_hour is not None else src)
-
-
 def prepare_gpu(cat: Catalog, loaded: LoadedScenario, ln: Lengths, h: str, gpi: int, recipe: str,
                 prices: dict[str, float]) -> Gpu:
     """One GPU type served with one recipe on instances of `gpi` GPUs (raises when it cannot run)."""
@@ -88,7 +73,7 @@ def prepare_gpu(cat: Catalog, loaded: LoadedScenario, ln: Lengths, h: str, gpi: 
     lo, hi = float(ln.atoms[0]), float(ln.atoms[-1])
     lat, _ = prefill_profile(model, hw, cl, lo, hi, measured)
     occ = occupancy_profile(model, hw, cl, lo, hi, lat) if sc.prefill_capacity == "throughput" else None
-    usd, src = _price(cat, loaded, h, prices)
+    usd, src = price_or_override(cat, sc, hw.name, prices, "--price")  # re-raised as is (build_families)
     r = model.recipe
     layout = f"{recipe}: {r.layout()}" + (" (assumed)" if r.assumed else "")
     return Gpu(hw.name, gpi, recipe, layout, model, lat, occ, usd, src, "UNCALIBRATED" not in hw.efficiency.source)
