@@ -25,10 +25,11 @@ def _shallow(text: str) -> bool:
     count too: a conservative over-estimate)."""
     import re
 
-    depth = run = 0
-    for ch in re.sub(r"[^\[\]{}]", "", text):
-        run = run + 1 if ch in "[{" else run - 1
-        depth = max(depth, run)
+    import numpy as np
+
+    b = np.frombuffer(text.encode("utf-8", "replace"), dtype=np.uint8)
+    step = np.isin(b, (ord("["), ord("{"))).astype(np.int64) - np.isin(b, (ord("]"), ord("}")))
+    depth = int(np.cumsum(step).max()) if len(step) else 0
     indent = max((len(m) for m in re.findall(r"^[ \t-]*", text, flags=re.M)), default=0)
     return depth + indent // 2 < C_PARSER_MAX_DEPTH
 
