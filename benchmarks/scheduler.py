@@ -61,7 +61,8 @@ def _vs(a: dict[str, float], s: dict[str, float]) -> str:
     return f"P99 {a['p99'] / s['p99']:.2f}x, mean {a['mean'] / s['mean']:.2f}x static"
 
 
-BEFORE = {"link_order": "ps", "borrow_decode": False, "local_wait_max_s": 2.0}  # the policy before the levers
+BEFORE = {"link_order": "ps", "borrow_decode": False, "local_wait_max_s": 2.0,
+          "shed_local": False}  # the policy before the levers
 LEVERS = [("before: ps sender, no loan, no local backlog", BEFORE),
           ("+ sjf sender only", {**BEFORE, "link_order": "sjf"}),
           ("+ fifo sender only", {**BEFORE, "link_order": "fifo"}),
@@ -69,7 +70,8 @@ LEVERS = [("before: ps sender, no loan, no local backlog", BEFORE),
           ("+ local backlog only", {**BEFORE, "local_wait_max_s": None}),
           ("sjf + loan", {"local_wait_max_s": 2.0}),
           ("sjf + local backlog", {"borrow_decode": False}),
-          ("default: sjf + loan + local backlog", {})]
+          ("sjf + loan + local backlog (no shedding: the first #15 merge)", {"shed_local": False}),
+          ("default: sjf + loan + local backlog + shedding", {})]
 
 
 def drop_figures() -> None:
@@ -162,6 +164,64 @@ def constant_figures() -> None:
           f"({thr_(ad.records) / thr_(st) - 1:+.2%}); TTFT static {ttft(st)}, adaptive {ttft(ad.records)}")
 
 
+def _drop(base, start: int, end: int, gbps: float):
+    import dataclasses
+
+    cfg = base[1]
+    f = np.ones(3600)
+    f[start:end] = gbps / (cfg.link_bytes_per_s * 8 / 1e9)
+    return dataclasses.replace(cfg, bandwidth_factors=f)
+
+
+def seed_row(seed: int, policy: dict) -> dict[str, float]:
+    """One seed's figures (README 'Scheduling', all-seeds table): the 120-s and 60-s drops at 4 Gbps
+    (adaptive against static and against static routing with the same shortest-first sender), and the
+    constant link over 20,000 requests (t_eff's second-half time average against t, throughput)."""
+    import dataclasses
+
+    from prfaas_plan.sim.adaptive import AdaptivePolicy, simulate_adaptive
+
+    base = setup(seed=seed)
+    rm, _, arr, unc, out, thr, alt = base
+    row: dict[str, float] = {}
+    for tag, (start, end) in (("d120", (300, 420)), ("d60", (300, 360))):
+        cfg = _drop(base, start, end, 4.0)
+        s = ttft(_static(rm, cfg, arr, unc, out))
+        sj = ttft(_static(rm, dataclasses.replace(cfg, link_order="sjf"), arr, unc, out))
+        a = ttft(simulate_adaptive(arr, alt, out, cfg, AdaptivePolicy(**policy), thr, atoms=length_atoms(rm)).records)
+        row.update({f"{tag}_p99": a["p99"] / s["p99"], f"{tag}_mean": a["mean"] / s["mean"],
+                    f"{tag}_sjf_p99": a["p99"] / sj["p99"], f"{tag}_sjf_mean": a["mean"] / sj["mean"],
+                    f"{tag}_static_p99": s["p99"], f"{tag}_adaptive_p99": a["p99"]})
+    rm, cfg, arr, unc, out, thr, alt = setup(n=20000, seed=seed)
+    st = _static(rm, cfg, arr, unc, out)
+    ad = simulate_adaptive(arr, alt, out, cfg, AdaptivePolicy(**policy), thr, atoms=length_atoms(rm))
+    te = np.array(ad.series.threshold_tokens)
+    w0 = arr[len(arr) // 10]
+
+    def thr_(r) -> float:
+        return float(((r.decode_end_s >= w0) & (r.decode_end_s <= arr[-1])).sum() / (arr[-1] - w0))
+
+    row.update({"teff": float(te[len(te) // 2:].mean() / thr - 1), "throughput": thr_(ad.records) / thr_(st) - 1})
+    return row
+
+
+def seed_table(seeds: list[int]) -> None:
+    """Markdown rows, before (no local shedding: the policy as of the first #15 merge) and after."""
+    print("| seed | 120-s drop P99 / mean vs static | vs static+sjf | 60-s drop P99 / mean | vs static+sjf "
+          "| constant link: t_eff / t - 1, throughput |")
+    for seed in seeds:
+        b, a = seed_row(seed, {"shed_local": False}), seed_row(seed, {})
+
+        def pair(k: str, b: dict = b, a: dict = a) -> str:
+            return f"{b[k + '_p99']:.2f} / {b[k + '_mean']:.2f} -> **{a[k + '_p99']:.2f} / {a[k + '_mean']:.2f}**"
+
+        def sj(k: str, b: dict = b, a: dict = a) -> str:
+            return f"{b[k + '_sjf_p99']:.2f} / {b[k + '_sjf_mean']:.2f} -> {a[k + '_sjf_p99']:.2f} / {a[k + '_sjf_mean']:.2f}"
+
+        print(f"| {seed} | {pair('d120')} | {sj('d120')} | {pair('d60')} | {sj('d60')} | "
+              f"{b['teff']:+.1%}, {b['throughput']:+.2%} -> {a['teff']:+.1%}, {a['throughput']:+.2%} |", flush=True)
+
+
 def child(n: int) -> None:
     import resource
 
@@ -182,9 +242,14 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=1_000_000)
     ap.add_argument("--skip-million", action="store_true")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--seeds", help="only the all-seeds table, for these seeds (e.g. 0-4 or 5-14)")
     a = ap.parse_args()
     if a.child:
         child(a.requests)
+        return
+    if a.seeds:
+        lo, _, hi = a.seeds.partition("-")
+        seed_table(list(range(int(lo), int(hi or lo) + 1)))
         return
     drop_figures()
     other_drops()

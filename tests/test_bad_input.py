@@ -409,6 +409,8 @@ CASES = [
                                              "--local-wait-max", "10"], {}, ("--local-wait-max", "--scheduler adaptive")),
     Case("flag-borrow-decode-with-static", ["simulate", "--requests", "100", "--no-borrow-decode"], {},
          ("--borrow-decode",)),
+    Case("flag-shed-local-with-static", ["simulate", "--requests", "100", "--no-shed-local"], {},
+         ("--shed-local", "--scheduler adaptive")),
     Case("flag-link-inflight-with-static", ["simulate", "--requests", "100", "--link-inflight", "2"], {},
          ("--link-inflight",)),
     Case("flag-cache-tokens-inf", ["simulate", "--requests", "100", "--cache-tokens", "inf"], {}, ("--cache-tokens",)),

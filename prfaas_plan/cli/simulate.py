@@ -78,6 +78,10 @@ BorrowDecodeOpt = Annotated[bool | None, typer.Option(
         "--borrow-decode/--no-borrow-decode",
         help="adaptive: lend idle decode instances to local prefill while the link's backlog is forecast to "
         "outlast --drain-delay (default on)")]
+ShedLocalOpt = Annotated[bool | None, typer.Option(
+        "--shed-local/--no-shed-local",
+        help="adaptive: while the local prefill queue is the bottleneck, send each local-bound request to PrfaaS "
+        "when it is expected to finish there first (default on)")]
 LocalWaitMaxOpt = Annotated[float | None, typer.Option(
         help="adaptive: local prefill wait, s, up to which t may still rise while the link's congestion is "
         "sustained (default: the local prefill time of the P99 of the planner's length atoms, 19.7 s in the paper "
@@ -92,7 +96,7 @@ PlotOpt = Annotated[Path | None, typer.Option(
 # the adaptive policy's options, passed to `commands.scheduling.make_policy` by name
 POLICY_OPTIONS = ("window", "raise_delay", "settle_delay", "util_high", "threshold_step", "max_factor",
                   "rebalance_interval", "drain_delay", "link_order", "link_inflight", "borrow_decode", "local_wait_max",
-                  "congestion_persist")
+                  "congestion_persist", "shed_local")
 
 
 def _show(res: dict[str, Any], fmt: str, output: Path | None, path: Path | None) -> None:
@@ -167,7 +171,7 @@ def simulate(
     drain_delay: DrainDelayOpt = None,
     link_order: LinkOrderOpt = None,
     link_inflight: LinkInflightOpt = None,
-    borrow_decode: BorrowDecodeOpt = None,
+    borrow_decode: BorrowDecodeOpt = None, shed_local: ShedLocalOpt = None,
     local_wait_max: LocalWaitMaxOpt = None, congestion_persist: CongestionPersistOpt = None,
     plot: PlotOpt = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="override a scenario field: PATH=VALUE")] = None,
