@@ -18,12 +18,10 @@ catalog and passes it to what needs it.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -31,7 +29,9 @@ from prfaas_plan.errors import InvalidFileError, UnknownNameError
 from prfaas_plan.io.yamlfile import read_yaml, validate_data
 from prfaas_plan.specs.hardware import HardwareSpec
 from prfaas_plan.specs.model import ModelSpec
-from prfaas_plan.specs.workload import WorkloadSpec
+
+if TYPE_CHECKING:
+    from prfaas_plan.specs.workload import WorkloadSpec
 
 KINDS = ("hardware", "models", "workloads", "scenarios")
 CATALOG_PATH_ENV = "PRFAAS_CATALOG_PATH"
@@ -39,11 +39,13 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def catalog_dir(kind: str) -> Path:
-    """Directory holding the shipped YAML files of one kind."""
-    packaged = resources.files("prfaas_plan") / "_data" / kind
+    """Directory holding the shipped YAML files of one kind (the package's `_data/<kind>` in a wheel,
+    else the source checkout's top-level folder)."""
+    package = Path(__file__).resolve().parent.parent
+    packaged = package / "_data" / kind
     if packaged.is_dir():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent.parent / kind
+        return packaged
+    return package.parent / kind
 
 
 def user_dirs_from_env() -> tuple[Path, ...]:
@@ -74,6 +76,8 @@ def looks_like_path(ref: str) -> bool:
 
 
 def _unknown(kind: str, ref: str, names: tuple[str, ...]) -> UnknownNameError:
+    import difflib
+
     key = ref.strip().lower()
     if kind == "hardware" and key == "cpu":
         return UnknownNameError(
@@ -156,4 +160,6 @@ class Catalog:
         return self.load("models", ref, ModelSpec)
 
     def workload(self, ref: str) -> WorkloadSpec:
+        from prfaas_plan.specs.workload import WorkloadSpec
+
         return self.load("workloads", ref, WorkloadSpec)

@@ -8,6 +8,6 @@ from __future__ import annotations
 
 
 def main() -> None:
-    from prfaas_plan.cli.app import main as _main
+    from prfaas_plan.cli.registry import main as _main
 
     _main()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import get_args
 
-from prfaas_plan.assemble.calibration import apply_calibration
 from prfaas_plan.catalog import Catalog
 from prfaas_plan.errors import PrfaasError
 from prfaas_plan.perf.api import KVThroughput, kv_throughput
@@ -19,7 +18,11 @@ from prfaas_plan.specs.recipe import CacheDtype, RecipeOverrides, Routing, Weigh
 def load_gpu(cat: Catalog, ref: str, calibration: Path | None) -> HardwareSpec:
     """A GPU entry (name or YAML path), with a calibration file's efficiency block if given."""
     hw = cat.hardware(ref)
-    return apply_calibration(hw, calibration) if calibration is not None else hw
+    if calibration is None:
+        return hw
+    from prfaas_plan.assemble.calibration import apply_calibration
+
+    return apply_calibration(hw, calibration)
 
 
 def recipe_overrides(weights_dtype: str | None = None, kv_dtype: str | None = None, tp: int | None = None,

@@ -46,4 +46,4 @@ PosWeight = Annotated[float, Field(gt=0, le=L.MAX_WEIGHT), AfterValidator(_finit
 
 
 class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, defer_build=True)
