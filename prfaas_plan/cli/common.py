@@ -84,32 +84,37 @@ def check_outputs(ctx: typer.Context | None) -> None:
     out_format(ctx)
 
 
-def emit(out: Any, output: Path | None = None) -> None:
-    """Print `out` (text or a rich renderable), or write it atomically to `output`. Tables off a
-    terminal (piped, or in a file) are rendered at full width: no cell is truncated."""
-    from rich.console import Console
+def _full_width(out: Any) -> str:
+    """`out` as text for a file or a pipe: tables at full width (no cell truncated), no colour, no
+    trailing spaces. Report tables and notes (`report.blocks`) render without rich where they can."""
+    plain = out.plain(WIDE) if hasattr(out, "plain") else None
+    if plain is None:
+        import io
 
+        from rich.console import Console
+
+        con = Console(file=io.StringIO(), width=WIDE, color_system=None)
+        con.print(out)
+        plain = con.file.getvalue()  # type: ignore[attr-defined]
+    return "\n".join(line.rstrip() for line in plain.splitlines()) + "\n"
+
+
+def emit(out: Any, output: Path | None = None) -> None:
+    """Print `out` (text, or a table / rich renderable), or write it atomically to `output`. Tables
+    off a terminal (piped, or in a file) are rendered at full width: no cell is truncated."""
     if output is not None:
         from prfaas_plan.io.files import atomic_write_text
 
-        if not isinstance(out, str):
-            import io
-
-            con = Console(file=io.StringIO(), width=WIDE, color_system=None)
-            con.print(out)
-            out = "\n".join(line.rstrip() for line in con.file.getvalue().splitlines()) + "\n"  # type: ignore[attr-defined]
-        atomic_write_text(output, out)
+        atomic_write_text(output, out if isinstance(out, str) else _full_width(out))
         return
     if isinstance(out, str):
         sys.stdout.write(out)
     elif sys.stdout.isatty():
+        from rich.console import Console
+
         Console().print(out)
     else:
-        import io
-
-        con = Console(file=io.StringIO(), width=WIDE, color_system=None)
-        con.print(out)
-        sys.stdout.write("\n".join(line.rstrip() for line in con.file.getvalue().splitlines()) + "\n")  # type: ignore[attr-defined]
+        sys.stdout.write(_full_width(out))
 
 
 def _debug(ctx: typer.Context | None) -> bool:

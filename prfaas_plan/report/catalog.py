@@ -6,7 +6,8 @@ from typing import Any
 
 from prfaas_plan.perf.kv import kv_layout
 from prfaas_plan.perf.ops import param_count, weight_bytes
-from prfaas_plan.report.tables import format_columns, rich_table, to_csv, to_json, to_markdown
+from prfaas_plan.report.blocks import table
+from prfaas_plan.report.tables import format_columns, to_csv, to_json, to_markdown
 from prfaas_plan.specs.hardware import HardwareSpec
 from prfaas_plan.specs.model import ModelSpec
 
@@ -19,7 +20,7 @@ def _out(cols: list[str], rows: list[list[Any]], fmt_name: str, title: str, data
     srows = format_columns(rows)
     if fmt_name == "markdown":
         return to_markdown(cols, srows, title)
-    return rich_table(cols, srows, title)
+    return table(cols, srows, title)
 
 
 def render_hardware(specs: list[HardwareSpec], one: bool, fmt_name: str) -> Any:

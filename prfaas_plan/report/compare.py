@@ -14,7 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from prfaas_plan.plan.compare import CompareResult, Mix
-from prfaas_plan.report.tables import rich_table, to_csv, to_json, to_markdown
+from prfaas_plan.report.blocks import Note, blocks, table
+from prfaas_plan.report.tables import to_csv, to_json, to_markdown
 
 COLS = ["prfaas_hardware", "prfaas_gpus", "local_hardware", "local_gpus", "cost_usd_per_hour",
         "max_throughput_rps", "rps_per_usd_hour", "threshold_tokens", "pd_prefill_instances", "pd_decode_instances",
@@ -104,8 +105,6 @@ def render_compare(r: CompareResult, fmt: str) -> Any:
     if fmt == "markdown":
         return (to_markdown(HDR, front, title) + "\n" + to_markdown(["pick"] + HDR, picks) + "\n"
                 + "".join(f"- {x}\n" for x in lines))
-    from rich.console import Group
-    from rich.text import Text
 
-    return Group(rich_table(HDR, front, title), rich_table(["pick"] + HDR, picks),
-                 *[Text(x, style="dim") for x in lines])
+    return blocks(table(HDR, front, title), table(["pick"] + HDR, picks),
+                  *[Note(x, style="dim") for x in lines])

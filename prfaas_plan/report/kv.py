@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from prfaas_plan.perf.api import KVThroughput
-from prfaas_plan.report.tables import fmt, rich_table, to_csv, to_json, to_markdown
+from prfaas_plan.report.blocks import blocks, table
+from prfaas_plan.report.tables import fmt, to_csv, to_json, to_markdown
 
 BASE_COLS = ["tokens", "KV bytes", "KV MiB", "prefill s", "KV Gbps", "dominant"]
 
@@ -80,10 +81,9 @@ def render_kv(r: KVThroughput, fmt_name: str, breakdown: bool) -> Any:
     if fmt_name == "markdown":
         return to_markdown(cols, str_rows, title)
     if not breakdown:
-        return rich_table(cols, str_rows, title)
-    from rich.console import Group
+        return table(cols, str_rows, title)
 
-    main = rich_table(BASE_COLS, [r[: len(BASE_COLS)] for r in str_rows], title)
+    main = table(BASE_COLS, [r[: len(BASE_COLS)] for r in str_rows], title)
     bcols = ["op class (s)"] + [str(int(t)) for t in r.tokens]
     brows = [[c] + [f"{float(v):.3f}" for v in r.breakdown[c]] for c in classes]
-    return Group(main, rich_table(bcols, brows, "Prefill time per op class, seconds"))
+    return blocks(main, table(bcols, brows, "Prefill time per op class, seconds"))

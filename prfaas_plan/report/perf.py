@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from prfaas_plan.perf.instance import PerfResult
-from prfaas_plan.report.tables import rich_table, to_json, to_markdown
+from prfaas_plan.report.blocks import Note, blocks, table
+from prfaas_plan.report.tables import to_json, to_markdown
 
 LIMITED = {"given": "--decode-batch", "slo": "the decode SLO", "hbm": "HBM for KV", "limit": "the CUDA-graph batch cap"}
 
@@ -73,7 +74,5 @@ def render_perf(r: PerfResult, fmt_name: str) -> Any:
     if fmt_name == "markdown":
         return (to_markdown(cols, _rows(r), title) + "\n" + to_markdown(bcols, _breakdown_rows(r), "Breakdown")
                 + f"\n- {foot}\n")
-    from rich.console import Group
-    from rich.text import Text
 
-    return Group(rich_table(cols, _rows(r), title), rich_table(bcols, _breakdown_rows(r), "Breakdown"), Text(foot))
+    return blocks(table(cols, _rows(r), title), table(bcols, _breakdown_rows(r), "Breakdown"), Note(foot))

@@ -19,7 +19,8 @@ from typing import Any
 
 from prfaas_plan.plan.expect import Check
 from prfaas_plan.plan.planner import Plan, PlanReport
-from prfaas_plan.report.tables import rich_table, to_json, to_markdown
+from prfaas_plan.report.blocks import Note, blocks, table
+from prfaas_plan.report.tables import to_json, to_markdown
 
 
 def _clean(v: Any) -> Any:
@@ -142,11 +143,9 @@ def render_plan(r: PlanReport, info: dict[str, Any], fmt_name: str, load: float,
     if fmt_name == "markdown":
         exp = ("\n" + to_markdown(EXPECT_COLS, expectation_rows(checks), "Expectations")) if checks else ""
         return to_markdown(cols, rows, title) + "\n" + "\n".join(f"- {x}" for x in foot) + "\n" + exp
-    from rich.console import Group
-    from rich.text import Text
 
-    extra = [rich_table(EXPECT_COLS, expectation_rows(checks), "Expectations")] if checks else []
-    return Group(rich_table(cols, rows, title), *[Text(x) for x in foot], *extra)
+    extra = [table(EXPECT_COLS, expectation_rows(checks), "Expectations")] if checks else []
+    return blocks(table(cols, rows, title), *[Note(x) for x in foot], *extra)
 
 
 def expectation_lines(checks: list[Check]) -> str:

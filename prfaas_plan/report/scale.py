@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from prfaas_plan.report.tables import fmt, rich_table, to_csv, to_json, to_markdown
+from prfaas_plan.report.blocks import Note, blocks, table
+from prfaas_plan.report.tables import fmt, to_csv, to_json, to_markdown
 
 COLS = ["gpus", "instances", "egress_gbps", "egress_gbps_exact", "p99_1s_gbps", "link_gbps_needed"]
 HEADERS = ["GPUs", "instances", "egress Eq.2 (Gbps)", "egress exact (Gbps)", "P99 1 s (Gbps)", "link needed (Gbps)"]
@@ -22,7 +23,5 @@ def render_scale(data: dict[str, Any], fmt_name: str) -> Any:
              f"(Phi_kv {data['kv_gbps_per_instance']:.2f} Gbps per instance at {data['representative_tokens']:,.0f} tokens)")
     if fmt_name == "markdown":
         return to_markdown(HEADERS, srows, title) + "".join(f"\n- {n}" for n in data["notes"]) + "\n"
-    from rich.console import Group
-    from rich.text import Text
 
-    return Group(rich_table(HEADERS, srows, title), *[Text(n, style="dim") for n in data["notes"]])
+    return blocks(table(HEADERS, srows, title), *[Note(n, style="dim") for n in data["notes"]])

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from prfaas_plan.report.tables import fmt, rich_table, to_csv, to_json, to_markdown
+from prfaas_plan.report.blocks import Note, blocks, table
+from prfaas_plan.report.tables import fmt, to_csv, to_json, to_markdown
 
 LABELS = {
     "throughput_rps": "throughput (req/s)", "ttft_mean_s": "TTFT mean (s)", "ttft_p90_s": "TTFT P90 (s)",
@@ -76,10 +77,8 @@ def render_simulation(res: dict[str, Any], fmt_name: str) -> Any:
         extra = to_markdown(sch[0], sch[1], "schedulers") + "\n" if sch is not None else ""
         return (to_markdown(cols, rows, title) + "\n" + to_markdown(st_cols, st_rows) + "\n" + extra
                 + "".join(f"- {x}\n" for x in lines))
-    from rich.console import Group
-    from rich.text import Text
 
-    tables = [rich_table(cols, rows, title), rich_table(st_cols, st_rows)]
+    tables = [table(cols, rows, title), table(st_cols, st_rows)]
     if sch is not None:
-        tables.append(rich_table(sch[0], sch[1], "schedulers (same arrivals)"))
-    return Group(*tables, *[Text(x, style="dim") for x in lines])
+        tables.append(table(sch[0], sch[1], "schedulers (same arrivals)"))
+    return blocks(*tables, *[Note(x, style="dim") for x in lines])

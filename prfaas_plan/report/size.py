@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from prfaas_plan.report.tables import fmt, rich_table, to_csv, to_json, to_markdown
+from prfaas_plan.report.blocks import Note, blocks, table
+from prfaas_plan.report.tables import fmt, to_csv, to_json, to_markdown
 
 COLS = ["row", "prfaas", "local", "recipe", "inst P/p/d", "threshold", "offload", "binding", "lambda_max",
         "ttft mean/p90 s", "tpot ms", "egress mean/p99", "link need", "$/h", "$/M out tok", "trust"]
@@ -75,7 +76,5 @@ def render_size(r: Any, fmt_name: str) -> Any:
     extra = [f"saves vs {k}: {v['usd_per_hour']:.1f} $/h, {v['gpus']} GPUs" for k, v in size_data(r)["savings"].items()]
     if fmt_name == "markdown":
         return to_markdown(COLS, _rows(r), title) + "".join(f"\n- {n}" for n in extra + r.notes) + "\n"
-    from rich.console import Group
-    from rich.text import Text
 
-    return Group(rich_table(COLS, _rows(r), title), *(Text(n) for n in extra + r.notes))
+    return blocks(table(COLS, _rows(r), title), *(Note(n) for n in extra + r.notes))

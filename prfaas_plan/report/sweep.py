@@ -9,7 +9,8 @@ import numpy as np
 from prfaas_plan.errors import PrfaasError
 from prfaas_plan.plan.planner import PlanInputs
 from prfaas_plan.plan.throughput import column_at, lambda_matrix, optimise, stage_grid
-from prfaas_plan.report.tables import format_columns, rich_table, to_csv, to_json, to_markdown
+from prfaas_plan.report.blocks import table
+from prfaas_plan.report.tables import format_columns, to_csv, to_json, to_markdown
 
 SWEEP_POINTS = 40
 MAX_SWEEP_CELLS = 20_000_000  # the split sweep's matrix: a few arrays of this many floats
@@ -56,4 +57,4 @@ def render_sweep(inp: PlanInputs, kind: str, fmt_name: str) -> Any:
         return to_csv(cols, rows)
     srows = format_columns(rows)
     title = f"Bound curves against {'t' if kind == 'threshold' else 'N_p'} (requests/s)"
-    return to_markdown(cols, srows, title) if fmt_name == "markdown" else rich_table(cols, srows, title)
+    return to_markdown(cols, srows, title) if fmt_name == "markdown" else table(cols, srows, title)

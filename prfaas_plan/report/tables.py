@@ -1,4 +1,4 @@
-"""Generic tabular rendering in table (rich), csv, markdown and json formats."""
+"""Generic tabular rendering in csv, markdown and json formats (tables for the terminal: `report.blocks`)."""
 
 from __future__ import annotations
 
@@ -69,19 +69,6 @@ def to_markdown(columns: Sequence[str], rows: Sequence[Sequence[str]], title: st
     for r in rows:
         out.append("| " + " | ".join(r) + " |")
     return "\n".join(out) + "\n"
-
-
-def rich_table(columns: Sequence[str], rows: Sequence[Sequence[str]], title: str | None = None) -> Any:
-    from rich.markup import escape
-    from rich.table import Table
-
-    # cells are data, not markup: an op label such as `moe[power_law_1.01]` must print as written
-    t = Table(title=escape(title) if title else title, title_justify="left", header_style="bold")
-    for i, c in enumerate(columns):
-        t.add_column(escape(c), justify="left" if i == 0 else "right")
-    for r in rows:
-        t.add_row(*(escape(str(x)) for x in r))
-    return t
 
 
 _SCALARS = (int, float, bool, type(None))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from prfaas_plan.report.tables import rich_table, to_csv, to_json, to_markdown
+from prfaas_plan.report.blocks import blocks, table
+from prfaas_plan.report.tables import to_csv, to_json, to_markdown
 
 COLS = ["op", "dtype", "count", "MAPE", "median APE", "P90 APE", "bias"]
 WORST_COLS = ["worst rows: op", "dtype", "shape", "measured ms", "predicted ms", "error"]
@@ -27,6 +28,5 @@ def render_validate(data: dict[str, Any], fmt_name: str) -> Any:
               f"{w['error'] * 100:+.0f}%"] for w in data["worst"]]
     if fmt_name == "markdown":
         return to_markdown(COLS, srows, title) + "\n" + to_markdown(WORST_COLS, wrows)
-    from rich.console import Group
 
-    return Group(rich_table(COLS, srows, title), rich_table(WORST_COLS, wrows))
+    return blocks(table(COLS, srows, title), table(WORST_COLS, wrows))
