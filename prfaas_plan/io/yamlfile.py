@@ -28,8 +28,10 @@ def _shallow(text: str) -> bool:
     import numpy as np
 
     b = np.frombuffer(text.encode("utf-8", "replace"), dtype=np.uint8)
-    step = np.isin(b, (ord("["), ord("{"))).astype(np.int64) - np.isin(b, (ord("]"), ord("}")))
-    depth = int(np.cumsum(step).max()) if len(step) else 0
+    step_of = np.zeros(256, dtype=np.int64)  # +1 for an opening bracket, -1 for a closing one, by byte
+    step_of[[ord("["), ord("{")]] = 1
+    step_of[[ord("]"), ord("}")]] = -1
+    depth = int(np.cumsum(step_of[b]).max()) if len(b) else 0
     indent = max((len(m) for m in re.findall(r"^[ \t-]*", text, flags=re.M)), default=0)
     return depth + indent // 2 < C_PARSER_MAX_DEPTH
 
