@@ -104,10 +104,11 @@ def test_an_unfittable_recipe_is_infeasible():
 
 
 @pytest.mark.parametrize(("dtype", "gpus", "suggested"), [
-    ("bf16", 8, "--weights-dtype fp8 or int4 or fp4"), ("fp8", 8, "--weights-dtype int4 or fp4"), ("int4", 2, None)])
+    ("bf16", 8, "--weights-dtype fp8 or int4 or fp4"), ("fp8", 4, "--weights-dtype int4 or fp4"), ("int4", 2, None)])
 def test_weights_that_do_not_fit_are_pointed_only_at_fewer_bytes_per_weight(dtype, gpus, suggested):
-    """prfaas-hybrid-1t: 2,063 GB in bf16, 1,034 GB in fp8 (8 x H200 hold 1,015 GB), 519 GB in int4 (2 x
-    H200 hold 254 GB; fp4 is as many bytes as int4, so nothing narrower is suggested)."""
+    """prfaas-hybrid-1t: 2,063 GB in bf16 (8 x H200 hold 8 x 150.75 x 0.9 = 1,085 GB), 1,034 GB in fp8 (4 x
+    H200 hold 543 GB), 519 GB in int4 (2 x H200 hold 271 GB; fp4 is as many bytes as int4, so nothing
+    narrower is suggested)."""
     m = catalog.load_model("prfaas-hybrid-1t")
     rc = RecipeOverrides(weights_dtype=dtype).apply(m.recipe.for_gpus(gpus))
     with pytest.raises(InfeasibleError) as e:
@@ -115,6 +116,29 @@ def test_weights_that_do_not_fit_are_pointed_only_at_fewer_bytes_per_weight(dtyp
     fix = e.value.fix or ""
     assert (suggested in fix) if suggested else ("lower-precision" not in fix)
     assert f"--weights-dtype {dtype}" not in fix and f" {dtype} " not in fix.split("(")[-1]
+
+
+def test_an_instance_runs_the_first_published_checkpoint_that_fits():
+    """prfaas-hybrid-1t publishes fp8 (1,034 GB) and int4 (519 GB) checkpoints. 8 x H200 (8 x 143,771 MiB x
+    0.9 = 1,085 GB usable) run fp8; 8 x H20 (8 x 97,871 MiB x 0.9 = 739 GB) cannot, so they run int4 and the
+    recipe's source says why; an explicit fp8 on H20 is an error, not silently replaced."""
+    from prfaas_plan.perf.recipe import resolve_recipe
+
+    m = catalog.load_model("prfaas-hybrid-1t")
+    assert m.recipe.weights_dtype == "fp8" and m.recipe.fallback_weights_dtypes == ("int4",)
+    on_h200 = resolve_recipe(m, catalog.load_hardware("h200"), 8)
+    on_h20 = resolve_recipe(m, catalog.load_hardware("h20"), 8)
+    assert on_h200.weights_dtype == "fp8" and "do not fit" not in on_h200.source
+    assert on_h20.weights_dtype == "int4" and "fp8 weights (1,034 GB) do not fit 8 x h20 (739 GB usable)" in on_h20.source
+    with pytest.raises(InfeasibleError, match="fp8"):
+        resolve_recipe(m, catalog.load_hardware("h20"), 8, RecipeOverrides(weights_dtype="fp8"))
+
+
+def test_a_fallback_checkpoint_must_differ_from_the_primary():
+    from prfaas_plan.specs.recipe import Recipe
+
+    with pytest.raises(ValueError, match="fallback_weights_dtypes"):
+        Recipe(weights_dtype="fp8", fallback_weights_dtypes=("fp8",), source="t")
 
 
 def _kv(*args):

@@ -46,13 +46,19 @@ def paper_targets(cat: Catalog, hardware: str = "h200") -> tuple[list[Any], tupl
     from prfaas_plan.perf import paper_targets as pt
     from prfaas_plan.perf.calibration import SYSTEM_PARAMS, PrefillTarget
     from prfaas_plan.perf.kv import kv_bytes
+    from prfaas_plan.perf.recipe import resolve_recipe
+
+    def served(name: str, gpus: int) -> Any:
+        """The catalog model with the recipe its instance runs on this GPU (the checkpoint that fits)."""
+        m = cat.model(name)
+        return m.with_recipe(resolve_recipe(m, cat.hardware(hardware), gpus, where=f"models/{name}.yaml: recipe"))
 
     if hardware == "h20":
         import numpy as np
 
         from prfaas_plan.plan.dist import TruncLogNormal
 
-        m = cat.model(pt.TABLE5_MODEL)
+        m = served(pt.TABLE5_MODEL, pt.TABLE6_LOCAL_GPUS)
         d = TruncLogNormal(**pt.TABLE6_LOGNORMAL)
         n = 400
         atoms = d.ppf((np.arange(n) + 0.5) / n)
@@ -70,11 +76,11 @@ def paper_targets(cat: Catalog, hardware: str = "h200") -> tuple[list[Any], tupl
                           f"not {hardware!r}; drop --paper-prefill or use --system-from")
     out: list[Any] = []
     for name, gbps in pt.TABLE3_KV_GBPS.items():
-        m = cat.model(name)
+        m = served(name, pt.PAPER_GPUS)
         S = kv_bytes(m, pt.TABLE3_TOKENS)
         for tok, s, gb in zip(pt.TABLE3_TOKENS, S, gbps, strict=True):
             out.append(PrefillTarget(m, pt.PAPER_GPUS, tok, float(s) * 8 / (gb * 1e9), f"table3/{name}@{tok}"))
-    m = cat.model(pt.TABLE5_MODEL)
+    m = served(pt.TABLE5_MODEL, pt.PAPER_GPUS)
     for tok, sec in zip(pt.TABLE5_TOKENS, pt.TABLE5_PREFILL_S, strict=True):
         out.append(PrefillTarget(m, pt.PAPER_GPUS, tok, sec, f"table5/{pt.TABLE5_MODEL}@{tok}"))
     return out, SYSTEM_PARAMS

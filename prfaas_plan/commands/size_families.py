@@ -23,6 +23,7 @@ from prfaas_plan.errors import PrfaasError
 from prfaas_plan.perf.kv import kv_bytes
 from prfaas_plan.perf.recipe import resolve_recipe
 from prfaas_plan.perf.roofline import decode_step_time
+from prfaas_plan.plan.dist import DEFAULT_ATOMS
 from prfaas_plan.plan.feasibility import check_weights_fit
 from prfaas_plan.plan.size import Family
 from prfaas_plan.plan.throughput import RouteModel
@@ -58,9 +59,11 @@ def _overrides(loaded: LoadedScenario, h: str, gpi: int, recipe: str) -> RecipeO
     return own
 
 
-def prepare_gpu(cat: Catalog, loaded: LoadedScenario, ln: Lengths, h: str, gpi: int, recipe: str,
+def prepare_gpu(cat: Catalog, loaded: LoadedScenario, span: tuple[float, float], h: str, gpi: int, recipe: str,
                 prices: dict[str, float]) -> Gpu:
-    """One GPU type served with one recipe on instances of `gpi` GPUs (raises when it cannot run)."""
+    """One GPU type served with one recipe on instances of `gpi` GPUs (raises when it cannot run). Its
+    profiles span `span`, the planner's full-resolution length range, so that a family re-planned on
+    the planner's atoms (or its export, by `plan`) sees exactly the profiles `plan` builds."""
     sc = loaded.spec
     hw = cat.hardware(h)
     base = cat.model(sc.model)
@@ -70,7 +73,7 @@ def prepare_gpu(cat: Catalog, loaded: LoadedScenario, ln: Lengths, h: str, gpi: 
                 and c.gpus_per_instance == gpi), None)
     measured = own.prefill_profile if own is not None and recipe == "scenario" else None
     cl = Cluster(hardware=h, gpus=gpi, gpus_per_instance=gpi)
-    lo, hi = float(ln.atoms[0]), float(ln.atoms[-1])
+    lo, hi = span
     lat, _ = prefill_profile(model, hw, cl, lo, hi, measured)
     occ = occupancy_profile(model, hw, cl, lo, hi, lat) if sc.prefill_capacity == "throughput" else None
     usd, src = price_or_override(cat, sc, hw.name, prices, "--price")  # re-raised as is (build_families)
@@ -88,8 +91,10 @@ def local_decode(cat: Catalog, loaded: LoadedScenario, ln: Lengths, g: Gpu) -> t
     step = float(info["step_time_s"])
     if isinstance(sc.decode, FixedDecode) and (g.name, g.gpi) != (sc.local.hardware, sc.local.gpus_per_instance):
         ctx = ln.mean_full + ln.mean_out / 2
-        ref = decode_step_time(g.model, cat.hardware(sc.local.hardware), sc.local.gpus_per_instance,
-                               [sc.decode.max_batch], ctx).total[0]
+        ref_hw, ref_g, base = cat.hardware(sc.local.hardware), sc.local.gpus_per_instance, cat.model(sc.model)
+        # the reference runs the recipe the scenario's own local GPU runs (its checkpoint may differ from g's)
+        ref_model = base.with_recipe(resolve_recipe(base, ref_hw, ref_g, sc.local.recipe, "local.recipe"))
+        ref = decode_step_time(ref_model, ref_hw, ref_g, [sc.decode.max_batch], ctx).total[0]
         new = decode_step_time(g.model, cat.hardware(g.name), g.gpi, [sc.decode.max_batch], ctx).total[0]
         ratio = float(ref / new)
         rps, step = rps * ratio, step / ratio
@@ -121,13 +126,15 @@ def build_families(cat: Catalog, loaded: LoadedScenario, prf: list[str], loc: li
                    atoms: int) -> tuple[list[Family], list[FamilyMeta], list[str]]:
     sc = loaded.spec
     ln = workload_lengths(loaded.workload, atoms)
+    full = ln if atoms == DEFAULT_ATOMS else workload_lengths(loaded.workload, DEFAULT_ATOMS)
+    span = float(full.atoms[0]), float(full.atoms[-1])
     notes: list[str] = []
     gpus: dict[GpuKey, Gpu | None] = {}
     for h in dict.fromkeys(prf + loc):
         for gpi in gpis:
             for r in recipes:
                 try:
-                    gpus[(h, gpi, r)] = prepare_gpu(cat, loaded, ln, h, gpi, r, prices)
+                    gpus[(h, gpi, r)] = prepare_gpu(cat, loaded, span, h, gpi, r, prices)
                 except PrfaasError as e:
                     if e.where == "--price":
                         raise

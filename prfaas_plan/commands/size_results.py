@@ -18,13 +18,14 @@ from prfaas_plan.assemble.inputs import workload_lengths
 from prfaas_plan.assemble.scenario import LoadedScenario
 from prfaas_plan.catalog import Catalog
 from prfaas_plan.commands.size_families import FamilyMeta, route_model
+from prfaas_plan.plan.dist import DEFAULT_ATOMS
 from prfaas_plan.plan.planner import Plan, PlanInputs, pinned_plan, routing_cut
 from prfaas_plan.plan.scale import burst_p99_bytes
 from prfaas_plan.plan.size import Demand, Family, Sized, size_all, size_family
 from prfaas_plan.plan.throughput import RouteModel, evaluate, stage_grid
 from prfaas_plan.specs.scenario import FixedDecode
 
-FULL_ATOMS = 20000
+FULL_ATOMS = DEFAULT_ATOMS  # the planner's resolution, so a re-plan matches `plan`
 LINK_TARGET_UTILIZATION = 0.7
 REFINE_TRIES = 3
 MAX_THRESHOLD = 1e12  # tokens: above every length (nothing offloaded)

@@ -38,8 +38,31 @@ def resolve_recipe(
                               where=f"{where}.{field} ({FLAG[field]})" if field else where,
                               fix=f"choose degrees that divide the instance's {gpus} GPUs "
                               "(attention TP x DP = GPUs, expert TP x EP = GPUs)") from None
+    recipe = fitting_checkpoint(model, hw, recipe)
     check_recipe(model, hw, recipe, where)
     return recipe
+
+
+def fitting_checkpoint(model: ModelSpec, hw: HardwareSpec, recipe: Recipe) -> Recipe:
+    """`recipe`, or, when its weights do not fit the instance's HBM, the same recipe on the first of its
+    `fallback_weights_dtypes` that fits and that `hw` can run, with the reason added to its `source`
+    (an operator deploys the published checkpoint that fits). Unchanged when nothing fits: `check_recipe`
+    then reports the primary checkpoint."""
+    have = usable_hbm_bytes(hw, recipe.gpus)
+    if weight_bytes(model, recipe) < have:
+        return recipe
+    for dtype in recipe.fallback_weights_dtypes:
+        alt = recipe.model_copy(update={"weights_dtype": dtype, "fallback_weights_dtypes": ()})
+        if weight_bytes(model, alt) < have and not hardware_errors(alt, hw):
+            why = (f"{recipe.weights_dtype} weights ({weight_bytes(model, recipe) / 1e9:,.0f} GB) do not fit "
+                   f"{recipe.gpus} x {hw.name} ({have / 1e9:,.0f} GB usable), so its published {dtype} checkpoint")
+            return alt.model_copy(update={"source": f"{recipe.source}; {why}"})
+    return recipe
+
+
+def usable_hbm_bytes(hw: HardwareSpec, gpus: int) -> float:
+    """HBM an instance of `gpus` GPUs gives weights + KV (`USABLE_HBM_FRACTION` of the device total)."""
+    return hw.datasheet.hbm_capacity_bytes * gpus * USABLE_HBM_FRACTION
 
 
 # weights dtypes from the widest: a model that does not fit is pointed only at ones with fewer bytes per weight
@@ -52,7 +75,7 @@ def check_recipe(model: ModelSpec, hw: HardwareSpec, recipe: Recipe, where: str 
     for field, problem, fix in model_errors(model, recipe) + hardware_errors(recipe, hw):
         raise PrfaasError(f"{model.name}: {problem}", where=f"{where}.{field} ({FLAG.get(field, field)})", fix=fix)
     need = weight_bytes(model, recipe)
-    have = hw.datasheet.hbm_capacity_bytes * recipe.gpus * USABLE_HBM_FRACTION
+    have = usable_hbm_bytes(hw, recipe.gpus)
     if need >= have:
         per_gpu = hw.datasheet.hbm_capacity_bytes * USABLE_HBM_FRACTION
         min_gpus = int(need // per_gpu) + 1

@@ -4,16 +4,9 @@ from __future__ import annotations
 
 from prfaas_plan.errors import InfeasibleError
 from prfaas_plan.perf.ops import weight_bytes
+from prfaas_plan.perf.recipe import USABLE_HBM_FRACTION, usable_hbm_bytes
 from prfaas_plan.specs.hardware import HardwareSpec
 from prfaas_plan.specs.model import ModelSpec
-
-# Fraction of HBM the serving engine can give to weights + KV (the rest: activations, CUDA graphs,
-# NCCL buffers). SGLang's default mem_fraction_static is 0.85-0.9; vLLM's gpu_memory_utilization 0.9.
-USABLE_HBM_FRACTION = 0.9
-
-
-def usable_hbm_bytes(hw: HardwareSpec, gpus: int) -> float:
-    return hw.datasheet.hbm_capacity_bytes * gpus * USABLE_HBM_FRACTION
 
 
 def check_weights_fit(model: ModelSpec, hw: HardwareSpec, gpus: int, field: str) -> float:

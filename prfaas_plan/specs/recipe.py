@@ -39,8 +39,13 @@ class Recipe(StrictModel):
     """One instance's serving recipe (see the module docstring)."""
 
     gpus: InstanceGpus = Field(default=DEFAULT_RECIPE_GPUS, description="GPUs of the instance the recipe is for")
-    weights_dtype: WeightDtype = Field(description="weights of the checkpoint deployed (fp8 = block-scaled fp8, "
-                                       "int4 = int4 weights run as W4A8 where fp8 exists, else W4A16)")
+    weights_dtype: WeightDtype = Field(description="weights of the checkpoint deployed (fp8 = block-scaled fp8 "
+                                       "weights and activations, W8A8; int4 = int4 weights with bf16 activations, "
+                                       "W4A16, the Marlin kernels SGLang runs)")
+    fallback_weights_dtypes: tuple[WeightDtype, ...] = Field(
+        default=(), description="other published checkpoints of the model, in order of preference: an instance "
+        "whose HBM cannot hold `weights_dtype` runs the first of these that fits (reports say which and why); "
+        "an explicit --weights-dtype or recipe override turns this off")
     kv_dtype: CacheDtype = Field(default="bf16", description="KV-cache element type (--kv-cache-dtype)")
     attention_tp: InstanceGpus | None = Field(default=None, description="attention tensor-parallel degree within a "
                                         "DP group; default gpus / attention_dp")
@@ -58,6 +63,10 @@ class Recipe(StrictModel):
     @model_validator(mode="after")
     def _layout(self) -> Recipe:
         g = self.gpus
+        if self.weights_dtype in self.fallback_weights_dtypes or len(set(self.fallback_weights_dtypes)) < len(
+                self.fallback_weights_dtypes):
+            raise ValueError(f"fallback_weights_dtypes {list(self.fallback_weights_dtypes)} must list other "
+                             f"checkpoints than weights_dtype {self.weights_dtype!r}, each once")
         if g % self.attention_dp:
             raise ValueError(f"attention_dp {self.attention_dp} must divide gpus {g}")
         if self.attention_tp is not None and self.attention_tp * self.attention_dp != g:
@@ -128,7 +137,7 @@ class RecipeOverrides(StrictModel):
         g = recipe.gpus
         upd: dict[str, object] = {}
         if self.weights_dtype is not None:
-            upd["weights_dtype"] = self.weights_dtype
+            upd["weights_dtype"], upd["fallback_weights_dtypes"] = self.weights_dtype, ()
         if self.kv_dtype is not None:
             upd["kv_dtype"] = self.kv_dtype
         if self.routing is not None:
