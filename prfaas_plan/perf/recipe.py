@@ -55,7 +55,7 @@ def fitting_checkpoint(model: ModelSpec, hw: HardwareSpec, recipe: Recipe) -> Re
         alt = recipe.model_copy(update={"weights_dtype": dtype, "fallback_weights_dtypes": ()})
         if weight_bytes(model, alt) < have and not hardware_errors(alt, hw):
             why = (f"{recipe.weights_dtype} weights ({weight_bytes(model, recipe) / 1e9:,.0f} GB) do not fit "
-                   f"{recipe.gpus} x {hw.name} ({have / 1e9:,.0f} GB usable), so its published {dtype} checkpoint")
+                   f"{recipe.gpus} x {hw.name} ({have / 1e9:,.0f} GB usable): running the published {dtype} checkpoint")
             return alt.model_copy(update={"source": f"{recipe.source}; {why}"})
     return recipe
 
