@@ -22,3 +22,12 @@ from hypothesis import settings  # noqa: E402
 settings.register_profile("deterministic", derandomize=True, deadline=None)
 settings.register_profile("explore", deadline=None, max_examples=300)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _yaml_cache(tmp_path_factory):
+    """The persistent cache of parsed YAML (`io.yamlcache`) in a folder of this test session, not
+    the user's ~/.cache (subprocesses inherit it)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PRFAAS_CACHE_DIR", str(tmp_path_factory.mktemp("yaml-cache")))
+        yield

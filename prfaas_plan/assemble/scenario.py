@@ -56,13 +56,13 @@ def apply_overrides(data: dict[str, Any], sets: list[str], where: str) -> dict[s
 
 def load_scenario(cat: Catalog, ref: str | None, sets: list[str] | None = None) -> LoadedScenario:
     path = cat.resolve("scenarios", ref or DEFAULT_SCENARIO)
-    data = read_yaml(path)
+    data = read_yaml(path, cache=True)
     if not isinstance(data, dict):
         raise PrfaasError("expected a mapping at the top level", where=str(path),
                           fix="a scenario is a YAML mapping of fields (see `prfaas schema scenario`)")
     if isinstance(data.get("workload"), str) and any(x.strip().startswith("workload.") for x in sets or []):
         # `--set workload.*` on a named workload: inline the named file, then override it
-        data["workload"] = read_yaml(cat.resolve("workloads", data["workload"]))
+        data["workload"] = read_yaml(cat.resolve("workloads", data["workload"]), cache=True)
     data = apply_overrides(data, sets or [], str(path))
     sc = validate_data(ScenarioSpec, data, str(path))
     wl = cat.workload(sc.workload) if isinstance(sc.workload, str) else sc.workload

@@ -147,7 +147,7 @@ class Catalog:
         path = str(self.resolve(kind, ref))
         key = (kind, path)
         if key not in self._memo:
-            self._memo[key] = validate_data(schema, read_yaml(Path(path)), path)
+            self._memo[key] = validate_data(schema, read_yaml(Path(path), cache=True), path)
         obj = self._memo[key]
         assert isinstance(obj, schema)
         return obj

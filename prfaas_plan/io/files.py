@@ -8,7 +8,6 @@ Input: `read_text` turns a missing or unreadable file into a message naming it."
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,6 +34,8 @@ def read_text(path: str | Path, what: str = "file") -> str:
 
 
 def _temp(p: Path) -> Path:
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     os.close(fd)
     umask = os.umask(0o022)
@@ -85,6 +86,8 @@ def atomic_write_many(items: list[tuple[Path, Writer]], flag: str = "--output") 
 
 
 def _commit(paths: list[Path], temps: list[Path], flag: str) -> None:
+    import tempfile
+
     backups: list[Path | None] = []
     done: list[Path] = []
     try:

@@ -70,10 +70,24 @@ def _long_number_line(text: str) -> int:
     return text.count("\n", 0, m.start()) + 1 if m else 0
 
 
-def read_yaml(path: Path) -> Any:
+def read_yaml(path: Path, cache: bool = False) -> Any:
+    """The parsed file; with `cache`, through the persistent cache of parsed files (`io.yamlcache`)."""
+    text = read_text(path)
+    if cache:
+        from prfaas_plan.io import yamlcache
+
+        hit, value = yamlcache.lookup(text)
+        if hit:
+            return value
+        value = _parse(text, path)
+        yamlcache.store(text, value)
+        return value
+    return _parse(text, path)
+
+
+def _parse(text: str, path: Path) -> Any:
     import yaml
 
-    text = read_text(path)
     try:
         return yaml.load(text, Loader=_loader(_shallow(text)))  # noqa: S506 - a SafeLoader subclass
     except RecursionError:
