@@ -164,12 +164,34 @@ def test_paper_drop_adaptive_halves_p99():
           f"{bs['offloaded']['p99_s']:.1f} -> {ba['offloaded']['p99_s']:.1f}, local P99 {bs['local']['p99_s']:.1f} -> "
           f"{ba['local']['p99_s']:.1f}; decode-slot wait P99 {decode_wait(st, m)['p99_s']:.1f} -> "
           f"{decode_wait(ad.records, m)['p99_s']:.1f}")
-    # seed 0 (README 'Scheduling' lists seeds 1-4: seed 4 misses the 0.5x)
+    # seed 0 (README 'Scheduling' lists seeds 0-14: seeds 4, 5 and 8 miss the 0.5x; seeds 0-4 in the next test)
     assert a["p99_s"] <= 0.5 * s["p99_s"] and a["mean_s"] <= s["mean_s"]
     # the default allowance is the planner's (its length atoms), not the run's own prompts'
     assert ad.local_wait_max_s == pytest.approx(max(float(np.quantile(rm.t_local, 0.99)), 2.0))
     done, inside = check_conservation(ad.records, float(arr[-1]), len(arr))
     assert done + inside == len(arr)
+
+
+def test_paper_drop_over_seeds_0_to_4():
+    """The link-drop acceptance over the development seeds, as it stands (README 'Scheduling'): the
+    mean is below static's on every seed and lower with shedding than without; P99 is at most 0.5x
+    static's on 4 of 5 seeds and at most 0.6x on all (seed 4: 0.59x, the largest KVs of a heavy drop
+    waiting for the bandwidth)."""
+    ratios = []
+    for seed in range(5):
+        rm, cfg, arr, unc, out, thr, _ = _paper(drop=(300, 420, 4.0), seed=seed)
+        st = simulate(arr, unc, out, cfg, rm.prfaas_profile, rm.local_profile, rm.kv_profile,
+                      s_prfaas=rm.prfaas_occupancy, s_local=rm.local_occupancy)
+        m = _counted(st)
+        s = ttft_breakdown(st, m)["overall"]
+        a, b = (ttft_breakdown(simulate_adaptive(arr, _alts(rm, cfg, unc), out, cfg, AdaptivePolicy(shed_local=on), thr,
+                                                 atoms=length_atoms(rm)).records, m)["overall"] for on in (True, False))
+        ratios.append((a["p99_s"] / s["p99_s"], a["mean_s"] / s["mean_s"], b["mean_s"] / s["mean_s"]))
+    print("\n" + "; ".join(f"seed {k}: P99 {p:.2f}x, mean {mn:.2f}x (no shedding {mb:.2f}x)"
+                           for k, (p, mn, mb) in enumerate(ratios)))
+    assert all(mn <= 1.0 and mn < mb for _, mn, mb in ratios)
+    assert sum(p <= 0.5 for p, _, _ in ratios) >= 4
+    assert all(p <= 0.6 for p, _, _ in ratios)
 
 
 @pytest.mark.xfail(strict=True, reason="the paper plan moved with the corrected H200 HBM (the 1T hybrid runs fp8 on "
@@ -324,8 +346,9 @@ def test_constant_link_converges_to_the_plan_and_costs_nothing():
     print(f"\nt_eff/t - 1 = {err:+.3f} (median {np.median(half) / thr - 1:+.3f}); throughput static {th_s:.4f}, "
           f"adaptive {th_a:.4f} ({th_a / th_s - 1:+.4f}); TTFT mean {ttft_breakdown(st, m)['overall']['mean_s']:.3f} "
           f"-> {ttft_breakdown(ad.records, m)['overall']['mean_s']:.3f}; rerouted {ad.rerouted}")
-    # time average +0.042 (seeds 1-4: +0.026, +0.013, +0.020, +0.034); +0.114 before t_eff's rise
-    # was capped at the crossover length (the wind-up on PrfaaS-queue excursions, module docstring)
+    # time average +0.057 (seeds 1-14: +0.029 to +0.070; +0.037 before shedding, which loads PrfaaS with
+    # short prompts when the local queue runs ahead, so PrfaaS-queue excursions raise t_eff more often);
+    # +0.114 before t_eff's rise was capped at the crossover length (module docstring)
     assert abs(err) <= 0.10
     assert abs(th_a / th_s - 1) <= 0.02
     check_conservation(ad.records, float(arr[-1]), len(arr))
