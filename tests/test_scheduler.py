@@ -143,8 +143,9 @@ def test_paper_drop_adaptive_against_static():
     assert np.median(t_eff[time >= 600]) == pytest.approx(thr)
 
 
-@pytest.mark.xfail(strict=True, reason="the paper plan moved with the corrected H200 HBM (the 1T hybrid runs fp8 on "
-                   "H200: Lambda_max 3.69 -> 3.84 req/s); seed 0 is now 0.506x P99 (45.6 vs 90.1 s): re-measured by #15 work")
+@pytest.mark.xfail(strict=True, reason="#15 acceptance not held on seed 0 since the corrected H200 HBM (Lambda_max "
+                   "3.69 -> 3.84 req/s, decode at 3.9 of 5 instances, so the decode loan is rarely possible): P99 "
+                   "0.51x (45.6 vs 90.1 s), held on 6 of 15 seeds (README 'Scheduling')")
 def test_paper_drop_adaptive_halves_p99():
     """Acceptance (#15): on the link drop, adaptive's P99 TTFT is at most half of static's with a mean
     no higher (static processor-shares the thin link and has no spare capacity to call on; adaptive
@@ -164,7 +165,7 @@ def test_paper_drop_adaptive_halves_p99():
           f"{bs['offloaded']['p99_s']:.1f} -> {ba['offloaded']['p99_s']:.1f}, local P99 {bs['local']['p99_s']:.1f} -> "
           f"{ba['local']['p99_s']:.1f}; decode-slot wait P99 {decode_wait(st, m)['p99_s']:.1f} -> "
           f"{decode_wait(ad.records, m)['p99_s']:.1f}")
-    # seed 0 (README 'Scheduling' lists seeds 0-14: seeds 4, 5 and 8 miss the 0.5x; seeds 0-4 in the next test)
+    # seed 0 (README 'Scheduling' lists seeds 0-14; seeds 0-4 in the next test)
     assert a["p99_s"] <= 0.5 * s["p99_s"] and a["mean_s"] <= s["mean_s"]
     # the default allowance is the planner's (its length atoms), not the run's own prompts'
     assert ad.local_wait_max_s == pytest.approx(max(float(np.quantile(rm.t_local, 0.99)), 2.0))
@@ -173,10 +174,10 @@ def test_paper_drop_adaptive_halves_p99():
 
 
 def test_paper_drop_over_seeds_0_to_4():
-    """The link-drop acceptance over the development seeds, as it stands (README 'Scheduling'): the
-    mean is below static's on every seed and lower with shedding than without; P99 is at most 0.5x
-    static's on 4 of 5 seeds and at most 0.6x on all (seed 4: 0.59x, the largest KVs of a heavy drop
-    waiting for the bandwidth)."""
+    """The link-drop acceptance over the development seeds, as it stands on the corrected plan (README
+    'Scheduling'): the mean is below static's on every seed and no higher with shedding than without;
+    P99 is at most 0.5x static's on seeds 1 and 3 only, and at most 0.55x on all (0.51x, 0.51x, 0.52x
+    on seeds 0, 2, 4: the largest KVs of the drop waiting for the bandwidth)."""
     ratios = []
     for seed in range(5):
         rm, cfg, arr, unc, out, thr, _ = _paper(drop=(300, 420, 4.0), seed=seed)
@@ -189,26 +190,31 @@ def test_paper_drop_over_seeds_0_to_4():
         ratios.append((a["p99_s"] / s["p99_s"], a["mean_s"] / s["mean_s"], b["mean_s"] / s["mean_s"]))
     print("\n" + "; ".join(f"seed {k}: P99 {p:.2f}x, mean {mn:.2f}x (no shedding {mb:.2f}x)"
                            for k, (p, mn, mb) in enumerate(ratios)))
-    assert all(mn <= 1.0 and mn < mb for _, mn, mb in ratios)
-    assert sum(p <= 0.5 for p, _, _ in ratios) >= 4
-    assert all(p <= 0.6 for p, _, _ in ratios)
+    assert all(mn <= 1.0 and mn <= mb for _, mn, mb in ratios)
+    assert [k for k, (p, _, _) in enumerate(ratios) if p <= 0.5] == [1, 3]
+    assert all(p <= 0.55 for p, _, _ in ratios)
 
 
-@pytest.mark.xfail(strict=True, reason="the paper plan moved with the corrected H200 HBM (the 1T hybrid runs fp8 on "
-                   "H200: Lambda_max 3.69 -> 3.84 req/s); seed 0 is now 0.506x P99 (45.6 vs 90.1 s): re-measured by #15 work")
 def test_drop_lends_a_decode_instance_and_gives_it_back():
     """During the drop the link backlog outlasts the drain delay: once the forecast has held for half
-    the drain delay, one decode instance (all the decode load leaves idle at 80% load: 5 -> 4
-    instances at about 96%) serves local prefill from 30 s after the loan, and returns once both
-    paths are clear; decode slots are conserved (every request decodes) and the loan costs decode-slot
-    wait against the same run without it."""
+    the drain delay (from 315 s at the earliest), one decode instance is lent as soon as the last
+    minute's decode load leaves one idle at utilisation <= 1 (at 80% load the decode pool carries
+    about 3.9 of its 5 instances, so the minute's estimate must dip under 4: at 349 s in this run);
+    it serves local prefill from 30 s after the loan and returns once both paths are clear; decode
+    slots are conserved (every request decodes) and the loan costs decode-slot wait against the same
+    run without it."""
     rm, cfg, arr, unc, out, thr, _ = _paper(drop=(300, 420, 4.0))
     ad = simulate_adaptive(arr, _alts(rm, cfg, unc), out, cfg, AdaptivePolicy(), thr, atoms=length_atoms(rm))
     lent = [c for c in ad.changes if c["borrow"] > 0]
     back = [c for c in ad.changes if c["borrow"] < 0]
     assert len(lent) == 1 and len(back) == 1
-    # the forecast holds from the drop's first second; the loan once it has held 15 s (0.5 x 30 s)
-    assert 315 <= lent[0]["time_s"] < 320 and lent[0]["pd_prefill_to"] == cfg.n_pd_prefill + 1
+    # the forecast holds from the drop's first second; the loan once it has held 15 s (0.5 x 30 s) and the
+    # last minute's decode load (arrivals x mean output x step, recomputed here) leaves an instance idle
+    t_loan = lent[0]["time_s"]
+    assert 315 <= t_loan < 420 and lent[0]["pd_prefill_to"] == cfg.n_pd_prefill + 1
+    win = (arr >= t_loan - 60) & (arr < t_loan)
+    load = win.sum() / 60 * float(np.mean(np.maximum(out[win], 1.0))) * cfg.decode_step_s / cfg.decode_slots_per_instance
+    assert int(cfg.n_pd_decode - load) >= 1
     assert back[0]["time_s"] > 420 and back[0]["pd_prefill_to"] == cfg.n_pd_prefill
     inst = np.array(ad.series.pd_prefill_instances)
     assert inst.max() == cfg.n_pd_prefill + 1 and inst[-1] == cfg.n_pd_prefill
@@ -267,12 +273,12 @@ def test_shedding_unwinds_the_local_backlog_after_the_drop():
     check_conservation(ad.records, float(arr[-1]), len(arr))
 
 
-@pytest.mark.xfail(strict=True, reason="the paper plan moved with the corrected H200 HBM (the 1T hybrid runs fp8 on "
-                   "H200: Lambda_max 3.69 -> 3.84 req/s); seed 0 is now 0.506x P99 (45.6 vs 90.1 s): re-measured by #15 work")
 def test_a_short_deep_dip_lends_nothing():
     """Dips of 2 s at 1 Gbps, 3 s and 10 s at 4 Gbps: the congestion forecast fires from the
-    dip's first second but does not hold for half the drain delay, so no decode instance is lent."""
-    rm, cfg, arr, unc, out, thr, _ = _paper(n=3000)
+    dip's first second but does not hold for half the drain delay, so no decode instance is lent.
+    At 75% load (decode at about 3.6 of 5 instances) a loan is possible, as the counterfactual shows;
+    at 80% the decode pool rarely has an idle instance (the drop test above)."""
+    rm, cfg, arr, unc, out, thr, _ = _paper(n=3000, load=0.75)
     for start, end, gbps in ((300, 302, 1.0), (300, 303, 4.0), (300, 310, 4.0)):
         f = np.ones(3600)
         f[start:end] = gbps / (cfg.link_bytes_per_s * 8 / 1e9)

@@ -84,7 +84,7 @@ ShedLocalOpt = Annotated[bool | None, typer.Option(
         "when it is expected to finish there first (default on)")]
 LocalWaitMaxOpt = Annotated[float | None, typer.Option(
         help="adaptive: local prefill wait, s, up to which t may still rise while the link's congestion is "
-        "sustained (default: the local prefill time of the P99 of the planner's length atoms, 19.7 s in the paper "
+        "sustained (default: the local prefill time of the P99 of the planner's length atoms, 19.6 s in the paper "
         "scenario; at least --raise-delay, which applies otherwise; larger trades mean TTFT for the tail)")]
 CongestionPersistOpt = Annotated[float | None, typer.Option(
         help="adaptive: the link's congestion forecast must hold this fraction of --drain-delay before it counts as "

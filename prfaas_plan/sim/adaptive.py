@@ -20,7 +20,7 @@ Short timescale (the policy, `AdaptivePolicy`; the paper gives no trigger values
   (unsent bytes + (KV bytes offered per second over the last minute - the bandwidth now) x
   drain delay) / the bandwidth now > drain delay, at every tick for `persist` (0.5) x the drain
   delay. A burst, a dip shorter than that (2, 3 or 10 s at 1-4 Gbps), or the flapping trace's 20-s
-  halves at 10 Gbps do not qualify; the 4-Gbps drop does 15 s in;
+  halves at 10 Gbps do not qualify; the 4-Gbps drop does 15-22 s in;
 - the effective threshold t_eff rises by a factor (1 + step) per tick while the PrfaaS path is the
   bottleneck (x > raise_s, or x > settle_s with the link at its ceiling: utilisation >= util_high)
   and the local pool still has room: W_loc < raise_s, or W_loc < local_wait_max_s (default: the
@@ -133,7 +133,7 @@ class AdaptivePolicy:
     # pool's spare capacity and delays every local request, so this trades mean TTFT for the tail.
     # None: the local prefill latency at the P99 of the planner's length atoms (`LengthAtoms`:
     # known before the run, the same for every seed; at least raise_s), a wait on the scale of the
-    # slowest local prefills (19.7 s in the paper scenario). That scale is a choice, not a
+    # slowest local prefills (19.6 s in the paper scenario). That scale is a choice, not a
     # derivation, made in view of the paper scenario's 4-Gbps drop (README 'Scheduling').
     local_wait_max_s: float | None = None
     # The egress link's sender. "sjf": finished KV waits at the PrfaaS cluster and is sent smallest
@@ -157,7 +157,7 @@ class AdaptivePolicy:
     # longest local-bound prompts first and reaches the short ones only after tens of seconds (after the
     # 4-Gbps drop the local backlog built during it took ~40 s to clear). The rule is one-sided on
     # purpose: applied to offload-bound requests while the link is the bottleneck it floods the local
-    # pool (README 'Scheduling': P99 0.50-0.82x, mean up to 1.43x of static on the 120-s drop).
+    # pool (README 'Scheduling', "What was tried": P99 0.50-0.82x, mean up to 1.43x of static on the 120-s drop).
     shed_local: bool = True
 
     def problems(self) -> list[tuple[str, str]]:
