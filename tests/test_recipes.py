@@ -1,5 +1,7 @@
 """Serving recipes: catalog data with sources, overrides, and clear errors for recipes that cannot run."""
 
+import json
+
 import pytest
 
 from prfaas_plan import catalog
@@ -132,6 +134,9 @@ def test_an_instance_runs_the_first_published_checkpoint_that_fits():
     assert on_h20.weights_dtype == "int4" and "fp8 weights (1,034 GB) do not fit 8 x h20 (739 GB usable)" in on_h20.source
     with pytest.raises(InfeasibleError, match="fp8"):
         resolve_recipe(m, catalog.load_hardware("h20"), 8, RecipeOverrides(weights_dtype="fp8"))
+    # the output says so: a NOTE in kv (table and JSON) on H20, none on H200
+    assert "NOTE: checkpoint: fp8 weights" in " ".join(_kv("prfaas-hybrid-1t", "--hardware", "h20").output.split())
+    assert not any("checkpoint" in n for n in json.loads(_kv("prfaas-hybrid-1t", "-f", "json").output).get("notes", []))
 
 
 def test_a_fallback_checkpoint_must_differ_from_the_primary():

@@ -35,9 +35,13 @@ class KVThroughput:
 
 
 def mechanism_notes(model: ModelSpec, hw: HardwareSpec, gpus: int) -> tuple[str, ...]:
-    """Lines for the output where a layer is costed without a fitted kernel block on `hw`."""
+    """Lines for the output where a layer is costed without a fitted kernel block on `hw`, and where the
+    instance runs a fallback checkpoint because the recipe's own does not fit its HBM."""
+    from prfaas_plan.perf.recipe import fallback_note
+
     variants = sorted({op.variant for op in build_ops(model, gpus) if isinstance(op, LinearAttentionOp)})
-    return tuple(n for n in (linear_block_note(hw, v) for v in variants) if n)
+    notes = [linear_block_note(hw, v) for v in variants] + [fallback_note(instance_recipe(model, gpus))]
+    return tuple(n for n in notes if n)
 
 
 def kv_throughput(

@@ -56,8 +56,18 @@ def fitting_checkpoint(model: ModelSpec, hw: HardwareSpec, recipe: Recipe) -> Re
         if weight_bytes(model, alt) < have and not hardware_errors(alt, hw):
             why = (f"{recipe.weights_dtype} weights ({weight_bytes(model, recipe) / 1e9:,.0f} GB) do not fit "
                    f"{recipe.gpus} x {hw.name} ({have / 1e9:,.0f} GB usable): running the published {dtype} checkpoint")
-            return alt.model_copy(update={"source": f"{recipe.source}; {why}"})
+            return alt.model_copy(update={"source": f"{recipe.source}{FALLBACK_MARK}{why}"})
     return recipe
+
+
+FALLBACK_MARK = "; checkpoint fallback: "  # written and read only here (fitting_checkpoint, fallback_note)
+
+
+def fallback_note(recipe: Recipe) -> str | None:
+    """Why the instance runs a fallback checkpoint (`fitting_checkpoint`), for the output's notes; None
+    when it runs the recipe's own `weights_dtype`."""
+    _, mark, why = recipe.source.partition(FALLBACK_MARK)
+    return f"checkpoint: {why}" if mark else None
 
 
 def usable_hbm_bytes(hw: HardwareSpec, gpus: int) -> float:
