@@ -107,19 +107,25 @@ def drop_figures() -> None:
               f"({_vs(a, s)})")
 
 
-def other_drops() -> None:
-    """The default policy, and the policy before the levers, on other drops (seed 0, 900 s)."""
+def _drop(base, start: int, end: int, gbps: float):
+    """`setup()`'s config with the link at `gbps` over [start, end) of the hour."""
     import dataclasses
 
+    cfg = base[1]
+    f = np.ones(3600)
+    f[start:end] = gbps / (cfg.link_bytes_per_s * 8 / 1e9)
+    return dataclasses.replace(cfg, bandwidth_factors=f)
+
+
+def other_drops() -> None:
+    """The default policy, and the policy before the levers, on other drops (seed 0, 900 s)."""
     from prfaas_plan.sim.adaptive import AdaptivePolicy, simulate_adaptive
 
     base = setup()
+    rm, _, arr, unc, out, thr, alt = base
     for start, end, gbps in ((300, 302, 1.0), (300, 303, 4.0), (300, 310, 4.0), (300, 360, 4.0), (300, 540, 4.0),
                              (300, 420, 2.0), (300, 420, 8.0), (300, 420, 20.0)):
-        rm, cfg, arr, unc, out, thr, alt = base
-        f = np.ones(3600)
-        f[start:end] = gbps / (cfg.link_bytes_per_s * 8 / 1e9)
-        cfg = dataclasses.replace(cfg, bandwidth_factors=f)
+        cfg = _drop(base, start, end, gbps)
         s = ttft(_static(rm, cfg, arr, unc, out))
         b = ttft(simulate_adaptive(arr, alt, out, cfg, AdaptivePolicy(**BEFORE), thr, atoms=length_atoms(rm)).records)
         ad = simulate_adaptive(arr, alt, out, cfg, AdaptivePolicy(), thr, atoms=length_atoms(rm))
@@ -162,15 +168,6 @@ def constant_figures() -> None:
     print(f"constant link, 20,000 requests: t_eff mean / t - 1 = {half.mean() / thr - 1:+.3f}, median "
           f"{np.median(half) / thr - 1:+.3f}; throughput {thr_(st):.4f} -> {thr_(ad.records):.4f} rps "
           f"({thr_(ad.records) / thr_(st) - 1:+.2%}); TTFT static {ttft(st)}, adaptive {ttft(ad.records)}")
-
-
-def _drop(base, start: int, end: int, gbps: float):
-    import dataclasses
-
-    cfg = base[1]
-    f = np.ones(3600)
-    f[start:end] = gbps / (cfg.link_bytes_per_s * 8 / 1e9)
-    return dataclasses.replace(cfg, bandwidth_factors=f)
 
 
 def seed_row(seed: int, policy: dict) -> dict[str, float]:

@@ -5,6 +5,7 @@ Figures from these runs are printed (pytest -s) and quoted in the README's sched
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 
@@ -17,7 +18,7 @@ from prfaas_plan.catalog import Catalog
 from prfaas_plan.commands.scheduling import length_atoms, poisson_run
 from prfaas_plan.plan.planner import make_plan, routing_cut
 from prfaas_plan.plan.rebalance import replan_split
-from prfaas_plan.sim.adaptive import AdaptivePolicy, LinkState, alternatives, simulate_adaptive
+from prfaas_plan.sim.adaptive import AdaptivePolicy, LinkState, _Scheduler, alternatives, simulate_adaptive
 from prfaas_plan.sim.engine import (
     SimConfig,
     _link,
@@ -165,7 +166,7 @@ def test_paper_drop_adaptive_halves_p99():
           f"{bs['offloaded']['p99_s']:.1f} -> {ba['offloaded']['p99_s']:.1f}, local P99 {bs['local']['p99_s']:.1f} -> "
           f"{ba['local']['p99_s']:.1f}; decode-slot wait P99 {decode_wait(st, m)['p99_s']:.1f} -> "
           f"{decode_wait(ad.records, m)['p99_s']:.1f}")
-    # seed 0 (README 'Scheduling' lists seeds 0-14; seeds 0-4 in the next test)
+    # seed 0 (README 'Scheduling' lists seeds 0-14; seeds 1-4 in the tests below)
     assert a["p99_s"] <= 0.5 * s["p99_s"] and a["mean_s"] <= s["mean_s"]
     # the default allowance is the planner's (its length atoms), not the run's own prompts'
     assert ad.local_wait_max_s == pytest.approx(max(float(np.quantile(rm.t_local, 0.99)), 2.0))
@@ -173,26 +174,54 @@ def test_paper_drop_adaptive_halves_p99():
     assert done + inside == len(arr)
 
 
-def test_paper_drop_over_seeds_0_to_4():
-    """The link-drop acceptance over the development seeds, as it stands on the corrected plan (README
-    'Scheduling'): the mean is below static's on every seed and no higher with shedding than without;
-    P99 is at most 0.5x static's on seeds 1 and 3 only, and at most 0.55x on all (0.51x, 0.51x, 0.52x
-    on seeds 0, 2, 4: the largest KVs of the drop waiting for the bandwidth)."""
-    ratios = []
-    for seed in range(5):
-        rm, cfg, arr, unc, out, thr, _ = _paper(drop=(300, 420, 4.0), seed=seed)
-        st = simulate(arr, unc, out, cfg, rm.prfaas_profile, rm.local_profile, rm.kv_profile,
-                      s_prfaas=rm.prfaas_occupancy, s_local=rm.local_occupancy)
-        m = _counted(st)
-        s = ttft_breakdown(st, m)["overall"]
-        a, b = (ttft_breakdown(simulate_adaptive(arr, _alts(rm, cfg, unc), out, cfg, AdaptivePolicy(shed_local=on), thr,
-                                                 atoms=length_atoms(rm)).records, m)["overall"] for on in (True, False))
-        ratios.append((a["p99_s"] / s["p99_s"], a["mean_s"] / s["mean_s"], b["mean_s"] / s["mean_s"]))
-    print("\n" + "; ".join(f"seed {k}: P99 {p:.2f}x, mean {mn:.2f}x (no shedding {mb:.2f}x)"
-                           for k, (p, mn, mb) in enumerate(ratios)))
-    assert all(mn <= 1.0 and mn <= mb for _, mn, mb in ratios)
-    assert [k for k, (p, _, _) in enumerate(ratios) if p <= 0.5] == [1, 3]
-    assert all(p <= 0.55 for p, _, _ in ratios)
+@functools.cache
+def _dev_seed_drop(seed: int) -> dict[str, dict[str, float]]:
+    """TTFT over the counted requests of the 4-Gbps 120-s drop on one seed: static (the issue's
+    baseline, processor-sharing link), static routing with the sjf sender (the like-for-like
+    baseline), adaptive with and without shedding. Cached: two tests read each seed's runs."""
+    rm, cfg, arr, unc, out, thr, _ = _paper(drop=(300, 420, 4.0), seed=seed)
+    st = simulate(arr, unc, out, cfg, rm.prfaas_profile, rm.local_profile, rm.kv_profile,
+                  s_prfaas=rm.prfaas_occupancy, s_local=rm.local_occupancy)
+    sj = simulate(arr, unc, out, dataclasses.replace(cfg, link_order="sjf"), rm.prfaas_profile, rm.local_profile,
+                  rm.kv_profile, s_prfaas=rm.prfaas_occupancy, s_local=rm.local_occupancy)
+    m = _counted(st)
+    runs = {"static": st, "static_sjf": sj}
+    for name, on in (("adaptive", True), ("no_shedding", False)):
+        runs[name] = simulate_adaptive(arr, _alts(rm, cfg, unc), out, cfg, AdaptivePolicy(shed_local=on), thr,
+                                       atoms=length_atoms(rm)).records
+    return {k: ttft_breakdown(r, m)["overall"] for k, r in runs.items()}
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_paper_drop_over_the_development_seeds(seed):
+    """The link drop over the development seeds 0-4 (README 'Scheduling', every-seed table), what holds
+    on each: adaptive's mean TTFT is below static's, and no higher with shedding than without (what
+    shedding is for: the local backlog unwound by the short prompts); its P99 is below that of static
+    routing with the same sjf sender, i.e. the routing, loan and local backlog, which cost the mean
+    1.1-1.2x of that like-for-like baseline's, do buy tail (0.47-0.58x of its P99 on these seeds).
+    The issue's 0.5x-of-static P99 is the next test."""
+    r = _dev_seed_drop(seed)
+    a, b, s, sj = r["adaptive"], r["no_shedding"], r["static"], r["static_sjf"]
+    print(f"\nseed {seed}: P99 {a['p99_s'] / s['p99_s']:.2f}x static, {a['p99_s'] / sj['p99_s']:.2f}x static+sjf; "
+          f"mean {a['mean_s'] / s['mean_s']:.2f}x (no shedding {b['mean_s'] / s['mean_s']:.2f}x)")
+    assert a["mean_s"] <= s["mean_s"] and a["mean_s"] <= b["mean_s"]
+    assert a["p99_s"] < sj["p99_s"]
+
+
+_MISSES = {2: "0.51x", 4: "0.52x (0.48x before shedding)"}
+
+
+@pytest.mark.parametrize("seed", [pytest.param(k, marks=pytest.mark.xfail(
+    strict=True, reason=f"#15 P99 <= 0.5x static not held on seed {k} on the corrected plan: {_MISSES[k]}, the "
+    "largest KVs of the drop waiting for the bandwidth (README 'Scheduling': held on 6 of 15 seeds)"))
+    if k in _MISSES else k for k in range(1, 5)])
+def test_paper_drop_p99_acceptance_over_the_development_seeds(seed):
+    """The issue's acceptance (#15) per development seed: adaptive's P99 TTFT at most half of
+    static's. Held on seeds 1 and 3; seeds 2 and 4 are strict expected failures, as seed 0 is
+    (`test_paper_drop_adaptive_halves_p99`): a seed that starts to hold fails the run, so that the
+    README's table is re-measured."""
+    r = _dev_seed_drop(seed)
+    assert r["adaptive"]["p99_s"] <= 0.5 * r["static"]["p99_s"]
 
 
 def test_drop_lends_a_decode_instance_and_gives_it_back():
@@ -212,9 +241,15 @@ def test_drop_lends_a_decode_instance_and_gives_it_back():
     # last minute's decode load (arrivals x mean output x step, recomputed here) leaves an instance idle
     t_loan = lent[0]["time_s"]
     assert 315 <= t_loan < 420 and lent[0]["pd_prefill_to"] == cfg.n_pd_prefill + 1
-    win = (arr >= t_loan - 60) & (arr < t_loan)
-    load = win.sum() / 60 * float(np.mean(np.maximum(out[win], 1.0))) * cfg.decode_step_s / cfg.decode_slots_per_instance
-    assert int(cfg.n_pd_decode - load) >= 1
+
+    def idle(T: float) -> int:
+        win = (arr >= T - 60) & (arr < T)
+        load = win.sum() / 60 * float(np.mean(np.maximum(out[win], 1.0))) * cfg.decode_step_s
+        return int(cfg.n_pd_decode - load / cfg.decode_slots_per_instance)
+
+    # the forecast has held since 322 s (it also left one idle at 316-321 s, before it held), so the
+    # decode load timed the loan: a second earlier it left no instance idle
+    assert idle(t_loan) >= 1 and idle(t_loan - 1) == 0
     assert back[0]["time_s"] > 420 and back[0]["pd_prefill_to"] == cfg.n_pd_prefill
     inst = np.array(ad.series.pd_prefill_instances)
     assert inst.max() == cfg.n_pd_prefill + 1 and inst[-1] == cfg.n_pd_prefill
@@ -239,38 +274,66 @@ def test_drop_lends_a_decode_instance_and_gives_it_back():
 def test_shedding_unwinds_the_local_backlog_after_the_drop():
     """The local backlog built during the drop is the bottleneck once the link returns at 420 s: with
     shedding (default) each local-bound request expected to finish first at PrfaaS goes there, so the
-    local queue drains faster than when only t_eff's 10%-a-second fall unwinds it, the requests
-    arriving then wait less, and the mean TTFT falls. A shed request (planned local, below t_eff,
-    sent to PrfaaS) arrived only while the local wait exceeded the PrfaaS path's delay by more than
-    raise_s (the gate, read from the series)."""
+    local queue drains faster than when only t_eff's 10%-a-second fall unwinds it (back under
+    raise_s sooner, a lower wait on average over 420-470 s), the requests arriving then wait less,
+    and the mean TTFT falls (README 'Scheduling': 4.0 instead of 5.6 s for those arrivals). A shed
+    request (planned local, below t_eff, sent to PrfaaS) arrived only while the local wait exceeded
+    the PrfaaS path's delay by more than raise_s (the gate, read from the series), and without
+    shedding there is none."""
     rm, cfg, arr, unc, out, thr, _ = _paper(drop=(300, 420, 4.0))
     runs = {on: simulate_adaptive(arr, _alts(rm, cfg, unc), out, cfg, AdaptivePolicy(shed_local=on), thr,
                                   atoms=length_atoms(rm)) for on in (True, False)}
+    raise_s = AdaptivePolicy().raise_s
     m = _counted(runs[True].records)
     after = (arr >= 420) & (arr < 470)
-    w_after, t_after = {}, {}
+    w_after, t_after, clear, shed = {}, {}, {}, {}
     for on, ad in runs.items():
         ser = series_dict(ad.series)
         time, w_l = np.array(ser["time_s"]), np.array(ser["local_queue_s"])
         w_after[on] = float(w_l[(time >= 420) & (time < 470)].mean())
+        clear[on] = float(time[(time >= 420) & (w_l < raise_s)][0])
         t_after[on] = float((ad.records.ready_s - arr)[after].mean())
+        # the t_eff each request was routed under: the last tick at or before its arrival (ticks at 1, 2, ... s)
+        k = np.floor(arr).astype(int) - 1
+        t_eff = np.where(k >= 0, np.array(ser["threshold_tokens"])[np.maximum(k, 0)], thr)
+        shed[on] = ad.records.offloaded & ~ad.planned_offload & (unc <= t_eff)
     mean = {on: ttft_breakdown(ad.records, m)["overall"]["mean_s"] for on, ad in runs.items()}
     p99 = {on: ttft_breakdown(ad.records, m)["overall"]["p99_s"] for on, ad in runs.items()}
-    print(f"\n420-470 s: local queue wait mean {w_after[True]:.1f} s (without shedding {w_after[False]:.1f}), TTFT of "
-          f"its arrivals {t_after[True]:.2f} vs {t_after[False]:.2f} s; overall TTFT mean {mean[True]:.2f} vs "
-          f"{mean[False]:.2f} s, P99 {p99[True]:.1f} vs {p99[False]:.1f} s")
-    assert w_after[True] < 0.8 * w_after[False]
-    assert t_after[True] < 0.8 * t_after[False]
+    print(f"\n420-470 s: local queue wait mean {w_after[True]:.1f} s (without shedding {w_after[False]:.1f}), under "
+          f"raise_s at {clear[True]:.0f} s ({clear[False]:.0f} s), TTFT of its arrivals {t_after[True]:.2f} vs "
+          f"{t_after[False]:.2f} s; overall TTFT mean {mean[True]:.2f} vs {mean[False]:.2f} s, P99 {p99[True]:.1f} vs "
+          f"{p99[False]:.1f} s; {shed[True].sum()} shed")
+    assert clear[True] < clear[False] and w_after[True] < w_after[False]
+    assert t_after[True] < t_after[False]
     assert mean[True] < mean[False]
-    ad = runs[True]
-    ser = series_dict(ad.series)
-    k = np.floor(arr).astype(int) - 1  # the last tick before each arrival (ticks at 1, 2, ... s)
-    t_eff = np.array(ser["threshold_tokens"])[k]
-    shed = ad.records.offloaded & ~ad.planned_offload & (unc <= t_eff)
+    assert shed[True].any() and not shed[False].any()
+    ser = series_dict(runs[True].series)
     gap = np.array(ser["local_queue_s"]) - np.maximum(np.array(ser["prfaas_queue_s"]), np.array(ser["link_drain_s"]))
-    assert shed.sum() > 20
-    assert np.all(gap[k[shed]] > AdaptivePolicy().raise_s)
-    check_conservation(ad.records, float(arr[-1]), len(arr))
+    assert np.all(gap[np.floor(arr[shed[True]]).astype(int) - 1] > raise_s)
+    check_conservation(runs[True].records, float(arr[-1]), len(arr))
+
+
+def test_shedding_sends_a_request_only_where_it_finishes_first():
+    """Shedding's own never-later rule (`_Scheduler.route`), on a crafted state: with the local pool
+    busy for 30 s, a local-bound request is shed to free PrfaaS instances, kept local when they are
+    busy for 100 s (it would finish later there), and kept local whenever the gate is shut. In the
+    simulated runs the gate (the local wait raise_s above the PrfaaS path's delay) nearly always
+    implies the PrfaaS path is sooner (seed 0's 120-s and 60-s drops, 20,000 requests on a constant
+    link and 6,000 at 90% load kept 1 of 535 candidates local), so only a crafted state tells the
+    rule from 'shed them all'."""
+    rm, cfg, arr, unc, out, thr, _ = _paper(n=50)
+    alt = _alts(rm, cfg, unc)
+    i = int(np.flatnonzero((unc < thr) & (arr > 0))[0])  # a local-bound request
+    for gate, prf_busy_s, shed in ((True, 0.0, True), (True, 100.0, False), (False, 0.0, False)):
+        sch = _Scheduler(arr, alt, out, cfg, AdaptivePolicy(), thr, None, length_atoms(rm))
+        a = sch.a_l[i]
+        assert alt.t_local_s[i] < 30.0 and alt.t_prfaas_s[i] < 30.0  # so 100 s busy is later, free is sooner
+        sch.loc = [a + 30.0] * cfg.n_pd_prefill
+        sch.prf = [a + prf_busy_s] * cfg.n_prfaas
+        sch.shedding = gate
+        sch.route(i)
+        assert bool(sch.off[i]) is shed and sch.rerouted == int(shed), (gate, prf_busy_s)
+        assert not sch.planned[i]
 
 
 def test_a_short_deep_dip_lends_nothing():
@@ -352,7 +415,7 @@ def test_constant_link_converges_to_the_plan_and_costs_nothing():
     print(f"\nt_eff/t - 1 = {err:+.3f} (median {np.median(half) / thr - 1:+.3f}); throughput static {th_s:.4f}, "
           f"adaptive {th_a:.4f} ({th_a / th_s - 1:+.4f}); TTFT mean {ttft_breakdown(st, m)['overall']['mean_s']:.3f} "
           f"-> {ttft_breakdown(ad.records, m)['overall']['mean_s']:.3f}; rerouted {ad.rerouted}")
-    # time average +0.057 (seeds 1-14: +0.029 to +0.070; +0.037 before shedding, which loads PrfaaS with
+    # time average +0.057 (seeds 1-14: +0.026 to +0.076; +0.037 before shedding, which loads PrfaaS with
     # short prompts when the local queue runs ahead, so PrfaaS-queue excursions raise t_eff more often);
     # +0.114 before t_eff's rise was capped at the crossover length (module docstring)
     assert abs(err) <= 0.10
@@ -524,6 +587,22 @@ def test_cli_compare_schedulers_on_the_shipped_drop(tmp_path, monkeypatch):
         assert c["completed"] + c["in_system"] == c["arrived"] == d["requests"]
     assert ad["rerouted"] > 0 and st["rerouted"] == 0
     assert ad["ttft_s"]["overall"]["mean_s"] <= st["ttft_s"]["overall"]["mean_s"]
+
+
+def test_cli_shed_local_flag_reaches_the_policy(tmp_path, monkeypatch):
+    """`--no-shed-local` reaches the policy (the JSON's policy says so) and changes the run on the
+    shipped drop: the requests shedding would move stay local, so fewer are rerouted; the output is
+    byte-identical run to run for a seed, and the default is shedding on."""
+    monkeypatch.chdir(tmp_path)
+    args = ("simulate", "--duration", "900", "--bandwidth-trace", "link-drop", "--scheduler", "adaptive",
+            "--seed", "3", "-f", "json")
+    off, again, default = _cli(*args, "--no-shed-local"), _cli(*args, "--no-shed-local"), _cli(*args)
+    assert off.exit_code == 0 and default.exit_code == 0, off.output + default.output
+    assert off.output == again.output
+    ad_off, ad_on = (json.loads(r.output)["schedulers"]["adaptive"] for r in (off, default))
+    assert ad_off["policy"]["shed_local"] is False and ad_on["policy"]["shed_local"] is True
+    assert ad_on["rerouted"] > ad_off["rerouted"]
+    assert not list(tmp_path.iterdir())  # nothing written beside stdout
 
 
 def test_cli_adaptive_flapping_link_plot_and_rebalance(tmp_path, monkeypatch):
