@@ -203,3 +203,60 @@ def test_scenario_cluster_recipe_block(tmp_path):
     sc.write_text(body.replace("{RECIPE}", "{ep: 16}"))
     r = CliRunner().invoke(app, ["plan", str(sc)])
     assert r.exit_code == 2 and "local.recipe.expert_ep (--ep)" in r.output and "Fix:" in r.output
+
+
+def test_a_gpu_that_cannot_run_the_primary_checkpoint_runs_the_fallback():
+    """16 x A100 hold prfaas-hybrid-1t's fp8 checkpoint (1,034 GB of 16 x 81,920 MiB x 0.9 = 1,237 GB) but have
+    no fp8 tensor cores: an operator serves the published int4 checkpoint, as where fp8 does not fit."""
+    m = catalog.load_model("prfaas-hybrid-1t")
+    r = resolve_recipe(m, catalog.load_hardware("a100"), 16, RecipeOverrides(tp=8, attention_dp=2))
+    assert r.weights_dtype == "int4" and "a100 has no fp8 tensor cores" in r.source
+
+
+def test_when_no_published_checkpoint_fits_the_error_names_each_and_sizes_the_fix_on_the_smallest():
+    """8 x L20 give 8 x 46,068 MiB x 0.9 = 348 GB: neither fp8 (1,034 GB) nor int4 (519 GB) fits; the int4
+    checkpoint needs 519 / 43.5 GB per GPU = 11.9, so 12 GPUs (not the 24 fp8 would need); nothing narrower
+    than int4 is suggested (fp4 is as many bytes)."""
+    m = catalog.load_model("prfaas-hybrid-1t")
+    with pytest.raises(InfeasibleError) as e:
+        resolve_recipe(m, catalog.load_hardware("l20"), 8)
+    assert "fp8 (1,034 GB) or int4 (519 GB)" in str(e.value) and "348 GB usable" in str(e.value)
+    assert "at least 12 GPUs per instance (the int4 checkpoint)" in (e.value.fix or "")
+    assert "lower-precision" not in (e.value.fix or "")
+
+
+def test_scale_quick_costs_the_checkpoint_the_gpu_holds():
+    """`scale --model --hardware h20` was costed with the fp8 default (refused: it does not fit 8 x H20);
+    it runs the int4 checkpoint as `kv` does, with the same prefill seconds, and says which and why."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from prfaas_plan.cli.app import app
+
+    r = CliRunner().invoke(app, ["scale", "--model", "prfaas-hybrid-1t", "--hardware", "h20", "--tokens", "32k",
+                                 "--gpus", "64", "-f", "json"])
+    assert r.exit_code == 0, r.output
+    head = json.loads(r.stdout)
+    assert head["recipe"]["weights_dtype"] == "int4" and "do not fit 8 x h20" in head["recipe"]["source"]
+    kv = json.loads(_kv("prfaas-hybrid-1t", "-H", "h20", "--lengths", "32k", "-f", "json").stdout)
+    assert head["prefill_s"] == pytest.approx(kv["rows"][0]["prefill_s"])
+
+
+def test_compare_and_size_carry_a_fixed_decode_with_each_gpus_own_checkpoint():
+    """The paper scenario's fixed decode capacity is the 8 x H20 local's, which runs int4; carried to local
+    H200 (fp8) by the roofline step-time ratio. `compare` costed the reference with the fp8 default on H20
+    (a checkpoint that does not fit there, ratio 1.79); it now agrees with `size`, which resolves each side."""
+    from prfaas_plan.assemble.inputs import mix_inputs, workload_lengths
+    from prfaas_plan.assemble.scenario import load_scenario
+    from prfaas_plan.catalog import Catalog
+    from prfaas_plan.commands.size_families import local_decode, prepare_gpu
+
+    cat = Catalog()
+    loaded = load_scenario(cat, None)
+    inp, info = mix_inputs(cat, loaded.spec, loaded.workload, "prfaas-paper", None, "h200")
+    ln = workload_lengths(loaded.workload, 200)
+    g = prepare_gpu(cat, loaded, (float(ln.atoms[0]), float(ln.atoms[-1])), "h200", 8, "scenario", {})
+    rps, _ = local_decode(cat, loaded, ln, g)
+    assert info["recipes"]["local"].startswith("fp8 weights")
+    assert inp.route.decode_rps_per_instance == pytest.approx(rps, rel=1e-9)

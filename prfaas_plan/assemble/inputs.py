@@ -16,11 +16,11 @@ import numpy as np
 from prfaas_plan.assemble.deployment import resolve_deployment
 from prfaas_plan.assemble.distributions import length_dist
 from prfaas_plan.assemble.prices import cluster_for, cluster_price, cluster_price_source
-from prfaas_plan.assemble.profiles import decode_rps, occupancy_profile, prefill_profile
+from prfaas_plan.assemble.profiles import decode_rps, fixed_decode_ratio, occupancy_profile, prefill_profile
 from prfaas_plan.catalog import Catalog
 from prfaas_plan.errors import InfeasibleError
 from prfaas_plan.perf.kv import kv_bytes
-from prfaas_plan.perf.roofline import decode_step_time
+from prfaas_plan.perf.recipe import resolve_recipe
 from prfaas_plan.plan import dist as D
 from prfaas_plan.plan.planner import PlanInputs
 from prfaas_plan.plan.throughput import RouteModel
@@ -135,12 +135,9 @@ def mix_inputs(cat: Catalog, sc: ScenarioSpec, wl: WorkloadSpec, path: str, prfa
     sc2 = sc.model_copy(update={"prfaas": prf, "local": loc})
     inp, info = build_inputs(cat, sc2, wl, path, False, None, atoms)
     if isinstance(sc.decode, FixedDecode) and local_hw != sc.local.hardware:
-        model = cat.model(sc.model)
-        g = sc.local.gpus_per_instance
-        ctx = info["mean_input_tokens"] + info["mean_output_tokens"] / 2
-        t_ref = decode_step_time(model, cat.hardware(sc.local.hardware), g, [sc.decode.max_batch], ctx).total[0]
-        t_new = decode_step_time(model, cat.hardware(local_hw), g, [sc.decode.max_batch], ctx).total[0]
-        ratio = float(t_ref / t_new)
+        base, lhw, g = cat.model(sc.model), cat.hardware(local_hw), loc.gpus_per_instance
+        model = base.with_recipe(resolve_recipe(base, lhw, g, loc.recipe, f"{path}: local.recipe"))
+        ratio = fixed_decode_ratio(cat, sc, model, lhw, g, info["mean_input_tokens"] + info["mean_output_tokens"] / 2)
         inp = _scale_decode(inp, ratio)
         info["decode_scaled"] = ratio
     info["prices"]["prfaas_instance_usd_h"] = inp.prfaas_instance_usd_h

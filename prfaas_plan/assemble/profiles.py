@@ -10,8 +10,10 @@ from typing import Any
 
 import numpy as np
 
+from prfaas_plan.catalog import Catalog
 from prfaas_plan.errors import InfeasibleError
 from prfaas_plan.perf.kv import kv_bytes
+from prfaas_plan.perf.recipe import resolve_recipe
 from prfaas_plan.perf.roofline import decode_step_time, prefill_time
 from prfaas_plan.plan.feasibility import check_weights_fit
 from prfaas_plan.specs.hardware import HardwareSpec
@@ -90,3 +92,18 @@ def decode_rps(sc: ScenarioSpec, wl: WorkloadSpec, model: ModelSpec, hw: Hardwar
         )
     k = int(np.nonzero(ok)[0].max())
     return float(b[k] / (t[k] * mean_out)), {"mode": "roofline", "max_batch": int(b[k]), "step_time_s": float(t[k])}
+
+
+def fixed_decode_ratio(cat: Catalog, sc: ScenarioSpec, model: ModelSpec, hw: HardwareSpec, gpus: int,
+                       ctx: float) -> float:
+    """How much faster `gpus` x `hw` serving `model` decodes than the scenario's local GPU, for a `fixed`
+    decode capacity measured there: the ratio of roofline decode step times at its batch and context
+    `ctx`. Each side runs the checkpoint its own recipe resolves to on its GPU (`perf.recipe`), so a
+    GPU whose HBM holds only a smaller checkpoint is not costed with the reference's."""
+    d = sc.decode
+    assert isinstance(d, FixedDecode)
+    base, ref_hw, ref_g = cat.model(sc.model), cat.hardware(sc.local.hardware), sc.local.gpus_per_instance
+    ref_model = base.with_recipe(resolve_recipe(base, ref_hw, ref_g, sc.local.recipe, "local.recipe"))
+    ref = decode_step_time(ref_model, ref_hw, ref_g, [d.max_batch], ctx).total[0]
+    new = decode_step_time(model, hw, gpus, [d.max_batch], ctx).total[0]
+    return float(ref / new)

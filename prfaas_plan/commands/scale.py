@@ -27,19 +27,19 @@ def _check_sizes(sizes: list[int], gpi: int) -> None:
 def quick(cat: Catalog, model: str, hardware: str, tokens: int, gpi: int, sizes: list[int], scv: float,
           target: float) -> tuple[dict[str, Any], list[ScaleRow]]:
     from prfaas_plan.perf.api import kv_throughput
+    from prfaas_plan.perf.recipe import resolve_recipe
     from prfaas_plan.perf.serving import prefill_service_time
-    from prfaas_plan.plan.feasibility import check_weights_fit
 
     _check_sizes(sizes, gpi)
-    m, hw = cat.model(model), cat.hardware(hardware)
-    check_weights_fit(m, hw, gpi, "--hardware")
+    base, hw = cat.model(model), cat.hardware(hardware)
+    m = base.with_recipe(resolve_recipe(base, hw, gpi, where=f"models/{base.name}.yaml: recipe"))  # the one hw holds
     k = kv_throughput(m, hw, gpi, [tokens])
     S, T = float(k.kv_bytes[0]), float(k.prefill_s[0])
     occ = float(prefill_service_time(m, hw, gpi, [tokens]).seconds[0])
     rows = project(sizes, gpi, S, occ, S, T, None, scv, target, exact=True)
     head = {"mode": "quick", "model": m.name, "hardware": hw.name, "gpus_per_instance": gpi, "tokens": tokens,
             "kv_gbps_per_instance": 8 * S / T / 1e9, "prefill_s": T, "representative_tokens": tokens,
-            "link_gbps": None,
+            "link_gbps": None, "recipe": {"weights_dtype": m.recipe.weights_dtype, "source": m.recipe.source},
             "notes": ["roofline prefill time; egress assumes every instance always prefilling (Eq. 2); "
                       "the exact column prices a busy instance by its steady-state occupancy per request "
                       "(forwards filled to the token budget), Eq. 2 by the single-request latency"]}

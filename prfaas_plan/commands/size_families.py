@@ -16,13 +16,12 @@ import numpy as np
 
 from prfaas_plan.assemble.inputs import Lengths, workload_lengths
 from prfaas_plan.assemble.prices import price_or_override
-from prfaas_plan.assemble.profiles import decode_rps, occupancy_profile, prefill_profile
+from prfaas_plan.assemble.profiles import decode_rps, fixed_decode_ratio, occupancy_profile, prefill_profile
 from prfaas_plan.assemble.scenario import LoadedScenario
 from prfaas_plan.catalog import Catalog
 from prfaas_plan.errors import PrfaasError
 from prfaas_plan.perf.kv import kv_bytes
 from prfaas_plan.perf.recipe import resolve_recipe
-from prfaas_plan.perf.roofline import decode_step_time
 from prfaas_plan.plan.dist import DEFAULT_ATOMS
 from prfaas_plan.plan.feasibility import check_weights_fit
 from prfaas_plan.plan.size import Family
@@ -90,13 +89,7 @@ def local_decode(cat: Catalog, loaded: LoadedScenario, ln: Lengths, g: Gpu) -> t
     rps, info = decode_rps(sc_g, wl, g.model, cat.hardware(g.name), ln.mean_full, ln.mean_out)
     step = float(info["step_time_s"])
     if isinstance(sc.decode, FixedDecode) and (g.name, g.gpi) != (sc.local.hardware, sc.local.gpus_per_instance):
-        ctx = ln.mean_full + ln.mean_out / 2
-        ref_hw, ref_g, base = cat.hardware(sc.local.hardware), sc.local.gpus_per_instance, cat.model(sc.model)
-        # the reference runs the recipe the scenario's own local GPU runs (its checkpoint may differ from g's)
-        ref_model = base.with_recipe(resolve_recipe(base, ref_hw, ref_g, sc.local.recipe, "local.recipe"))
-        ref = decode_step_time(ref_model, ref_hw, ref_g, [sc.decode.max_batch], ctx).total[0]
-        new = decode_step_time(g.model, cat.hardware(g.name), g.gpi, [sc.decode.max_batch], ctx).total[0]
-        ratio = float(ref / new)
+        ratio = fixed_decode_ratio(cat, sc, g.model, cat.hardware(g.name), g.gpi, ln.mean_full + ln.mean_out / 2)
         rps, step = rps * ratio, step / ratio
     return rps, step
 

@@ -44,19 +44,27 @@ def resolve_recipe(
 
 
 def fitting_checkpoint(model: ModelSpec, hw: HardwareSpec, recipe: Recipe) -> Recipe:
-    """`recipe`, or, when its weights do not fit the instance's HBM, the same recipe on the first of its
-    `fallback_weights_dtypes` that fits and that `hw` can run, with the reason added to its `source`
-    (an operator deploys the published checkpoint that fits). Unchanged when nothing fits: `check_recipe`
-    then reports the primary checkpoint."""
+    """`recipe`, or, when `hw` cannot serve its weights (they do not fit the instance's HBM, or the GPU
+    cannot run their dtype), the same recipe on the first of its `fallback_weights_dtypes` that it can,
+    with the reason added to its `source` (an operator deploys the published checkpoint that runs).
+    Unchanged when none can: `check_recipe` then reports it."""
     have = usable_hbm_bytes(hw, recipe.gpus)
-    if weight_bytes(model, recipe) < have:
+
+    def why_not(r: Recipe) -> str | None:
+        need = weight_bytes(model, r)
+        if need >= have:
+            return (f"{r.weights_dtype} weights ({need / 1e9:,.0f} GB) do not fit "
+                    f"{r.gpus} x {hw.name} ({have / 1e9:,.0f} GB usable)")
+        return next((problem for _, problem, _ in hardware_errors(r, hw)), None)
+
+    why = why_not(recipe)
+    if why is None:
         return recipe
     for dtype in recipe.fallback_weights_dtypes:
         alt = recipe.model_copy(update={"weights_dtype": dtype, "fallback_weights_dtypes": ()})
-        if weight_bytes(model, alt) < have and not hardware_errors(alt, hw):
-            why = (f"{recipe.weights_dtype} weights ({weight_bytes(model, recipe) / 1e9:,.0f} GB) do not fit "
-                   f"{recipe.gpus} x {hw.name} ({have / 1e9:,.0f} GB usable): running the published {dtype} checkpoint")
-            return alt.model_copy(update={"source": f"{recipe.source}{FALLBACK_MARK}{why}"})
+        if why_not(alt) is None:
+            return alt.model_copy(update={"source": f"{recipe.source}{FALLBACK_MARK}{why}: running the published "
+                                                    f"{dtype} checkpoint"})
     return recipe
 
 
@@ -87,14 +95,22 @@ def check_recipe(model: ModelSpec, hw: HardwareSpec, recipe: Recipe, where: str 
     need = weight_bytes(model, recipe)
     have = usable_hbm_bytes(hw, recipe.gpus)
     if need >= have:
+        # every published checkpoint this GPU can run was tried (`fitting_checkpoint`): name them all, and
+        # size the fix on the smallest
+        ckpts = [recipe] + [r for d in recipe.fallback_weights_dtypes
+                            if not hardware_errors(r := recipe.model_copy(update={"weights_dtype": d}), hw)]
+        sizes = [(weight_bytes(model, r), r.weights_dtype) for r in ckpts]
+        least, dtype = min(sizes)
         per_gpu = hw.datasheet.hbm_capacity_bytes * USABLE_HBM_FRACTION
-        min_gpus = int(need // per_gpu) + 1
-        lower = [d for d in WEIGHT_DTYPES if DTYPE_BYTES[d] < DTYPE_BYTES[recipe.weights_dtype]]
+        lower = [d for d in WEIGHT_DTYPES if DTYPE_BYTES[d] < DTYPE_BYTES[dtype]]
+        what = " or ".join(f"{d} ({b / 1e9:,.0f} GB)" for b, d in sizes)
         raise InfeasibleError(
-            f"{model.name} weights in {recipe.weights_dtype} ({need / 1e9:,.0f} GB) do not fit in "
-            f"{recipe.gpus} x {hw.name} ({have / 1e9:,.0f} GB usable at {USABLE_HBM_FRACTION:.0%} of HBM)",
+            (f"{model.name} weights in {what} do not fit" if len(sizes) == 1 else
+             f"{model.name}: none of its published checkpoints, {what}, fits")
+            + f" in {recipe.gpus} x {hw.name} ({have / 1e9:,.0f} GB usable at {USABLE_HBM_FRACTION:.0%} of HBM)",
             where=f"{where}.weights_dtype ({FLAG['weights_dtype']})",
-            fix=f"use at least {min_gpus} GPUs per instance, a larger GPU"
+            fix=f"use at least {int(least // per_gpu) + 1} GPUs per instance"
+            + (f" (the {dtype} checkpoint)" if len(sizes) > 1 else "") + ", a larger GPU"
             + (f", or lower-precision weights (--weights-dtype {' or '.join(lower)})" if lower else ""),
         )
 
