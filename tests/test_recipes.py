@@ -260,3 +260,21 @@ def test_compare_and_size_carry_a_fixed_decode_with_each_gpus_own_checkpoint():
     rps, _ = local_decode(cat, loaded, ln, g)
     assert info["recipes"]["local"].startswith("fp8 weights")
     assert inp.route.decode_rps_per_instance == pytest.approx(rps, rel=1e-9)
+
+
+def test_size_says_which_checkpoint_each_gpu_runs_and_why():
+    """`size` reports each family's layout (the dtype); a GPU on the model's fallback checkpoint gets a note
+    with the reason (here the paper scenario's 8 x H20 local, on which fp8 does not fit)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from prfaas_plan.cli.app import app
+
+    r = CliRunner().invoke(app, ["size", "--target-rps", "1", "--recipes", "scenario", "-f", "json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["best"]["recipe"]["local"].startswith("scenario: int4 weights")
+    assert ("checkpoint: fp8 weights (1,034 GB) do not fit 8 x h20 (739 GB usable): running the published int4 "
+            "checkpoint") in out["notes"]
+    assert not any("h200" in n for n in out["notes"])  # 8 x H200 run the fp8 checkpoint itself

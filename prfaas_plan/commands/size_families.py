@@ -21,7 +21,7 @@ from prfaas_plan.assemble.scenario import LoadedScenario
 from prfaas_plan.catalog import Catalog
 from prfaas_plan.errors import PrfaasError
 from prfaas_plan.perf.kv import kv_bytes
-from prfaas_plan.perf.recipe import resolve_recipe
+from prfaas_plan.perf.recipe import fallback_note, resolve_recipe
 from prfaas_plan.plan.dist import DEFAULT_ATOMS
 from prfaas_plan.plan.feasibility import check_weights_fit
 from prfaas_plan.plan.size import Family
@@ -127,7 +127,9 @@ def build_families(cat: Catalog, loaded: LoadedScenario, prf: list[str], loc: li
         for gpi in gpis:
             for r in recipes:
                 try:
-                    gpus[(h, gpi, r)] = prepare_gpu(cat, loaded, span, h, gpi, r, prices)
+                    g = gpus[(h, gpi, r)] = prepare_gpu(cat, loaded, span, h, gpi, r, prices)
+                    if why := fallback_note(g.model.recipe):
+                        notes.append(why)  # which checkpoint this GPU runs, and why
                 except PrfaasError as e:
                     if e.where == "--price":
                         raise
