@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from prfaas_plan.catalog import Catalog
 from prfaas_plan.perf.recipe import resolve_recipe
-from prfaas_plan.plan.feasibility import check_weights_fit
 from prfaas_plan.specs.hardware import HardwareSpec
 from prfaas_plan.specs.model import ModelSpec
 from prfaas_plan.specs.scenario import ScenarioSpec
@@ -38,11 +37,9 @@ def resolve_deployment(cat: Catalog, sc: ScenarioSpec, path: str) -> Deployment:
     local_hw = cat.hardware(sc.local.hardware)
     gl = sc.local.gpus_per_instance
     model = base.with_recipe(resolve_recipe(base, local_hw, gl, sc.local.recipe, f"{path}: local.recipe"))
-    check_weights_fit(model, local_hw, gl, f"{path}: local")
     prf_hw = prf_model = None
     if sc.prfaas is not None:
         prf_hw = cat.hardware(sc.prfaas.hardware)
         gp = sc.prfaas.gpus_per_instance
         prf_model = base.with_recipe(resolve_recipe(base, prf_hw, gp, sc.prfaas.recipe, f"{path}: prfaas.recipe"))
-        check_weights_fit(prf_model, prf_hw, gp, f"{path}: prfaas")
     return Deployment(model, local_hw, prf_hw, prf_model)

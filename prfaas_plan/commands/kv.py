@@ -9,7 +9,6 @@ from prfaas_plan.catalog import Catalog
 from prfaas_plan.errors import PrfaasError
 from prfaas_plan.perf.api import KVThroughput, kv_throughput
 from prfaas_plan.perf.recipe import resolve_recipe
-from prfaas_plan.plan.feasibility import check_weights_fit
 from prfaas_plan.specs.hardware import HardwareSpec
 from prfaas_plan.specs.model import ModelSpec
 from prfaas_plan.specs.recipe import CacheDtype, RecipeOverrides, Routing, WeightDtype
@@ -55,5 +54,4 @@ def run_kv(model: str, hardware: str, gpus: int, lengths: list[int], calibration
     cat = Catalog()
     hw = load_gpu(cat, hardware, calibration)
     m = with_recipe(cat.model(model), hw, gpus, overrides)
-    check_weights_fit(m, hw, gpus, "--gpus")
     return kv_throughput(m, hw, gpus, lengths)

@@ -23,7 +23,6 @@ from prfaas_plan.errors import PrfaasError
 from prfaas_plan.perf.kv import kv_bytes
 from prfaas_plan.perf.recipe import fallback_note, resolve_recipe
 from prfaas_plan.plan.dist import DEFAULT_ATOMS
-from prfaas_plan.plan.feasibility import check_weights_fit
 from prfaas_plan.plan.size import Family
 from prfaas_plan.plan.throughput import RouteModel
 from prfaas_plan.specs.model import ModelSpec
@@ -67,7 +66,6 @@ def prepare_gpu(cat: Catalog, loaded: LoadedScenario, span: tuple[float, float],
     hw = cat.hardware(h)
     base = cat.model(sc.model)
     model = base.with_recipe(resolve_recipe(base, hw, gpi, _overrides(loaded, h, gpi, recipe), f"recipe {recipe}"))
-    check_weights_fit(model, hw, gpi, f"{h} x {gpi}")
     own = next((c for c in (sc.prfaas, sc.local) if c is not None and c.hardware == h
                 and c.gpus_per_instance == gpi), None)
     measured = own.prefill_profile if own is not None and recipe == "scenario" else None
