@@ -278,3 +278,22 @@ def test_size_says_which_checkpoint_each_gpu_runs_and_why():
     assert ("checkpoint: fp8 weights (1,034 GB) do not fit 8 x h20 (739 GB usable): running the published int4 "
             "checkpoint") in out["notes"]
     assert not any("h200" in n for n in out["notes"])  # 8 x H200 run the fp8 checkpoint itself
+
+
+def test_compare_keeps_a_scenario_clusters_recipe_block(tmp_path):
+    """`compare` re-builds each cluster per GPU mix; it dropped the scenario's `recipe:` blocks (a bf16 local
+    was costed in the published fp8), so `plan` and `compare` priced different deployments."""
+    from prfaas_plan.assemble.inputs import build_inputs, mix_inputs
+    from prfaas_plan.assemble.scenario import load_scenario
+    from prfaas_plan.catalog import Catalog
+
+    sc = tmp_path / "s.yaml"
+    sc.write_text("model: minimax-m2.5\nname: t\nprfaas: {hardware: h200, gpus: 16, recipe: {ep: 1}}\n"
+                  "local: {hardware: h20, gpus: 64, recipe: {weights_dtype: bf16}}\nlink: {bandwidth_gbps: 100}\n"
+                  "workload: paper-lognormal\ndecode: {mode: fixed, max_batch: 20, step_time_ms: 25}\n")
+    cat = Catalog()
+    loaded = load_scenario(cat, str(sc))
+    _, plan = build_inputs(cat, loaded.spec, loaded.workload, str(sc), False, None)
+    _, mix = mix_inputs(cat, loaded.spec, loaded.workload, str(sc), "h200", "h20")
+    assert mix["recipes"] == plan["recipes"]
+    assert mix["recipes"]["local"].startswith("bf16 weights") and "EP 1" in mix["recipes"]["prfaas"]

@@ -22,7 +22,8 @@ def cluster_price_source(cl: Cluster, hw: HardwareSpec) -> str | None:
 
 def cluster_for(sc: ScenarioSpec, hardware: str, instances: int, base: Cluster) -> Cluster:
     """A cluster of `hardware` with the scenario's instance size; the scenario's measured prefill
-    profile and price carry over only to a cluster of the same hardware and instance size."""
+    profile, price and `recipe:` overrides carry over only to a cluster of the same hardware and
+    instance size (as `size` applies a scenario cluster's recipe to its GPU type)."""
     same = [c for c in (sc.prfaas, sc.local) if c is not None and c.hardware == hardware
             and c.gpus_per_instance == base.gpus_per_instance]
     src = same[0] if same else None
@@ -30,7 +31,7 @@ def cluster_for(sc: ScenarioSpec, hardware: str, instances: int, base: Cluster) 
     return Cluster(
         hardware=hardware, gpus=base.gpus_per_instance * instances, gpus_per_instance=base.gpus_per_instance,
         price_usd_per_gpu_hour=src.price_usd_per_gpu_hour if src else None,
-        price_source=src.price_source if src else None, prefill_profile=prof,
+        price_source=src.price_source if src else None, prefill_profile=prof, recipe=src.recipe if src else None,
     )
 
 
