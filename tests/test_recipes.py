@@ -239,6 +239,7 @@ def test_scale_quick_costs_the_checkpoint_the_gpu_holds():
     assert r.exit_code == 0, r.output
     head = json.loads(r.stdout)
     assert head["recipe"]["weights_dtype"] == "int4" and "do not fit 8 x h20" in head["recipe"]["source"]
+    assert any(n.startswith("checkpoint: fp8 weights (1,034 GB) do not fit 8 x h20") for n in head["notes"])
     kv = json.loads(_kv("prfaas-hybrid-1t", "-H", "h20", "--lengths", "32k", "-f", "json").stdout)
     assert head["prefill_s"] == pytest.approx(kv["rows"][0]["prefill_s"])
 

@@ -42,7 +42,7 @@ def quick(cat: Catalog, model: str, hardware: str, tokens: int, gpi: int, sizes:
             "link_gbps": None, "recipe": {"weights_dtype": m.recipe.weights_dtype, "source": m.recipe.source},
             "notes": ["roofline prefill time; egress assumes every instance always prefilling (Eq. 2); "
                       "the exact column prices a busy instance by its steady-state occupancy per request "
-                      "(forwards filled to the token budget), Eq. 2 by the single-request latency"]}
+                      "(forwards filled to the token budget), Eq. 2 by the single-request latency", *k.notes]}
     return head, rows
 
 
