@@ -134,8 +134,9 @@ def test_moe_mechanism_hand_worked_memory_bound_case():
     acts = 2 * 2.0 * (2 * 4096 + 3 * 14336)
     flops = 6 * hit * 16 * 4096 * 14336  # 1 row padded to the 16-row block, per expert
     tiles = hit * 1 * np.ceil(2 * 14336 / 128)
-    ramp = 1 / (1 + e.ramp_rows)
-    t_c = flops / (1978.9e12 * e.compute_efficiency * min(1, tiles / 132) * ramp)
+    # 1 row per expert: tensor rate plus the per-SM small-batch rate (1 row x 132 SMs x its rate)
+    assert e.ramp_flops_per_row_sm is not None
+    t_c = flops / min(1, tiles / 132) * (1 / (1978.9e12 * e.compute_efficiency) + 1 / (1 * 132 * e.ramp_flops_per_row_sm))
     t_m = (weights + acts) / (4.8e12 * e.memory_efficiency)
     assert t_m > t_c
     assert e.routed_bytes_efficiency is not None
@@ -336,3 +337,25 @@ def test_moe_fit_reads_gemms_only_from_the_rows():
     assert h20.gemms_only and h20.routed_bytes_efficiency is None
     assert catalog.load_hardware("h20").efficiency.moe["fp8"].gemms_only
     assert not catalog.load_hardware("h200").efficiency.moe["fp8"].gemms_only
+
+
+def test_moe_small_batch_rate_is_per_sm_not_tensor_peak():
+    """One token to one of 8 experts (k 4096, n 14336): its row is padded to the 16-row block, so the
+    tile work is 6 x 16 x 4096 x 14336 FLOPs over 224 column tiles (all SMs busy at 132 and 66 SMs).
+    Compute time = FLOPs x (1 / (peak x efficiency) + 1 / (1 row x SMs x rate)): a GPU with a 6.7x lower
+    peak pays only the first term more, one with half the SMs pays the second twice (what a borrowed
+    block does on H20: 6.7x less tensor peak, 1.69x fewer SMs)."""
+    from prfaas_plan.specs.hardware import MoEEfficiency
+
+    e = MoEEfficiency(compute_efficiency=1.0, memory_efficiency=1.0, launch_s=0.0, routed_work_s_per_mac=0.0,
+                      ramp_flops_per_row_sm=1e11, routed_bytes_efficiency=1.0)
+    flops = 6 * 16 * 4096 * 14336
+
+    def t(peak, sms):
+        args = [np.array([v], dtype=float) for v in (1, 4096, 14336, 8, 1, 1, 1)]
+        # bandwidth so large that only compute counts
+        return float(mech.moe_core(e, peak, 1e30, sms, 1.0, *args)[0])
+
+    assert t(1e15, 132) == pytest.approx(flops * (1 / 1e15 + 1 / (132 * 1e11)), rel=1e-9)
+    assert t(1e15 / 6.7, 132) - t(1e15, 132) == pytest.approx(flops * 5.7 / 1e15, rel=1e-9)
+    assert t(1e15, 66) - t(1e15, 132) == pytest.approx(flops / (132 * 1e11), rel=1e-9)

@@ -102,7 +102,7 @@ def _lsq(fun: Any, x0: list[float], lo: list[float], hi: list[float]) -> Arr:
 MOE_PARAMS: list[tuple[str, float, float, float, float]] = [
     ("compute_efficiency", 1.0, 0.5, 0.02, 1.0), ("memory_efficiency", 1.0, 0.8, 0.05, 1.0),
     ("launch_s", 1e-6, 20.0, 0.0, 500.0), ("routed_work_s_per_mac", 1e-15, 0.5, 0.0, 500.0),
-    ("ramp_rows", 1.0, 1.0, 0.0, 4096.0), ("routed_bytes_efficiency", 1.0, 0.5, 0.01, 1.0)]
+    ("ramp_knee_rows", 1.0, 1.0, 0.0, 4096.0), ("routed_bytes_efficiency", 1.0, 0.5, 0.01, 1.0)]
 ALLREDUCE_PARAMS: list[tuple[str, float, float, float, float]] = [
     ("latency_s", 1e-6, 5.0, 0.0, 200.0), ("eager_latency_s", 1e-6, 20.0, 0.0, 500.0),
     ("bandwidth_efficiency", 1.0, 0.6, 0.02, 1.0), ("switch_bandwidth_efficiency", 1.0, 0.5, 0.02, 1.0)]
@@ -123,10 +123,21 @@ def at_bounds(path: str, block: Any, params: list[tuple[str, float, float, float
     return out
 
 
-def _moe_block(p: Arr) -> MoEEfficiency:
+def _ramp_rate(knee_rows: float, peak: float, ce: float, sms: int) -> float | None:
+    """The per-SM small-batch rate of a knee at `knee_rows` rows per expert on the measuring GPU: its
+    compute rate halves there (rows x SMs x rate = peak x efficiency); None for no knee."""
+    return peak * ce / (knee_rows * sms) if knee_rows > 0 else None
+
+
+def _round4(v: float | None) -> float | None:
+    return None if v is None else float(f"{v:.4g}")
+
+
+def _moe_block(p: Arr, peak: float, sms: int) -> MoEEfficiency:
     return MoEEfficiency.model_construct(compute_efficiency=float(p[0]), memory_efficiency=float(p[1]),
                                          launch_s=float(p[2]) * 1e-6, routed_work_s_per_mac=float(p[3]) * 1e-15,
-                                         ramp_rows=float(p[4]), routed_bytes_efficiency=float(p[5]) if len(p) > 5 else None)
+                                         ramp_flops_per_row_sm=_ramp_rate(float(p[4]), peak, float(p[0]), sms),
+                                         routed_bytes_efficiency=float(p[5]) if len(p) > 5 else None)
 
 
 def fit_moe(hw: HardwareSpec, meas: Measurements, dt: str) -> MoEEfficiency:
@@ -142,14 +153,16 @@ def fit_moe(hw: HardwareSpec, meas: Measurements, dt: str) -> MoEEfficiency:
     peak = hw.peak_flops("fp8" if dt == "fp8" else "bf16")
 
     def f(p: Arr) -> Arr:
-        t = mech.moe_core(_moe_block(p), peak, ds.hbm_bandwidth_bytes_per_s, ds.sm_count, mech.WEIGHT_BYTES[dt], *cols)
+        t = mech.moe_core(_moe_block(p, peak, ds.sm_count), peak, ds.hbm_bandwidth_bytes_per_s, ds.sm_count,
+                          mech.WEIGHT_BYTES[dt], *cols)
         return np.asarray(np.log(t / y), dtype=float)
 
     n = 5 if gemm_only else 6
     x = _lsq(f, [p[2] for p in MOE_PARAMS[:n]], [p[3] for p in MOE_PARAMS[:n]], [p[4] for p in MOE_PARAMS[:n]])
     return MoEEfficiency(compute_efficiency=round(float(x[0]), 4), memory_efficiency=round(float(x[1]), 4),
                          launch_s=round(float(x[2]) * 1e-6, 9), routed_work_s_per_mac=float(f"{x[3] * 1e-15:.4g}"),
-                         ramp_rows=round(float(x[4]), 3),
+                         ramp_flops_per_row_sm=_round4(_ramp_rate(round(float(x[4]), 3), peak, round(float(x[0]), 4),
+                                                                  ds.sm_count)),
                          routed_bytes_efficiency=None if gemm_only else round(float(x[5]), 4), gemms_only=gemm_only)
 
 

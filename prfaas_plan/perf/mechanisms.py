@@ -10,8 +10,10 @@ mechanism, not the shapes, is what is fitted: the fits are checked on whole held
   expert_ep, in the structure of SGLang's fused MoE (moe_align_block_size, the fused gate/up GEMM,
   silu_and_mul, the fused down GEMM, moe_sum). Each of the E / ep local experts that receives tokens
   reads its 3 k n/tp weights; its rows are padded to the kernel's row block (a power of two from 16
-  to 64, like the tuned Triton configs); compute runs at a fitted efficiency that ramps with the rows
-  per expert and overlaps the weight stream (max of the two: the kernels pipeline loads under MMAs).
+  to 64, like the tuned Triton configs); compute runs at a fitted fraction of the tensor peak, slowed
+  with few rows per expert by a per-SM small-batch rate (`ramp_flops_per_row_sm`: per-SM work, so a
+  borrowed block scales it with SMs, not tensor peak), and overlaps the weight stream (max of the two:
+  the kernels pipeline loads under MMAs).
   Two costs scale with the *whole* layer's routed tokens, which every GPU pays whatever its EP
   degree (measured EP-8 ranks are only ~4-5x faster than EP 1): the activation and top-k sum
   traffic over every token's assignments (`routed_bytes_efficiency`: fp8 and bf16 fit 0.6-0.7 of
@@ -107,8 +109,9 @@ def moe_core(
     flops = 6.0 * padded * k * nl  # gate/up (2 nl columns) + down (k columns)
     tiles = active * np.ceil(rows / block) * np.ceil(2.0 * nl / MOE_COL_BLOCK)
     occ = np.minimum(1.0, tiles / sms)
-    ramp = rows / (rows + e.ramp_rows) if e.ramp_rows > 0 else 1.0
-    t_c = flops / (peak * e.compute_efficiency * occ * ramp)
+    # tensor throughput, plus the small-batch per-SM rate that binds with few rows per expert
+    small = 1.0 / (rows * sms * e.ramp_flops_per_row_sm) if e.ramp_flops_per_row_sm else 0.0
+    t_c = flops / occ * (1.0 / (peak * e.compute_efficiency) + small)
     byts = active * 3.0 * k * nl * wbytes + local * ACT_BYTES * (2.0 * k + 3.0 * nl)
     t_m = byts / (bw * e.memory_efficiency)
     # the whole layer's activation traffic: the activation reads every assignment's 2 nl gate/up

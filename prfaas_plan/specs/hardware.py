@@ -33,6 +33,7 @@ Dtype = Literal["bf16", "fp8", "fp16", "fp32"]
 REMOVED_FIELDS = {
     "moe_effective_rows_factor": "2026-11-23 (MoE is costed by the fitted fused-MoE blocks, efficiency.moe)",
     "chunk_compute_efficiency": "2026-11-23 (linear attention is costed by its fitted kernel structure)",
+    "ramp_rows": "2026-11-23 (the MoE small-batch penalty is a per-SM rate, efficiency.moe.*.ramp_flops_per_row_sm)",
 }
 REFIT_FIX = ("rerun `prfaas calibrate --hardware GPU MEASUREMENTS.csv` (README, \"Accuracy\") to write a current "
              "efficiency block, or copy the mechanism blocks of the nearest catalog GPU (hardware/*.yaml) and say so "
@@ -106,8 +107,13 @@ class MoEEfficiency(StrictModel):
         description="seconds per multiply-accumulate of the whole layer's routed work (every token's top-k "
         "assignments x hidden x expert columns on this GPU), paid by each GPU whatever its EP degree: the "
         "kernel's grid and token gather span all routed tokens, not only this GPU's experts'")
-    ramp_rows: NonNegFloat = Field(
-        description="MMA efficiency ramps as rows / (rows + this) with the rows each expert receives")
+    ramp_flops_per_row_sm: NonNegFloat | None = Field(
+        description="small-batch rate: with few rows per expert the tile loop runs at most this many FLOP/s per "
+        "row received per SM (the padded tile's weight loads, Marlin's int4 unpacking and the MMA issue latency "
+        "are per-SM work, not tensor throughput); compute time = FLOPs x (1 / (peak x compute_efficiency) + "
+        "1 / (rows x SMs x this)); null = no small-batch penalty. Fitted as a knee in rows on the measuring GPU "
+        "and stored per SM, so a block borrowed by another GPU scales it with that GPU's SMs, not its tensor "
+        "peak (measured fp8 fused MoE: H20 / H200 = 1.6-2.0x at every batch, SMs 1.69x, tensor peak 6.7x)")
     routed_bytes_efficiency: Fraction | None = Field(
         default=None, description="HBM efficiency of the whole layer's activation traffic (silu_and_mul over "
         "every assignment's gate/up columns, the down outputs and the top-k sum), paid by each GPU whatever its "
