@@ -7,7 +7,7 @@ fits its HBM). The 1T hybrid's assumed recipe is its Kimi-K2 backbone's fp8 chec
 (1,034 GB of 1,085 GB usable: 8 x 143,771 MiB x 0.9) and the INT4 checkpoint where fp8 does not fit
 (8 x H20). Under INT4 on H200 (W4A16 Marlin, the recipe assumed before the HBM capacities were
 corrected) the measured fused-MoE kernels alone take 4.3 ms per layer per 8K tokens and Table 5 is
-missed by +18/+30/+29%; that alternative is kept below as a stated regression guard. Table 3's Kimi
+missed by +18/+30/+29%; that alternative is kept below, checked to stay slower than fp8. Table 3's Kimi
 Linear at 8K is -10.9% with the engine overheads refitted on all 16 points (a strict xfail that
 reports when it starts to hold). Errors are printed win or lose (pytest -s).
 """
@@ -64,12 +64,12 @@ def test_table5_prefill_within_10pct(idx):
 
 
 @pytest.mark.parametrize("idx", [1, 2, 3])
-def test_table5_int4_alternative_regression_guard(idx):
-    """Not an acceptance: the INT4 (W4A16 Marlin) recipe misses by +18/+30/+29%, bounded so it cannot grow
-    unseen."""
-    assert 0.0 < _table5_err(idx, RecipeOverrides(weights_dtype="int4")) <= 0.35
-
-
+def test_table5_int4_alternative_is_slower_than_fp8(idx):
+    """Not an acceptance: the INT4 checkpoint (W4A16 Marlin: int4 weights, bf16 MMA) must cost more
+    than fp8 (W8A8 on fp8 tensor cores, 2x the bf16 peak) once prefill is compute-bound (8K up), and
+    the paper's times sit below it (measured +18.7 / +31.4 / +30.3% at 8K / 32K / 128K, printed)."""
+    int4, fp8 = _table5_err(idx, RecipeOverrides(weights_dtype="int4")), _table5_err(idx)
+    assert int4 > fp8 and int4 > 0
 def test_h20_is_about_2_8x_slower_at_p90_length():
     """Case study: 8xH20 takes ~9.7 s at the P90 length (62K) vs ~3.5 s on 8xH200."""
     h20_hw = catalog.load_hardware("h20")
