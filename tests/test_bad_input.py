@@ -294,6 +294,13 @@ CASES = [
     Case("hardware-gdn-without-chunk-item-s", [*KV, "--hardware", "hw.yaml"],
          {"hw.yaml": hardware_efficiency("linear_attention.gdn.chunk_item_s", delete=True)},
          ("hw.yaml", "linear_attention.gdn.chunk_item_s", "prfaas calibrate")),
+    Case("hardware-removed-moe-ramp-rows", [*KV, "--hardware", "hw.yaml"],
+         {"hw.yaml": hardware_efficiency("moe.int4.ramp_rows", 8.442)},
+         ("hw.yaml", "ramp_rows", "removed on 2026-11-23", "prfaas calibrate")),
+    # a rate of 0 would be an infinite small-batch penalty (compute time has a 1 / rate term): null is "none"
+    Case("hardware-moe-zero-ramp-rate", [*KV, "--hardware", "hw.yaml"],
+         {"hw.yaml": hardware_efficiency("moe.int4.ramp_flops_per_row_sm", 0)},
+         ("hw.yaml", "moe.int4.ramp_flops_per_row_sm")),
     Case("hardware-moe-without-routed-bytes-efficiency", [*KV, "--hardware", "hw.yaml"],
          {"hw.yaml": hardware_efficiency("moe.int4.routed_bytes_efficiency", delete=True)},
          ("hw.yaml", "moe.int4", "routed_bytes_efficiency", "prfaas calibrate")),

@@ -244,7 +244,7 @@ def test_calibrate_flags_an_engine_parameter_at_its_bound():
     from prfaas_plan.perf.calibration import at_bounds
 
     e = catalog.load_hardware("h200").efficiency
-    assert at_bounds(e) == []  # 0.350 s and 0.0208 s: inside (0, 2) and (0, 0.2)
+    assert at_bounds(e) == []  # 0.355 s and 0.024 s: inside (0, 2) and (0, 0.2)
     flagged = at_bounds(e.model_copy(update={"forward_overhead_s": 0.197}))
     assert flagged == ["forward_overhead_s=0.197 (bounds 0-0.2)"]
 
@@ -359,3 +359,42 @@ def test_moe_small_batch_rate_is_per_sm_not_tensor_peak():
     assert t(1e15, 132) == pytest.approx(flops * (1 / 1e15 + 1 / (132 * 1e11)), rel=1e-9)
     assert t(1e15 / 6.7, 132) - t(1e15, 132) == pytest.approx(flops * 5.7 / 1e15, rel=1e-9)
     assert t(1e15, 66) - t(1e15, 132) == pytest.approx(flops / (132 * 1e11), rel=1e-9)
+
+
+def test_moe_per_sm_rate_is_the_fitted_knee_on_its_own_gpu():
+    """The rate the fit stores (`_ramp_rate`) is the knee it fits, reparametrised: on the measuring GPU
+    compute time = FLOPs / (peak x efficiency x occupancy) x (1 + knee / rows), the former
+    rows / (rows + knee) ramp, at every row count (the 8.442-row knee, 0.7 efficiency, H200's 989 TFLOP/s
+    bf16 and 132 SMs; one expert, one row block, so occupancy 1)."""
+    from prfaas_plan.perf.fit_mechanisms import _ramp_rate
+    from prfaas_plan.specs.hardware import MoEEfficiency
+
+    knee, ce, peak, sms = 8.442, 0.7, 989e12, 132
+    e = MoEEfficiency(compute_efficiency=ce, memory_efficiency=1.0, launch_s=0.0, routed_work_s_per_mac=0.0,
+                      ramp_flops_per_row_sm=_ramp_rate(knee, peak, ce, sms), routed_bytes_efficiency=1.0)
+    for rows in (1, 4, 8, 16, 33, 64):
+        args = [np.array([v], dtype=float) for v in (rows, 4096, 33 * 128, 1, 1, 1, 1)]
+        flops = 6 * (16 if rows <= 16 else 64) * 4096 * 33 * 128  # padded to the row block
+        tiles = np.ceil(rows / (16 if rows <= 16 else 64)) * 66
+        t = float(mech.moe_core(e, peak, 1e30, sms, 1.0, *args)[0])
+        assert t == pytest.approx(flops / (peak * ce * min(1, tiles / sms)) * (1 + knee / rows), rel=1e-9)
+
+
+def test_moe_knee_at_a_bound_is_still_flagged():
+    """The knee is fitted in rows (bounds 0-4096) but stored as a per-SM rate: `calibrate`'s at-bound
+    check converts it back, so a fit that drops the penalty (knee 0, stored null) is flagged as before.
+    The shipped H200 knees are inside their bounds and round-trip to the rows they were fitted as
+    (int4: 8.442 rows, stored as 7.598e11 FLOP/s per row per SM)."""
+    from prfaas_plan.perf.fit_mechanisms import moe_at_bounds
+
+    h = catalog.load_hardware("h200")
+    for dt, block in h.efficiency.moe.items():
+        assert not [f for f in moe_at_bounds(f"moe.{dt}", h, dt, block) if "ramp_knee_rows" in f]
+    int4 = h.efficiency.moe["int4"]
+    assert int4.ramp_flops_per_row_sm is not None
+    knee = h.peak_flops("bf16") * int4.compute_efficiency / (int4.ramp_flops_per_row_sm * h.datasheet.sm_count)
+    assert knee == pytest.approx(8.442, rel=1e-3)  # the ramp_rows the catalog carried before 2026-11-23
+    none = int4.model_copy(update={"ramp_flops_per_row_sm": None})
+    assert "moe.int4.ramp_knee_rows=0 (bounds 0-4096)" in moe_at_bounds("moe.int4", h, "int4", none)
+    big = int4.model_copy(update={"ramp_flops_per_row_sm": int4.ramp_flops_per_row_sm / 1000})
+    assert any(f.startswith("moe.int4.ramp_knee_rows=8") for f in moe_at_bounds("moe.int4", h, "int4", big))

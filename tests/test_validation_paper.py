@@ -70,6 +70,8 @@ def test_table5_int4_alternative_is_slower_than_fp8(idx):
     the paper's times sit below it (measured +18.7 / +31.4 / +30.3% at 8K / 32K / 128K, printed)."""
     int4, fp8 = _table5_err(idx, RecipeOverrides(weights_dtype="int4")), _table5_err(idx)
     assert int4 > fp8 and int4 > 0
+
+
 def test_h20_is_about_2_8x_slower_at_p90_length():
     """Case study: 8xH20 takes ~9.7 s at the P90 length (62K) vs ~3.5 s on 8xH200."""
     h20_hw = catalog.load_hardware("h20")

@@ -12,6 +12,7 @@ a stated effect, see `perf.mechanisms`). `leave_shape_out` refits with each whol
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -129,6 +130,18 @@ def _ramp_rate(knee_rows: float, peak: float, ce: float, sms: int) -> float | No
     return peak * ce / (knee_rows * sms) if knee_rows > 0 else None
 
 
+def moe_at_bounds(path: str, hw: HardwareSpec, dt: str, e: MoEEfficiency) -> list[str]:
+    """`at_bounds` for a fused-MoE block: the knee is fitted in rows but stored as a per-SM rate, so it is
+    checked as the knee it was fitted as (rows x SMs x rate = peak x efficiency; no penalty = knee 0)."""
+    r = e.ramp_flops_per_row_sm
+    knee = _moe_peak(hw, dt) * e.compute_efficiency / (r * hw.datasheet.sm_count) if r else 0.0
+    return at_bounds(path, SimpleNamespace(**dict(e), ramp_knee_rows=knee), MOE_PARAMS)
+
+
+def _moe_peak(hw: HardwareSpec, dt: str) -> float:
+    return hw.peak_flops("fp8" if dt == "fp8" else "bf16")
+
+
 def _round4(v: float | None) -> float | None:
     return None if v is None else float(f"{v:.4g}")
 
@@ -150,7 +163,7 @@ def fit_moe(hw: HardwareSpec, meas: Measurements, dt: str) -> MoEEfficiency:
     kern = meas.text.get("kernel", np.full(len(meas), ""))[s].astype(str)
     gemm_only = bool(np.all(np.char.find(kern, "grouped_gemm") >= 0))
     ds = hw.datasheet
-    peak = hw.peak_flops("fp8" if dt == "fp8" else "bf16")
+    peak = _moe_peak(hw, dt)
 
     def f(p: Arr) -> Arr:
         t = mech.moe_core(_moe_block(p, peak, ds.sm_count), peak, ds.hbm_bandwidth_bytes_per_s, ds.sm_count,
@@ -291,7 +304,7 @@ def fit_mechanisms(hw: HardwareSpec, meas: Measurements) -> dict[str, Any]:
     for dt in ("bf16", "fp8", "int4"):
         if ((meas.op == "moe") & (meas.dtype == dt)).sum() >= 5:
             moe[dt] = fit_moe(hw, meas, dt)
-            flags += at_bounds(f"moe.{dt}", moe[dt], MOE_PARAMS)
+            flags += moe_at_bounds(f"moe.{dt}", hw, dt, moe[dt])
     if moe:
         upd["moe"] = moe
     for op, prior in (("mla_prefill_attention", eff.prefill_attention), ("mla_decode_attention", eff.decode_attention)):

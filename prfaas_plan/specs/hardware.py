@@ -107,7 +107,7 @@ class MoEEfficiency(StrictModel):
         description="seconds per multiply-accumulate of the whole layer's routed work (every token's top-k "
         "assignments x hidden x expert columns on this GPU), paid by each GPU whatever its EP degree: the "
         "kernel's grid and token gather span all routed tokens, not only this GPU's experts'")
-    ramp_flops_per_row_sm: NonNegFloat | None = Field(
+    ramp_flops_per_row_sm: PosFloat | None = Field(
         description="small-batch rate: with few rows per expert the tile loop runs at most this many FLOP/s per "
         "row received per SM (the padded tile's weight loads, Marlin's int4 unpacking and the MMA issue latency "
         "are per-SM work, not tensor throughput); compute time = FLOPs x (1 / (peak x compute_efficiency) + "
