@@ -22,8 +22,10 @@ says why). The mechanism fits start from fixed values, so a rerun reproduces the
 kernel fits and the engine fit start from the block in the catalog, so a rerun can move a parameter
 the data barely constrain; measured 2026-11-23 over two consecutive runs: H20's prefill-attention launch
 moved by ~10% and its occupancy by ~4%, H100's prefill-attention memory efficiency 0.34 -> 0.26,
-H20's request overhead by 1 ms, so a rerun is not yet
-a fixed point for those blocks. The whole refit takes about 15 s here.
+H20's request overhead by 1 ms; re-measured after the MoE small-batch rate became per SM (two runs from
+the shipped catalog): h200 unchanged both times, H20's (and L20's copied) prefill-attention launch 7.13 ->
+7.06 -> 7.04 us, H20's per-forward overhead 5.6 -> 5.6 -> 5.5 ms, H100's prefill-attention memory efficiency
+0.25 -> 0.28 -> 0.31. So a rerun is not yet a fixed point for those blocks. The whole refit takes about 15 s here.
 """
 
 from __future__ import annotations
