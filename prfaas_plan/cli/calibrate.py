@@ -61,7 +61,9 @@ def validate(
     """Predicted vs measured kernel latency: MAPE, median and P90 APE, bias per op class, worst rows.
 
     Errors are fractions of the measured latency (predicted / measured - 1); bias is the median
-    signed error. The JSON adds "worst": the five rows with the largest error.
+    signed error. The JSON adds "worst": the five rows with the largest error. Rows measured faster
+    than the GPU's physical floor (the op's irreducible FLOPs or HBM traffic at the datasheet peak)
+    cannot be the shape they describe: they are listed ("below_floor") and left out of the figures.
 
     Examples:
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from prfaas_plan.catalog import Catalog
 from prfaas_plan.commands.kv import load_gpu
 from prfaas_plan.errors import PrfaasError
@@ -87,16 +89,28 @@ def run_calibrate(measurements: list[Path], hardware: str, paper_prefill: bool, 
 
 
 def run_validate(measurements: list[Path], hardware: str, calibration: Path | None) -> dict[str, Any]:
-    """{"hardware", "rows", "summary": [per op/dtype stats], "overall", "worst": five worst rows, "source"}."""
+    """{"hardware", "rows", "summary": [per op/dtype stats], "overall", "worst": five worst rows,
+    "below_floor": rows measured faster than the GPU's physical floor (left out of the statistics,
+    `perf.floors`), "summary_with_below_floor": the affected groups' stats with them, "source"}."""
     from prfaas_plan.io.measurements import read_many
-    from prfaas_plan.perf.calibration import error_stats, predict, worst_rows
+    from prfaas_plan.perf.calibration import error_stats, predict, shape_label, worst_rows
+    from prfaas_plan.perf.floors import physical_floor
 
     hw = load_gpu(Catalog(), hardware, calibration)
     meas = read_many([str(p) for p in measurements])
     pred = predict(hw, meas)
-    groups, overall = error_stats(pred, meas)
-    return {"hardware": hw.name, "rows": len(meas), "summary": [g.__dict__ for g in groups], "overall": overall,
-            "worst": worst_rows(pred, meas), "source": hw.efficiency.source}
+    floor = physical_floor(hw, meas)
+    bad = meas.latency_s < floor
+    ok = ~bad
+    groups, overall = error_stats(pred[ok], meas.select(ok))
+    below = [{"op": str(meas.op[i]), "dtype": str(meas.dtype[i]), "shape": shape_label(meas, int(i)),
+              "measured_ms": float(meas.latency_s[i] * 1e3), "floor_ms": float(floor[i] * 1e3),
+              "predicted_ms": float(pred[i] * 1e3)} for i in np.flatnonzero(bad)]
+    with_bad = [g.__dict__ for g in error_stats(pred, meas)[0]
+                if any(g.op.split("[")[0] == b["op"] and g.dtype == b["dtype"] for b in below)]
+    return {"hardware": hw.name, "rows": int(ok.sum()), "summary": [g.__dict__ for g in groups], "overall": overall,
+            "worst": worst_rows(pred[ok], meas.select(ok)), "below_floor": below,
+            "summary_with_below_floor": with_bad, "source": hw.efficiency.source}
 
 
 @dataclass

@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 
 from prfaas_plan.perf import kernels
 from prfaas_plan.perf.fit_mechanisms import fit_mechanisms, group_label, predict_mechanisms
+from prfaas_plan.perf.floors import below_floor
 from prfaas_plan.specs.hardware import (
     Efficiency,
     GemmEfficiency,
@@ -190,7 +191,13 @@ def _fit_copy(hw: HardwareSpec, meas: Measurements) -> float:
 
 
 def fit_kernels(hw: HardwareSpec, meas: Measurements, source: str) -> Efficiency:
-    """Refit every kernel class present in `meas`; classes without data keep their priors."""
+    """Refit every kernel class present in `meas`; classes without data keep their priors. Rows
+    measured faster than the GPU's physical floor (`perf.floors`) are left out and named in `source`."""
+    bad = below_floor(hw, meas)
+    if bad.any():
+        source += (f" ({int(bad.sum())} row(s) faster than the physical floor left out: "
+                   + ", ".join(shape_label(meas, int(i)) for i in np.flatnonzero(bad)) + ")")
+        meas = meas.select(~bad)
     eff = hw.efficiency
     gemm = dict(eff.gemm)
     for dt in sorted(set(meas.dtype[meas.op == "gemm"].tolist())):

@@ -34,6 +34,14 @@ BALANCED = "balanced"
 ROBUST_SCALE = 0.1
 
 
+def eager_decode(kernel: str) -> bool:
+    """A row that sums a decode step's kernels timed by host-launched back-to-back calls: InferSim's
+    `variant:decode (k1+k2)` rows (its kernel_benchmark scripts time with triton.testing.do_bench, no
+    CUDA graph), so the step cannot report less than the host's launch interval (`eager_step_floor_s`)."""
+    _, _, name = kernel.partition(":")
+    return "(" in name and not name.startswith("chunk")
+
+
 def linear_kernels(kernel: str) -> tuple[str, list[str]]:
     """(variant, kernel kinds summed in the row) from a `kernel` column such as `gdn:chunk_kda`."""
     variant, _, name = kernel.partition(":")
@@ -84,6 +92,9 @@ def predict_mechanisms(hw: HardwareSpec, meas: Measurements, out: Arr) -> None:
             args = (c["m"][rows], c["batch"][rows], c["num_heads"][rows], c["num_kv_heads"][rows],
                     c["head_dim"][rows], c["head_dim"][rows])
             out[rows] = sum((mech.linear_attention_time(hw, key[0], k, *args) for k in key[1]), np.zeros(len(rows)))
+            if eager_decode(str(meas.text["kernel"][rows[0]])):
+                e = hw.efficiency.linear_attention.get(mech.linear_family(key[0]))  # type: ignore[call-overload]
+                out[rows] = np.maximum(out[rows], e.eager_step_floor_s if e is not None else 0.0)
     s = meas.op == "allreduce"
     if s.any():
         graph = np.char.find(meas.text["kernel"][s].astype(str), "graph") >= 0
@@ -221,6 +232,8 @@ LINEAR_PARAMS: dict[str, list[tuple[str, float, float, float, float]]] = {
 # (on H20, h200's block: its chunk kind has 2 rows, whose 32- and 64-head latencies are identical; rescaling
 # h200's block on them made H20's 64K chunk 2x faster than H200's, implausible with 78 SMs and 148 TFLOP/s)
 FULL_FIT_ROWS = 30
+# fitted with the decode kind when at least 3 of its rows are host-launched (`eager_decode`)
+EAGER_FLOOR_PARAM = ("eager_step_floor_s", 1e-6, 50.0, 0.0, 500.0)
 
 
 def _linear_plan(meas: Measurements, variant: str) -> tuple[Arr, list[Any]]:
@@ -234,6 +247,8 @@ def _linear_plan(meas: Measurements, variant: str) -> tuple[Arr, list[Any]]:
         n = mains.count(kind)
         if n >= FULL_FIT_ROWS or (n >= 3 and len(params) <= 2):
             free += list(params)
+    if sum(eager_decode(str(meas.text["kernel"][i])) for i in idx) >= 3 and LINEAR_PARAMS["decode"][0] in free:
+        free.append(EAGER_FLOOR_PARAM)
     return np.asarray(idx, dtype=int), free
 
 

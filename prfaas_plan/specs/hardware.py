@@ -164,6 +164,11 @@ class LinearAttentionEfficiency(StrictModel):
                                                     "efficiency")
     decode_memory_efficiency: Fraction
     decode_launch_s: KernelSeconds
+    eager_step_floor_s: KernelSeconds = Field(
+        default=0.0, description="the shortest time a decode step's kernels report when a benchmark launches "
+        "them back to back from the host without a CUDA graph (InferSim's triton do_bench rows: flat at ~80 us "
+        "on H20 up to batch 32): the host's launch interval. Only the measurement predictor applies it; serving "
+        "decode runs in CUDA graphs and does not pay it. 0 = none fitted")
 
 
 class AllReduceEfficiency(StrictModel):
