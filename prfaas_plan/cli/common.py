@@ -240,6 +240,10 @@ EpOpt = Annotated[int | None, typer.Option(
 RoutingOpt = Annotated[str | None, typer.Option(
     "--routing", help="MoE routing the experts' cost assumes: balanced (default) or power_law (the measured "
     "skew: the busiest expert-parallel GPU's load)")]
+ChunkedPrefillOpt = Annotated[str | None, typer.Option(
+    "--chunked-prefill-size", help="the engine's chunked-prefill size in tokens (SGLang --chunked-prefill-size; "
+    "DP attention divides it over the groups); k = x1024; default: the recipe's, else the GPU's (8192 on "
+    "H100/H20/H200)")]
 AttentionDpOpt = Annotated[int | None, typer.Option(
     "--attention-dp", help="DP-attention groups (SGLang --dp-size with --enable-dp-attention); default: the "
     "model's published serving recipe (its `recipe:` block)", min=1, max=1024)]

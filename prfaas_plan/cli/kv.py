@@ -9,6 +9,7 @@ import typer
 
 from prfaas_plan.cli.common import (
     AttentionDpOpt,
+    ChunkedPrefillOpt,
     EpOpt,
     Fmt,
     KvDtypeOpt,
@@ -17,6 +18,7 @@ from prfaas_plan.cli.common import (
     WeightsDtypeOpt,
     emit,
     out_format,
+    parse_count,
     parse_lengths,
     run,
 )
@@ -37,6 +39,7 @@ def kv(
     tp: TpOpt = None,
     ep: EpOpt = None,
     routing: RoutingOpt = None,
+    chunked_prefill_size: ChunkedPrefillOpt = None,
     output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
 ) -> None:
     """KV throughput of one prefill instance (paper Eq 1): KV bytes, prefill seconds, Gbps.
@@ -55,6 +58,8 @@ def kv(
 
       prfaas kv minimax-m2.5 --routing power_law
 
+      prfaas kv mimo-v2-flash --chunked-prefill-size 16k
+
     The model's published serving recipe (its `recipe:` block) is assumed unless overridden; the
     output names it and says when it is the planner's assumption rather than a published one.
     """
@@ -63,7 +68,8 @@ def kv(
         from prfaas_plan.commands.kv import recipe_overrides, run_kv
         from prfaas_plan.report.kv import render_kv
 
-        ov = recipe_overrides(weights_dtype, kv_dtype, tp, ep, attention_dp, routing)
+        chunk = parse_count(chunked_prefill_size, "--chunked-prefill-size", "16k") if chunked_prefill_size else None
+        ov = recipe_overrides(weights_dtype, kv_dtype, tp, ep, attention_dp, routing, chunk)
         r = run_kv(model, hardware, gpus, parse_lengths(lengths), calibration, ov)
         emit(render_kv(r, out_format(ctx), breakdown), output)
 

@@ -36,8 +36,8 @@ def perf(
     input_length: Annotated[str, typer.Option(help="prompt tokens per request; k = x1024")] = "4096",
     output_length: Annotated[str, typer.Option(help="generated tokens per request; k = x1024")] = "1024",
     prefill_batch_tokens: Annotated[str | None, typer.Option(
-        help="token budget of one prefill forward (SGLang --chunked-prefill-size); default: the GPU's "
-        "chunk size (8192 on H100/H20/H200)")] = None,
+        help="token budget of one prefill forward (SGLang --chunked-prefill-size); default: the recipe's "
+        "chunked_prefill_tokens, else the GPU's chunk size (8192 on H100/H20/H200)")] = None,
     decode_batch: Annotated[int | None, typer.Option(
         help="sequences decoding at once per instance; default: the largest that fits HBM and the SLO")] = None,
     slo_tokens_per_s: Annotated[float, typer.Option(help="decode SLO, tokens/s per request")] = 40.0,

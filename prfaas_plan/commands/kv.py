@@ -26,7 +26,7 @@ def load_gpu(cat: Catalog, ref: str, calibration: Path | None) -> HardwareSpec:
 
 def recipe_overrides(weights_dtype: str | None = None, kv_dtype: str | None = None, tp: int | None = None,
                      ep: int | None = None, attention_dp: int | None = None,
-                     routing: str | None = None) -> RecipeOverrides:
+                     routing: str | None = None, chunked_prefill_tokens: int | None = None) -> RecipeOverrides:
     """The recipe flags as overrides; an unknown dtype or routing is bad input naming the flag (the
     accepted values are the recipe schema's own, `specs.recipe`)."""
     for flag, v, ok in (("--weights-dtype", weights_dtype, get_args(WeightDtype)),
@@ -36,7 +36,8 @@ def recipe_overrides(weights_dtype: str | None = None, kv_dtype: str | None = No
             raise PrfaasError(f"{flag} {v!r} is not a known {flag[2:].replace('-', ' ')}",
                               fix=f"use one of {', '.join(ok)}")
     return RecipeOverrides.model_validate({"weights_dtype": weights_dtype, "kv_dtype": kv_dtype, "tp": tp, "ep": ep,
-                                           "attention_dp": attention_dp, "routing": routing})
+                                           "attention_dp": attention_dp, "routing": routing,
+                                           "chunked_prefill_tokens": chunked_prefill_tokens})
 
 
 def with_recipe(model: ModelSpec, hw: HardwareSpec, gpus: int, overrides: RecipeOverrides | None,

@@ -52,6 +52,7 @@ def recipe_of(model: ModelSpec, gpus: int) -> dict[str, Any]:
     return {"weights_dtype": r.weights_dtype, "kv_dtype": r.kv_dtype, "tp": r.attn_tp,
             "attention_dp": r.attention_dp, "ep": r.expert_ep if moe else None,
             "expert_tp": r.moe_tp if moe else None, "routing": r.routing if moe else None,
+            "chunked_prefill_tokens": r.chunked_prefill_tokens, "speculative": r.speculative_data(),
             "source": r.source, "assumed": r.assumed}
 
 

@@ -40,8 +40,20 @@ def mechanism_notes(model: ModelSpec, hw: HardwareSpec, gpus: int) -> tuple[str,
     from prfaas_plan.perf.recipe import fallback_note
 
     variants = sorted({op.variant for op in build_ops(model, gpus) if isinstance(op, LinearAttentionOp)})
-    notes = [linear_block_note(hw, v) for v in variants] + [fallback_note(instance_recipe(model, gpus))]
+    r = instance_recipe(model, gpus)
+    notes = [linear_block_note(hw, v) for v in variants] + [fallback_note(r), speculative_note(r)]
     return tuple(n for n in notes if n)
+
+
+def speculative_note(r: Recipe) -> str:
+    """What the figures model of a recipe's speculative decoding (empty when it has none)."""
+    sp = r.speculative
+    if sp is None:
+        return ""
+    return (f"the recipe runs {sp.describe()}: every prefill chunk also runs the draft extend "
+            f"({sp.draft_extend_layers} MTP layer{'s' if sp.draft_extend_layers > 1 else ''} over its tokens, "
+            "kernels only, no per-forward engine overhead); decode speculation is NOT modelled (its acceptance "
+            "rate is not known here): decode figures are plain one-token steps without the draft")
 
 
 def kv_throughput(

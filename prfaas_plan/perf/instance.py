@@ -65,7 +65,7 @@ class PerfResult:
 
 def prefill_perf(model: ModelSpec, hw: HardwareSpec, gpus: int, input_length: int,
                  batch_tokens: int | None = None) -> PrefillPerf:
-    B = int(token_budget(hw, batch_tokens))
+    B = int(token_budget(model, hw, batch_tokens))
     lat = prefill_time(model, hw, gpus, [input_length], chunk=B)
     occ = prefill_service_time(model, hw, gpus, [input_length], batch_tokens=B)
     s = float(occ.seconds[0])

@@ -63,6 +63,7 @@ class Gemm:
     rows_per_token: float = 1.0
     dp: int = 1  # DP-attention groups sharing a decode batch (attention-side ops only)
     mla_prefix_rows: bool = False  # MLA kv_b_proj: also up-projects the cached prefix in the MHA form
+    weights_dtype: str | None = None  # a layer the checkpoint keeps in another dtype (MTP eh_proj: bf16)
 
 
 @dataclass(frozen=True)
@@ -258,8 +259,38 @@ def attention_groups(model: ModelSpec, gpus: int, recipe: Recipe | None = None) 
     return instance_recipe(model, gpus, recipe).attention_dp
 
 
-def build_ops(model: ModelSpec, gpus: int, recipe: Recipe | None = None) -> list[Op]:
-    """Per-GPU op list of one forward pass of `model` on an instance of `gpus` GPUs."""
+def _mtp_ops(model: ModelSpec, gpus: int, r: Recipe) -> list[Op]:
+    """The draft model's extend over a prefill chunk's tokens (recipe `speculative`, `specs.recipe.
+    Speculative`): per draft layer, enorm + hnorm on the embedding and the hidden state, `eh_proj`
+    (2 x hidden -> hidden, an unsharded bf16 nn.Linear on every GPU in SGLang's MTP modules), one
+    decoder layer of the MTP shape under the same layout as the model's own layers, the final norm,
+    and the shared LM head on each request's last position. Its kernels are charged; no per-forward
+    engine overhead is (module `perf.roofline`: `forward_overhead_s` is fitted on whole-model
+    forwards, and no measurement separates a one-layer draft forward's host work)."""
+    spec, mtp = r.speculative, model.mtp
+    if spec is None or mtp is None:
+        return []
+    n, hidden = spec.draft_extend_layers, model.hidden_size
+    act = DTYPE_BYTES[model.activation_dtype]
+    dp, ga = r.attention_dp, r.attn_tp
+    att = _attention_ops(n, mtp.attention, hidden, ga, DTYPE_BYTES[r.kv_dtype], r.kv_dtype)
+    ops: list[Op] = [Elementwise("mtp.enorm_hnorm", "elementwise", n, 4 * hidden * act, 2, dp=dp),
+                     Gemm("mtp.eh_proj", "gemm", n, hidden, 2 * hidden, dp=dp, weights_dtype="bf16")]
+    ops += [dataclasses.replace(o, label=f"mtp.{o.label}", dp=dp) for o in att]  # type: ignore[arg-type]
+    ops += [dataclasses.replace(o, label=f"mtp.{o.label}") for o in _ffn_ops(n, mtp.ffn, hidden, gpus, act, r)]
+    ops.append(Elementwise("mtp.norm_residual", "elementwise", n,
+                           (NORM_RESIDUAL_PASSES_PER_LAYER + 2) * hidden * act, 5))
+    ops.append(Collective("mtp.attn.allreduce", "collective", n, "allreduce", hidden * act, group=ga))
+    if dp > 1:
+        ops.append(Collective("mtp.dp.gather_scatter", "collective", n, "allreduce", hidden * act))
+    ops.append(Gemm("mtp.lm_head", "gemm", n, math.ceil(model.vocab_size / gpus), hidden, rows_per_token=0.0))
+    return ops
+
+
+def build_ops(model: ModelSpec, gpus: int, recipe: Recipe | None = None, decode: bool = False) -> list[Op]:
+    """Per-GPU op list of one forward pass of `model` on an instance of `gpus` GPUs; a prefill
+    forward (decode=False) also carries the draft model's extend when the recipe runs speculative
+    decoding (`_mtp_ops`; decode speculation is not modelled)."""
     r = instance_recipe(model, gpus, recipe)
     hidden = model.hidden_size
     act = DTYPE_BYTES[model.activation_dtype]
@@ -279,42 +310,52 @@ def build_ops(model: ModelSpec, gpus: int, recipe: Recipe | None = None) -> list
             ops.append(Collective("dp.gather_scatter", "collective", g.count, "allreduce", hidden * act))
     # LM head: only the last position of a prefill needs logits (rows_per_token=0 -> one row).
     ops.append(Gemm("lm_head", "gemm", 1, math.ceil(model.vocab_size / gpus), hidden, rows_per_token=0.0))
-    return ops
+    return ops if decode else ops + _mtp_ops(model, gpus, r)
+
+
+def _layer_params(h: int, a: object, f: object) -> float:
+    """Parameters of one decoder layer (attention + FFN; norms ignored)."""
+    if isinstance(a, GQAAttention):
+        q = a.num_heads * a.head_dim * (2 if a.output_gate else 1)
+        p = h * (q + a.num_kv_heads * (a.head_dim + a.v_dim)) + a.num_heads * a.v_dim * h
+    elif isinstance(a, MLAAttention):
+        qk = a.qk_nope_head_dim + a.qk_rope_head_dim
+        q = (h * a.q_lora_rank + a.q_lora_rank * a.num_heads * qk) if a.q_lora_rank else h * a.num_heads * qk
+        p = q + h * (a.kv_lora_rank + a.qk_rope_head_dim)
+        p += a.kv_lora_rank * a.num_heads * (a.qk_nope_head_dim + a.v_head_dim) + a.num_heads * a.v_head_dim * h
+    else:
+        assert isinstance(a, LinearAttention)
+        qkv = 2 * a.key_heads * a.key_head_dim + a.num_heads * a.value_head_dim
+        proj = a.num_heads * a.value_head_dim
+        if a.variant == "kda":  # low-rank decay and output gates (see _attention_ops)
+            p = h * (qkv + a.num_heads + 2 * a.key_head_dim) + 2 * a.key_head_dim * proj + proj * h
+        else:
+            p = h * (qkv + proj + 2 * a.num_heads) + proj * h
+    if isinstance(f, DenseFFN):
+        p += 3 * h * f.intermediate_size
+    else:
+        assert isinstance(f, MoEFFN)
+        p += f.num_experts * 3 * h * f.expert_intermediate_size + h * f.num_experts
+        p += f.num_shared_experts * 3 * h * (f.shared_intermediate_size or f.expert_intermediate_size)
+    return float(p)
 
 
 def param_count(model: ModelSpec) -> float:
-    """Parameters implied by the layer list (embeddings included; norms ignored)."""
+    """Parameters implied by the layer list (embeddings included; norms and MTP layers ignored)."""
     h = model.hidden_size
     total = float(model.vocab_size * h * (1 if model.tie_word_embeddings else 2))
-    for g in model.layers:
-        a, f = g.attention, g.ffn
-        if isinstance(a, GQAAttention):
-            q = a.num_heads * a.head_dim * (2 if a.output_gate else 1)
-            p = h * (q + a.num_kv_heads * (a.head_dim + a.v_dim)) + a.num_heads * a.v_dim * h
-        elif isinstance(a, MLAAttention):
-            qk = a.qk_nope_head_dim + a.qk_rope_head_dim
-            q = (h * a.q_lora_rank + a.q_lora_rank * a.num_heads * qk) if a.q_lora_rank else h * a.num_heads * qk
-            p = q + h * (a.kv_lora_rank + a.qk_rope_head_dim)
-            p += a.kv_lora_rank * a.num_heads * (a.qk_nope_head_dim + a.v_head_dim) + a.num_heads * a.v_head_dim * h
-        else:
-            assert isinstance(a, LinearAttention)
-            qkv = 2 * a.key_heads * a.key_head_dim + a.num_heads * a.value_head_dim
-            proj = a.num_heads * a.value_head_dim
-            if a.variant == "kda":  # low-rank decay and output gates (see _attention_ops)
-                p = h * (qkv + a.num_heads + 2 * a.key_head_dim) + 2 * a.key_head_dim * proj + proj * h
-            else:
-                p = h * (qkv + proj + 2 * a.num_heads) + proj * h
-        if isinstance(f, DenseFFN):
-            p += 3 * h * f.intermediate_size
-        else:
-            p += f.num_experts * 3 * h * f.expert_intermediate_size + h * f.num_experts
-            p += f.num_shared_experts * 3 * h * (f.shared_intermediate_size or f.expert_intermediate_size)
-        total += g.count * p
-    return total
+    return total + sum(g.count * _layer_params(h, g.attention, g.ffn) for g in model.layers)
 
 
 def weight_bytes(model: ModelSpec, recipe: Recipe | None = None) -> float:
-    """Bytes of weights: linear layers in the recipe's `weights_dtype`, embeddings and LM head in bf16."""
-    wd = (recipe or model.recipe).weights_dtype
-    emb = model.vocab_size * model.hidden_size * (1 if model.tie_word_embeddings else 2)
-    return (param_count(model) - emb) * DTYPE_BYTES[wd] + emb * 2.0
+    """Bytes of weights: linear layers in the recipe's `weights_dtype`, embeddings and LM head in bf16;
+    with speculative decoding also the MTP draft layers the engine loads (their eh_proj in bf16)."""
+    r = recipe or model.recipe
+    wd = r.weights_dtype
+    h = model.hidden_size
+    emb = model.vocab_size * h * (1 if model.tie_word_embeddings else 2)
+    total = (param_count(model) - emb) * DTYPE_BYTES[wd] + emb * 2.0
+    if r.speculative is not None and model.mtp is not None:
+        n = r.speculative.draft_extend_layers
+        total += n * (_layer_params(h, model.mtp.attention, model.mtp.ffn) * DTYPE_BYTES[wd] + 2 * h * h * 2.0)
+    return total

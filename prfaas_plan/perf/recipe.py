@@ -17,7 +17,8 @@ USABLE_HBM_FRACTION = 0.9
 
 # Where each recipe field is set from the command line, for error messages.
 FLAG = {"weights_dtype": "--weights-dtype", "kv_dtype": "--kv-dtype", "attention_tp": "--tp",
-        "attention_dp": "--attention-dp", "expert_ep": "--ep", "expert_tp": "--ep", "gpus": "--gpus"}
+        "attention_dp": "--attention-dp", "expert_ep": "--ep", "expert_tp": "--ep", "gpus": "--gpus",
+        "chunked_prefill_tokens": "--chunked-prefill-size", "speculative": "the recipe's speculative block"}
 
 
 def resolve_recipe(

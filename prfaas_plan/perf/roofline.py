@@ -127,7 +127,7 @@ def op_time(op: Op, c: Arr, prefix: Arr, hw: HardwareSpec, model: ModelSpec, gpu
         rows = np.maximum(c * (1.0 if decode else op.rows_per_token), 1.0)
         if op.mla_prefix_rows and not decode:  # MHA-form MLA: the prefix's latents are up-projected too
             rows = rows + np.where(prefix >= MLA_MHA_MIN_PREFIX, prefix, 0.0)
-        t = kernels.gemm_time(hw, gdt, rows, op.n, op.k)
+        t = kernels.gemm_time(hw, hw.gemm_dtype(op.weights_dtype) if op.weights_dtype else gdt, rows, op.n, op.k)
     elif isinstance(op, FusedMoE):
         t = _moe_time(op, c, hw)
     elif isinstance(op, AttentionOp):
@@ -157,7 +157,7 @@ def forward_time(
     c_ = np.asarray(c, dtype=float)
     p_ = np.broadcast_to(np.asarray(prefix, dtype=float), c_.shape)
     by: dict[str, Arr] = {k: np.zeros_like(c_) for k in OP_CLASSES}
-    for op in ops if ops is not None else build_ops(model, gpus):
+    for op in ops if ops is not None else build_ops(model, gpus, decode=decode):
         by[op.cls] = by[op.cls] + op_time(op, c_, p_, hw, model, gpus, decode)
     if not decode:  # fitted on prefill; a decode step pays only its kernels (see decode_step_time)
         by["overhead"] = by["overhead"] + hw.efficiency.forward_overhead_s
@@ -165,11 +165,17 @@ def forward_time(
     return ForwardCost(np.asarray(total, dtype=float), by)
 
 
+def engine_chunk(model: ModelSpec, hw: HardwareSpec) -> float:
+    """The engine's --chunked-prefill-size: the recipe's when its published command sets one, else
+    the GPU's default (SGLang's, by GPU memory: `server_args.py`)."""
+    return float(model.recipe.chunked_prefill_tokens or hw.efficiency.prefill_chunk_tokens)
+
+
 def chunk_tokens(model: ModelSpec, hw: HardwareSpec, gpus: int, budget: float | None = None) -> float:
     """Tokens of one request per forward: the engine's chunked-prefill budget (the override, else
-    the GPU's), divided over the DP-attention groups as SGLang does (`server_args.py`:
-    chunked_prefill_size //= dp_size when DP attention is on)."""
-    return float(budget or hw.efficiency.prefill_chunk_tokens) // attention_groups(model, gpus)
+    the recipe's, else the GPU's), divided over the DP-attention groups as SGLang does
+    (`server_args.py`: chunked_prefill_size //= dp_size when DP attention is on)."""
+    return float(budget or engine_chunk(model, hw)) // attention_groups(model, gpus)
 
 
 @dataclass(frozen=True)
@@ -189,7 +195,8 @@ def prefill_time(
     recipe: Recipe | None = None,
 ) -> PrefillCost:
     """T_prefill(l) of one request alone on one instance, vectorised over lengths; `chunk` is the
-    engine's chunked-prefill budget (default the GPU's; DP attention divides it, `chunk_tokens`);
+    engine's chunked-prefill budget (default the recipe's, else the GPU's; DP attention divides it,
+    `chunk_tokens`);
     `recipe` (e.g. the model's recipe with overrides) replaces the model's own."""
     if recipe is not None:
         model = model.with_recipe(recipe)

@@ -36,7 +36,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from prfaas_plan.perf.ops import Op, build_ops
-from prfaas_plan.perf.roofline import OP_CLASSES, PrefillCost, chunk_tokens, op_time
+from prfaas_plan.perf.roofline import OP_CLASSES, PrefillCost, chunk_tokens, engine_chunk, op_time
 from prfaas_plan.specs.hardware import HardwareSpec
 from prfaas_plan.specs.model import ModelSpec
 
@@ -64,9 +64,10 @@ def _own_prefix_work(op: Op, tok: float, c: Arr, prefix: Arr, mask: NDArray[np.b
     return np.asarray(np.where(mask, extra, 0.0).sum(axis=1), dtype=float)
 
 
-def token_budget(hw: HardwareSpec, batch_tokens: float | None = None) -> float:
-    """The engine's prefill token budget per forward: the override, else the GPU's chunk size."""
-    return float(batch_tokens or hw.efficiency.prefill_chunk_tokens)
+def token_budget(model: ModelSpec, hw: HardwareSpec, batch_tokens: float | None = None) -> float:
+    """The engine's prefill token budget per forward: the override, else the engine's chunk size
+    (the recipe's --chunked-prefill-size, else the GPU's default: `roofline.engine_chunk`)."""
+    return float(batch_tokens or engine_chunk(model, hw))
 
 
 def prefill_service_time(
@@ -77,7 +78,7 @@ def prefill_service_time(
     L = np.atleast_1d(np.asarray(lengths, dtype=float))
     if np.any(L < 1):
         raise ValueError("prefill lengths must be >= 1 token")
-    B = token_budget(hw, batch_tokens)
+    B = token_budget(model, hw, batch_tokens)
     Bc = chunk_tokens(model, hw, gpus, B)  # one request's tokens per forward (B / DP groups)
     ops = ops if ops is not None else build_ops(model, gpus)
     chunks = np.ceil(L / Bc)

@@ -1,7 +1,10 @@
 """Rendering of `prfaas kv` results. JSON shape (stable):
 {"model", "hardware", "gpus", "attention_dp", "recipe": {"weights_dtype", "kv_dtype", "attention_tp",
- "attention_dp", "expert_tp", "expert_ep", "routing", "source", "assumed"}, "kv_bytes_per_token", "fixed_state_bytes",
+ "attention_dp", "expert_tp", "expert_ep", "routing", "chunked_prefill_tokens", "speculative", "source", "assumed"},
+ "kv_bytes_per_token", "fixed_state_bytes",
  "rows": [{"tokens", "kv_bytes", "prefill_s", "kv_gbps", "dominant"[, "breakdown_s"]}], "notes": [str]}
+recipe.chunked_prefill_tokens: the recipe's --chunked-prefill-size (null: the GPU's default);
+recipe.speculative: null or {"algorithm", "num_steps", "multi_layer", "draft_extend_layers"}.
 """
 
 from __future__ import annotations
@@ -40,7 +43,9 @@ def recipe_data(r: KVThroughput) -> dict[str, Any] | None:
         return None
     return {"weights_dtype": rc.weights_dtype, "kv_dtype": rc.kv_dtype, "attention_tp": rc.attn_tp,
             "attention_dp": rc.attention_dp, "expert_tp": rc.moe_tp, "expert_ep": rc.expert_ep, "routing": rc.routing,
+            "chunked_prefill_tokens": rc.chunked_prefill_tokens, "speculative": rc.speculative_data(),
             "source": rc.source, "assumed": rc.assumed}
+
 
 
 def recipe_line(r: KVThroughput) -> str:

@@ -1,6 +1,6 @@
 """Rendering of `prfaas perf` results. JSON shape (stable):
 {"model", "hardware", "gpus", "recipe": {"weights_dtype", "kv_dtype", "tp", "attention_dp", "ep", "expert_tp", "routing",
- "source", "assumed"},
+ "chunked_prefill_tokens", "speculative", "source", "assumed"},
  "prefill": {"input_length", "batch_tokens", "latency_s", "throughput_tokens_per_s_per_gpu"},
  "decode": {"batch", "context", "step_s", "tpot_s", "throughput_tokens_per_s_per_gpu"},
  "breakdown": {"prefill_latency_s": {class: s}, "prefill_occupancy_s": {class: s},

@@ -117,6 +117,18 @@ class LayerGroup(StrictModel):
     note: str | None = None
 
 
+class MTPLayers(StrictModel):
+    """The checkpoint's multi-token-prediction (MTP / NextN) modules, the draft of speculative
+    decoding: each fuses the token embedding with the previous hidden state (`eh_proj`, 2 x hidden ->
+    hidden, with enorm / hnorm before and a final norm after) and runs one decoder layer of this
+    shape; the LM head is shared with the model."""
+
+    count: Layers = Field(description="MTP modules the checkpoint ships")
+    attention: Attention
+    ffn: FFN
+    note: str | None = None
+
+
 class ModelSpec(StrictModel):
     name: str
     display_name: str
@@ -129,6 +141,8 @@ class ModelSpec(StrictModel):
     published_total_params: float | None = Field(default=None, gt=0, le=L.MAX_PARAMS, allow_inf_nan=False)
     tie_word_embeddings: bool = False
     layers: list[LayerGroup] = Field(min_length=1, max_length=L.MAX_LAYERS)
+    mtp: MTPLayers | None = Field(default=None, description="the checkpoint's MTP draft layers (costed only "
+                                  "when the recipe enables speculative decoding)")
     notes: str | None = None
 
     @model_validator(mode="before")
@@ -182,6 +196,13 @@ class ModelSpec(StrictModel):
 
 def model_errors(model: ModelSpec, recipe: Recipe) -> list[tuple[str, str, str]]:
     """(field, problem, fix) for every rule `recipe` breaks on `model`'s architecture."""
+    spec = recipe.speculative
+    if spec is not None and model.mtp is None:
+        return [("speculative", "speculative decoding needs the model's MTP draft layers and the model file has "
+                 "no `mtp:` block", "add the checkpoint's `mtp:` layers to the model file, or drop `speculative`")]
+    if spec is not None and model.mtp is not None and spec.draft_extend_layers > model.mtp.count:
+        return [("speculative", f"multi-layer MTP with {spec.num_steps} steps needs {spec.num_steps} MTP layers; "
+                 f"the checkpoint has {model.mtp.count}", f"use num_steps <= {model.mtp.count}")]
     errs: list[tuple[str, str, str]] = []
     tp = recipe.attn_tp
     for g in model.layers:

@@ -8,6 +8,11 @@ parallel layout of an instance of `gpus` GPUs:
   expert over the G GPUs: expert_tp = G, expert_ep = 1; `--ep-size G` spreads whole experts:
   expert_tp = 1, expert_ep = G).
 
+Engine settings the published command states are recipe data too: `chunked_prefill_tokens`
+(SGLang `--chunked-prefill-size`; default the GPU's `prefill_chunk_tokens`, SGLang's own default)
+and `speculative` (EAGLE / NEXTN speculative decoding with the checkpoint's MTP layers as the draft:
+every prefill chunk also runs the draft model's extend over the same tokens, `perf.ops.build_ops`).
+
 Every catalog model carries its published recipe with a `source:`; a model file without one gets
 SGLang's defaults for its checkpoint, marked `assumed: true` (reports say so). `RecipeOverrides`
 replaces parts of it (CLI flags, a scenario's `recipe:` block). Rules that need the model
@@ -24,7 +29,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
-from prfaas_plan.specs.base import InstanceGpus, StrictModel
+from prfaas_plan.specs.base import InstanceGpus, StrictModel, TokensInt
 
 if TYPE_CHECKING:
     from prfaas_plan.specs.hardware import HardwareSpec
@@ -33,6 +38,31 @@ WeightDtype = Literal["bf16", "fp8", "fp4", "int4"]
 Routing = Literal["balanced", "power_law"]
 CacheDtype = Literal["bf16", "fp8", "fp32"]
 DEFAULT_RECIPE_GPUS = 8
+SpecAlgorithm = Literal["eagle", "nextn"]
+
+
+class Speculative(StrictModel):
+    """Speculative decoding with the model's own MTP layers as the draft (SGLang
+    `--speculative-algorithm EAGLE|NEXTN --speculative-num-steps N`). In SGLang's EAGLE workers the
+    prefill (extend) of every request also runs the draft model's extend over the same tokens, each
+    chunk: one MTP layer (`eagle_worker`), or, with multi-layer MTP (`--enable-mtp`, upstream
+    `--enable-multi-layer-eagle`: `multi_layer_eagle_worker_v2._draft_extend_for_prefill`), one
+    forward per step, each through its own MTP layer. Decode speculation is not modelled (its
+    acceptance rate is not data the planner has): decode figures are plain one-token steps."""
+
+    algorithm: SpecAlgorithm = Field(description="SGLang --speculative-algorithm (NEXTN is EAGLE with MTP layers)")
+    num_steps: int = Field(ge=1, le=16, description="--speculative-num-steps: draft steps per decode round")
+    multi_layer: bool = Field(default=False, description="each draft step runs its own MTP layer (MiMo's "
+                              "--enable-mtp / --enable-multi-layer-eagle); else one MTP layer is reused")
+
+    @property
+    def draft_extend_layers(self) -> int:
+        """MTP layers the draft extend of one prefill chunk runs over its tokens."""
+        return self.num_steps if self.multi_layer else 1
+
+    def describe(self) -> str:
+        return (f"{self.algorithm.upper()} speculative decoding, {self.num_steps} steps"
+                f"{' (one MTP layer per step)' if self.multi_layer else ''}")
 
 
 class Recipe(StrictModel):
@@ -53,6 +83,11 @@ class Recipe(StrictModel):
     expert_tp: InstanceGpus | None = Field(default=None, description="routed experts tensor-split over this many GPUs; "
                                      "default gpus / expert_ep")
     expert_ep: InstanceGpus = Field(default=1, description="routed experts spread over this many GPUs (--ep-size)")
+    chunked_prefill_tokens: TokensInt | None = Field(
+        default=None, description="the engine's --chunked-prefill-size when the published command sets it "
+        "(SGLang divides it over DP-attention groups); default the GPU's prefill_chunk_tokens")
+    speculative: Speculative | None = Field(default=None, description="speculative decoding with the "
+                                            "checkpoint's MTP layers, when the published command enables it")
     routing: Routing = Field(default="balanced", description="MoE routing the experts' cost assumes: balanced "
                              "(the planner's default) or power_law (the measured skew, alpha 1.01: the busiest EP "
                              "rank's load, `perf.routing`)")
@@ -91,7 +126,17 @@ class Recipe(StrictModel):
         routing`."""
         return (f"{self.weights_dtype} weights, {self.kv_dtype} KV, attention TP {self.attn_tp}"
                 + (f" x DP {self.attention_dp}" if self.attention_dp > 1 else "")
-                + f", experts TP {self.moe_tp} x EP {self.expert_ep}, {self.routing.replace('_', '-')} routing")
+                + f", experts TP {self.moe_tp} x EP {self.expert_ep}, {self.routing.replace('_', '-')} routing"
+                + (f", chunked prefill {self.chunked_prefill_tokens}" if self.chunked_prefill_tokens else "")
+                + (f", {self.speculative.describe()}" if self.speculative else ""))
+
+    def speculative_data(self) -> dict[str, object] | None:
+        """The speculative-decoding part as JSON data (None when the recipe has none)."""
+        sp = self.speculative
+        if sp is None:
+            return None
+        return {"algorithm": sp.algorithm, "num_steps": sp.num_steps, "multi_layer": sp.multi_layer,
+                "draft_extend_layers": sp.draft_extend_layers}
 
     def for_gpus(self, gpus: int) -> Recipe:
         """The same recipe on an instance of `gpus` GPUs: DP groups and the expert split keep their
@@ -117,8 +162,8 @@ def _gcd(a: int, b: int) -> int:
 
 
 class RecipeOverrides(StrictModel):
-    """Parts of a recipe to replace (CLI flags `--weights-dtype --kv-dtype --tp --ep --attention-dp`,
-    or a scenario cluster's `recipe:` block). `tp` is the attention TP degree; `ep` the expert-parallel
+    """Parts of a recipe to replace (CLI flags `--weights-dtype --kv-dtype --tp --ep --attention-dp
+    --chunked-prefill-size`, or a scenario cluster's `recipe:` block). `tp` is the attention TP degree; `ep` the expert-parallel
     degree (the experts' TP becomes gpus / ep)."""
 
     weights_dtype: WeightDtype | None = None
@@ -127,6 +172,8 @@ class RecipeOverrides(StrictModel):
     ep: InstanceGpus | None = Field(default=None, description="expert-parallel degree")
     attention_dp: InstanceGpus | None = None
     routing: Routing | None = Field(default=None, description="MoE routing: balanced or power_law")
+    chunked_prefill_tokens: TokensInt | None = Field(default=None, description="engine chunked-prefill size "
+                                                     "(SGLang --chunked-prefill-size)")
 
     def is_empty(self) -> bool:
         return all(v is None for v in self.model_dump().values())
@@ -142,6 +189,8 @@ class RecipeOverrides(StrictModel):
             upd["kv_dtype"] = self.kv_dtype
         if self.routing is not None:
             upd["routing"] = self.routing
+        if self.chunked_prefill_tokens is not None:
+            upd["chunked_prefill_tokens"] = self.chunked_prefill_tokens
         dp = self.attention_dp if self.attention_dp is not None else recipe.attention_dp
         tp = self.tp if self.tp is not None else (None if self.attention_dp is not None else recipe.attention_tp)
         if self.tp is not None and self.attention_dp is None:
