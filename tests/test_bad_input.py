@@ -49,6 +49,7 @@ for line in sys.stdin:
             if req.get("fsize") is not None:  # a full disk: writes past this size fail with EFBIG
                 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
                 resource.setrlimit(resource.RLIMIT_FSIZE, (req["fsize"], req["fsize"]))
+            os.environ.update(req.get("env") or {})
             sys.argv = ["prfaas", *req["argv"]]
             code = 0
             try:
@@ -87,9 +88,10 @@ class Server:
         self.proc = subprocess.Popen([sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      text=True, env=env)
 
-    def run(self, argv: list[str], cwd: Path, fsize: int | None = None) -> dict:
+    def run(self, argv: list[str], cwd: Path, fsize: int | None = None, env: dict[str, str] | None = None) -> dict:
         assert self.proc.stdin is not None and self.proc.stdout is not None
-        req = {"argv": argv, "cwd": str(cwd), "memory": MEMORY_LIMIT_BYTES, "timeout": TIME_LIMIT_S, "fsize": fsize}
+        req = {"argv": argv, "cwd": str(cwd), "memory": MEMORY_LIMIT_BYTES, "timeout": TIME_LIMIT_S, "fsize": fsize,
+               "env": env or {}}
         self.proc.stdin.write(json.dumps(req) + "\n")
         self.proc.stdin.flush()
         res = json.loads(self.proc.stdout.readline())
@@ -215,6 +217,8 @@ class Case:
     fsize: int | None = None
     readonly: tuple[str, ...] = ()  # folders made read-only
     keep: dict[str, str] = field(default_factory=dict)  # files that must be left unchanged
+    fifos: tuple[str, ...] = ()  # named pipes nobody writes to (reading one blocks forever)
+    env: dict[str, str] = field(default_factory=dict)
 
 
 KV = ["kv", "llama-3.1-8b", "--lengths", "1k"]
@@ -443,6 +447,21 @@ CASES = [
          ("m.csv", "folder")),
     Case("profile-sidecar-is-a-folder", ["profile", "--device", "cpu", "--smoke", "-o", "m.csv"],
          {"m.csv": "good\n", "m.meta.yaml": None}, ("m.meta.yaml", "folder"), keep={"m.csv": "good\n"}),
+    # ---- second campaign (2026-11-23): inputs that hung, crashed or were taken for something else
+    # a FIFO nobody writes to blocked the read forever; /dev/zero was read until MemoryError (exit 3)
+    Case("measurements-fifo", ["validate", "--hardware", "h200", "m.csv"], {}, ("m.csv", "regular file"),
+         fifos=("m.csv",)),
+    Case("hardware-fifo", [*KV, "--hardware", "hw.yaml"], {}, ("hw.yaml", "regular file"), fifos=("hw.yaml",)),
+    Case("bandwidth-trace-dev-zero", ["simulate", "--requests", "100", "--bandwidth-trace", "/dev/zero"], {},
+         ("/dev/zero", "regular file")),
+    Case("bandwidth-trace-empty-name", ["simulate", "--requests", "100", "--bandwidth-trace", ""], {},
+         ("--bandwidth-trace",)),
+    Case("hardware-over-4mib", [*KV, "--hardware", "hw.yaml"],
+         {"hw.yaml": "# padding\n" * 500_000 + hardware("datasheet", "sm_count", 132)}, ("hw.yaml", "MiB")),
+    # nine anchored lines expand to 10^9 values: the cache's JSON check and the schema walked them for ever
+    Case("hardware-alias-bomb", [*KV, "--hardware", "hw.yaml"], {"hw.yaml": "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 9))}, ("hw.yaml", "line 6", "alias")),
+    Case("scenario-recursive-alias", ["plan", "s.yaml"], {"s.yaml": "name: &n [1, *n]\n"}, ("s.yaml", "alias")),
 ]
 
 
@@ -457,6 +476,8 @@ def test_bad_input(case: Case, server: Server, tmp_path: Path) -> None:
             p.write_bytes(content)
         else:
             p.write_text(content)
+    for name in case.fifos:
+        os.mkfifo(tmp_path / name)
     ro = tmp_path / "ro"
     for name in case.readonly:
         (tmp_path / name).chmod(0o555)
@@ -465,7 +486,7 @@ def test_bad_input(case: Case, server: Server, tmp_path: Path) -> None:
         argv = [a.replace("ro/", "/proc/") for a in argv]
     before = set(os.listdir(tmp_path))
     try:
-        res = server.run(argv, tmp_path, case.fsize)
+        res = server.run(argv, tmp_path, case.fsize, case.env)
     finally:
         if ro.exists():
             ro.chmod(0o755)

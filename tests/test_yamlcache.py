@@ -60,6 +60,28 @@ def test_damaged_entry_is_ignored_and_rewritten(tmp_path, cache):
     assert not list(cache.glob("*.tmp"))
 
 
+@pytest.mark.parametrize("damage", ["deep-list", "deep-object", "fifo", "folder"])
+def test_hostile_entry_is_a_miss(tmp_path, cache, damage):
+    """An entry nested past the JSON decoder's recursion limit used to escape as RecursionError (an
+    internal error, exit 3); a FIFO in its place blocked the read forever."""
+    import os
+
+    f = tmp_path / "a.yaml"
+    f.write_text(TEXT)
+    yamlfile.read_yaml(f, cache=True)
+    (entry,) = cache.glob("*.json")
+    entry.unlink()
+    if damage == "fifo":
+        os.mkfifo(entry)
+    elif damage == "folder":
+        entry.mkdir()
+    else:
+        n = 100_000
+        entry.write_text("[" * n + "]" * n if damage == "deep-list" else '{"a":' * n + "1" + "}" * n)
+    assert yamlcache.lookup(TEXT) == (False, None)
+    assert yamlfile.read_yaml(f, cache=True)["name"] == "h-test"
+
+
 def test_unusable_or_disabled_cache_changes_nothing(tmp_path, monkeypatch):
     f = tmp_path / "a.yaml"
     f.write_text(TEXT)

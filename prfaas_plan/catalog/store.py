@@ -59,6 +59,8 @@ def user_dirs_from_env() -> tuple[Path, ...]:
 def bandwidth_trace_path(ref: str | Path) -> Path:
     """A `--bandwidth-trace` argument: an existing file, or the name of a shipped example trace
     (`bandwidth/NAME.csv`: link-drop, link-flapping)."""
+    if not str(ref).strip():  # Path("") is the current folder
+        raise UnknownNameError("--bandwidth-trace: an empty name", fix="give a CSV path, or link-drop / link-flapping")
     p = Path(ref)
     if p.exists() or looks_like_path(str(ref)) or str(ref).endswith(".csv"):
         return p
@@ -134,7 +136,7 @@ class Catalog:
         """Turn a catalog name or a path into a file path; unknown names list the closest ones."""
         if looks_like_path(ref):
             p = Path(ref).expanduser()
-            if not p.is_file():
+            if not p.exists():  # a folder, a FIFO: the reader says what it is (`io.files.read_text`)
                 raise InvalidFileError(f"file not found: {ref}", fix="check the path")
             return p
         key = ref.strip().lower()

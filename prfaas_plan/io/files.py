@@ -3,7 +3,8 @@ every file is written to a hidden temporary sibling (`.NAME.XXXX.tmp`), given th
 gets under the user's umask, then renamed into place, so an error (a full disk, a killed run)
 never leaves a partial output file; `atomic_write_many` writes several files or none. Missing
 output folders are refused, never created (one rule for `-o`, `--plot` and `profile -o`).
-Input: `read_text` turns a missing or unreadable file into a message naming it."""
+Input: `read_text` / `read_bytes` read regular files only (a FIFO would block, a device never
+end), within a size bound, and turn a missing, unreadable or oversized file into a message naming it."""
 
 from __future__ import annotations
 
@@ -12,25 +13,62 @@ from collections.abc import Callable
 from pathlib import Path
 
 from prfaas_plan.errors import InvalidFileError, PrfaasError
+from prfaas_plan.specs.limits import MAX_TEXT_FILE_BYTES
 
 Writer = Callable[[Path], object]
 
 
-def read_text(path: str | Path, what: str = "file") -> str:
-    """UTF-8 text of `path`; a missing or unreadable file is an InvalidFileError naming it."""
-    p = Path(path)
-    if p.is_dir():
-        raise InvalidFileError(f"{what} {p} is a folder, not a file", fix="give the path of a file")
+def _regular_size(p: Path, what: str) -> int:
+    """The size of `p`, a regular file; a folder, a missing path, a pipe, socket or device (reading a
+    FIFO blocks until something writes to it; /dev/zero never ends) is an InvalidFileError naming it."""
+    import stat
+
     try:
-        return p.read_text(encoding="utf-8")
+        st = p.stat()
     except FileNotFoundError:
         raise InvalidFileError(f"{what} not found: {p}", fix="check the path") from None
-    except UnicodeDecodeError as exc:
-        raise InvalidFileError(f"cannot read {what} {p}: not UTF-8 text ({exc.reason} at byte {exc.start})",
-                               fix="save the file as UTF-8 text") from None
+    except OSError as exc:  # a symlink loop, a name too long, no permission on a folder
+        raise InvalidFileError(f"cannot read {what} {p}: {exc.strerror or exc}",
+                               fix="check the path and its permissions") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InvalidFileError(f"{what} {p} is a folder, not a file", fix="give the path of a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise InvalidFileError(f"{what} {p} is not a regular file (a pipe, socket or device)",
+                               fix="save the data to a file and give its path")
+    return st.st_size
+
+
+def read_bytes(path: str | Path, what: str = "file", max_bytes: int | None = None) -> bytes:
+    """The bytes of the regular file `path`, at most `max_bytes` (None: no limit); anything else is an
+    InvalidFileError naming the file (see `_regular_size`)."""
+    p = Path(path)
+    size = _regular_size(p, what)
+    too_big = InvalidFileError(
+        f"{what} {p} is {size / 2**20:,.1f} MiB, more than the {(max_bytes or 0) / 2**20:,.0f} MiB such a file "
+        "can plausibly need", fix="check the path (is this the file you meant?)")
+    if max_bytes is not None and size > max_bytes:
+        raise too_big
+    try:
+        with open(p, "rb") as f:
+            raw = f.read() if max_bytes is None else f.read(max_bytes + 1)
     except OSError as exc:
         raise InvalidFileError(f"cannot read {what} {p}: {exc.strerror or exc}",
                                fix="check the path and its permissions") from None
+    if max_bytes is not None and len(raw) > max_bytes:  # it grew while being read
+        raise too_big
+    return raw
+
+
+def read_text(path: str | Path, what: str = "file", max_bytes: int | None = MAX_TEXT_FILE_BYTES) -> str:
+    """UTF-8 text of the regular file `path` (a leading byte-order mark dropped), at most `max_bytes`;
+    a missing, unreadable, oversized or non-UTF-8 file is an InvalidFileError naming it."""
+    p = Path(path)
+    raw = read_bytes(p, what, max_bytes)
+    try:
+        return raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        raise InvalidFileError(f"cannot read {what} {p}: not UTF-8 text ({exc.reason} at byte {exc.start})",
+                               fix="save the file as UTF-8 text") from None
 
 
 def _temp(p: Path) -> Path:

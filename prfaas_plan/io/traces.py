@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from prfaas_plan.errors import InvalidFileError, PrfaasError
-from prfaas_plan.io.files import read_text
+from prfaas_plan.io.files import read_bytes, read_text
 from prfaas_plan.specs.limits import MAX_LINK_GBPS, MAX_TOKENS, MIN_LINK_GBPS
 from prfaas_plan.specs.trace import Arr, Trace
 
@@ -113,9 +113,7 @@ def _csv_records(text: str, fmt: str, path: str) -> Iterator[tuple[int, Record |
 
 def read_trace(path: str | Path, fmt: str = "auto", skip_bad: bool = False) -> Trace:
     p = Path(path)
-    if not p.is_file():
-        raise InvalidFileError(f"{p}: no such trace file", fix="check the path")
-    raw = p.read_bytes()
+    raw = read_bytes(p, "trace")
     if fmt == "auto":
         fmt = "mooncake" if p.suffix.lower() in (".jsonl", ".json") else "csv"
     try:

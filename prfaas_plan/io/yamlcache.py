@@ -57,9 +57,14 @@ def lookup(text: str) -> tuple[bool, Any]:
     folder = cache_dir()
     if folder is None:
         return False, None
+    import stat
+
+    entry = _entry(folder, text)
     try:
-        return True, json.loads(_entry(folder, text).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        if not stat.S_ISREG(entry.stat().st_mode):  # a FIFO would block the read, a device never end
+            return False, None
+        return True, json.loads(entry.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):  # a damaged entry (RecursionError: nested too deeply)
         return False, None
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from prfaas_plan.errors import InvalidFileError
 from prfaas_plan.io.files import read_text
+from prfaas_plan.specs.limits import MAX_YAML_FILE_BYTES, MAX_YAML_VALUES
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -60,7 +61,49 @@ def _loader(fast: bool = True) -> Any:
                         k.start_mark)
             return super().construct_mapping(node, deep)
 
+        def construct_document(self, node: Any) -> Any:
+            _check_expansion(node)
+            return super().construct_document(node)
+
     return StrictLoader
+
+
+class _Expansion(Exception):
+    """A document whose aliases expand too far or refer to themselves (`_check_expansion`)."""
+
+
+def _children(node: Any) -> list[Any]:
+    if isinstance(node.value, list):  # a sequence (nodes) or a mapping ((key, value) pairs)
+        return [x for item in node.value for x in (item if isinstance(item, tuple) else (item,))]
+    return []
+
+
+def _check_expansion(root: Any) -> None:
+    """Refuse a composed document that expands past MAX_YAML_VALUES values once its aliases are
+    resolved (each `*name` repeats a whole anchored subtree, so nine lines can stand for 10^9
+    values: everything that walks the value, the cache's JSON and the schema, would hang), or whose
+    alias refers to an anchor it is inside (a recursive value). Each node is sized once."""
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            size[key] = 1 + sum(size[id(k)] for k in _children(node))
+            if size[key] > MAX_YAML_VALUES:
+                raise _Expansion(f"line {node.start_mark.line + 1}: its aliases (*name) expand to more than "
+                                 f"{MAX_YAML_VALUES:,} values")
+            continue
+        if key in size:
+            continue
+        if key in on_path:
+            raise _Expansion(f"line {node.start_mark.line + 1}: an alias (*name) refers to the anchor it is inside "
+                             "(a value that contains itself)")
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((k, False) for k in _children(node))
 
 
 def _long_number_line(text: str) -> int:
@@ -72,7 +115,7 @@ def _long_number_line(text: str) -> int:
 
 def read_yaml(path: Path, cache: bool = False) -> Any:
     """The parsed file; with `cache`, through the persistent cache of parsed files (`io.yamlcache`)."""
-    text = read_text(path)
+    text = read_text(path, max_bytes=MAX_YAML_FILE_BYTES)
     if cache:
         from prfaas_plan.io import yamlcache
 
@@ -90,6 +133,9 @@ def _parse(text: str, path: Path) -> Any:
 
     try:
         return yaml.load(text, Loader=_loader(_shallow(text)))  # noqa: S506 - a SafeLoader subclass
+    except _Expansion as exc:
+        raise InvalidFileError(str(exc), where=str(path),
+                               fix="write the values out, or repeat fewer anchored blocks") from None
     except RecursionError:
         raise InvalidFileError("nested too deeply (more levels than any catalog or scenario file has)",
                                where=str(path), fix="flatten the file; see `prfaas schema` for its shape") from None

@@ -68,3 +68,13 @@ MAX_SCV = 1e4
 
 # Histogram counts and mixture weights (relative): a quadrillion keeps sums finite in float64.
 MAX_WEIGHT = 1e15
+
+# Input files read whole into memory: the largest real text input is a 3.7 MB measurement CSV
+# (../shared/measurements/h200-sglang-mechanisms.csv) and the largest catalog or scenario YAML is
+# under 20 kB; 64 MiB and 4 MiB leave 17x and 200x. (Request traces are not capped: their size is
+# the user's data; `simulate` bounds the requests it holds.)
+MAX_TEXT_FILE_BYTES = 64 * 2**20
+MAX_YAML_FILE_BYTES = 4 * 2**20
+# Values a YAML file expands to once its aliases are resolved (`*name` repeats a whole anchored
+# subtree): a catalog entry holds about 200, a workload's quantile tables a few thousand.
+MAX_YAML_VALUES = 1_000_000
