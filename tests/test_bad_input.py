@@ -462,6 +462,27 @@ CASES = [
     Case("hardware-alias-bomb", [*KV, "--hardware", "hw.yaml"], {"hw.yaml": "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
         f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 9))}, ("hw.yaml", "line 6", "alias")),
     Case("scenario-recursive-alias", ["plan", "s.yaml"], {"s.yaml": "name: &n [1, *n]\n"}, ("s.yaml", "alias")),
+    # a file whose every row is below the physical floor: mean of nothing (nan, exit 0), or an
+    # uncalibrated block written as a calibration
+    Case("measurements-all-below-floor", ["validate", "--hardware", "h200", "-f", "json", "m.csv"],
+         {"m.csv": MEAS_HEADER + "gemm,bf16,8192,8192,8192,,,,,,,1e-6,test\n" * 3}, ("m.csv", "physical floor")),
+    Case("calibrate-all-below-floor", ["calibrate", "--hardware", "h200", "m.csv", "-o", "c.yaml"],
+         {"m.csv": MEAS_HEADER + "gemm,bf16,8192,8192,8192,,,,,,,1e-6,test\n", "c.yaml": "old\n"},
+         ("m.csv", "physical floor"), keep={"c.yaml": "old\n"}),
+    # shapes no kernel has were fitted as given
+    Case("measurements-duplicate-column", ["validate", "--hardware", "h200", "m.csv"],
+         {"m.csv": MEAS_HEADER.strip() + ",latency_ms\n" + "gemm,bf16,4096,4096,4096,,,,,,,0.2,test,9\n"},
+         ("m.csv", "latency_ms", "more than once")),
+    Case("measurements-kv-heads-above-heads", ["validate", "--hardware", "h200", "m.csv"],
+         {"m.csv": meas("decode_attention,bf16,,,,8,4096,8,32,128,,0.05,test")}, ("m.csv:3", "num_kv_heads")),
+    Case("measurements-fractional-m", ["validate", "--hardware", "h200", "m.csv"],
+         {"m.csv": meas("gemm,bf16,1.5,1024,1024,,,,,,,0.1,test")}, ("m.csv:3", "'m'", "whole")),
+    Case("measurements-topk-above-experts", ["calibrate", "--hardware", "h200", "m.csv", "-o", "c.yaml"],
+         {"m.csv": MEAS_HEADER.replace("latency_ms,source", "latency_ms,num_experts,topk,tp,ep,distribution,source")
+          + "moe,bf16,32,14336,4096,,,,,,,0.7,8,16,1,1,balanced,test\n"}, ("m.csv:2", "topk"), target="c.yaml"),
+    Case("measurements-linear-phase-unknown", ["validate", "--hardware", "h200", "m.csv"],
+         {"m.csv": MEAS_HEADER.replace("source", "source,kernel,phase")
+          + "linear_attention,bf16,4096,,,1,4096,16,16,128,,0.2,x,gdn:chunk,middle\n"}, ("m.csv:2", "phase")),
 ]
 
 

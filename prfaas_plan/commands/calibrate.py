@@ -94,13 +94,13 @@ def run_validate(measurements: list[Path], hardware: str, calibration: Path | No
     `perf.floors`), "summary_with_below_floor": the affected groups' stats with them, "source"}."""
     from prfaas_plan.io.measurements import read_many
     from prfaas_plan.perf.calibration import error_stats, predict, shape_label, worst_rows
-    from prfaas_plan.perf.floors import physical_floor
+    from prfaas_plan.perf.floors import below_floor, physical_floor
 
     hw = load_gpu(Catalog(), hardware, calibration)
     meas = read_many([str(p) for p in measurements])
     pred = predict(hw, meas)
     floor = physical_floor(hw, meas)
-    bad = meas.latency_s < floor
+    bad = below_floor(hw, meas)  # every row below: an error, not an empty mean
     ok = ~bad
     groups, overall = error_stats(pred[ok], meas.select(ok))
     below = [{"op": str(meas.op[i]), "dtype": str(meas.dtype[i]), "shape": shape_label(meas, int(i)),
@@ -148,7 +148,7 @@ def run_profile(device: str, model: str | None, gpus: int, quick: bool, smoke: b
     from prfaas_plan.profiler.suite import build_suite
 
     if quick and smoke:
-        raise PrfaasError("give --quick or --smoke, not both")
+        raise PrfaasError("give --quick or --smoke, not both", fix="drop one of them")
     suite = "smoke" if smoke else "quick" if quick else "full"
     m = Catalog().model(model) if model else None
     if output.suffix.lower() != ".csv":

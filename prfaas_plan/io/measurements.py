@@ -62,6 +62,34 @@ def _check_linear_variant(op: str, row: dict[str, str], where: str) -> None:
                                fix="write the kernel as VARIANT:NAME, e.g. gdn:chunk_gated_delta_rule, or remove the row")
 
 
+# counts that are whole by nature (a latency or a byte count of a copy may be fractional on paper, a
+# head or an expert may not)
+WHOLE = ("m", "n", "k", "batch", "seq_len", "num_heads", "num_kv_heads", "head_dim", "num_experts", "topk", "tp", "ep")
+PHASES = ("prefill", "decode")
+
+
+def _check_shape(op: str, v: dict[str, float], row: dict[str, str], where: str) -> None:
+    """Shapes no kernel can have: fractional counts, more KV heads than query heads (or a count that
+    does not divide them), more routed experts per token or EP ranks than experts, an unknown phase."""
+    for c in WHOLE:
+        if np.isfinite(v[c]) and v[c] != int(v[c]):
+            raise InvalidFileError(f"column '{c}' must be a whole number, got {row.get(c, '').strip()[:40]!r}",
+                                   where=where, fix="correct the value or remove the row")
+    h, kvh = v["num_heads"], v["num_kv_heads"]
+    if np.isfinite(h) and np.isfinite(kvh) and (kvh > h or h % kvh):
+        raise InvalidFileError(f"num_kv_heads {kvh:g} must divide num_heads {h:g} (each KV head serves a whole "
+                               "group of query heads)", where=where, fix="check the two head counts, or remove the row")
+    e = v["num_experts"]
+    for c in ("topk", "ep"):
+        if np.isfinite(e) and np.isfinite(v[c]) and v[c] > e:
+            raise InvalidFileError(f"column '{c}' is {v[c]:g}, more than num_experts {e:g}", where=where,
+                                   fix="check the MoE columns (experts, top-k, EP ranks), or remove the row")
+    phase = (row.get("phase") or "").strip()
+    if op == "linear_attention" and phase not in PHASES:
+        raise InvalidFileError(f"column 'phase': {phase[:40]!r} is not one of {', '.join(PHASES)}", where=where,
+                               fix="write prefill or decode, or remove the row")
+
+
 def read_measurements(path: str | Path) -> Measurements:
     p = Path(path)
     text = read_text(p, "measurement file")
@@ -72,6 +100,10 @@ def read_measurements(path: str | Path) -> Measurements:
         raise InvalidFileError(f"line {reader.line_num}: {exc}", where=str(p),
                                fix="fix or remove the line (fields are numbers and short names)") from None
     header = [h.strip() for h in table[0]] if table else []
+    dup = sorted({h for h in header if h and header.count(h) > 1})
+    if dup:  # a row would keep only the last column of that name, silently
+        raise InvalidFileError(f"line 1: column(s) {', '.join(dup)} appear more than once in the header", where=str(p),
+                               fix="keep one column of each name")
     rows = [(i, dict(zip(header, r, strict=False))) for i, r in enumerate(table[1:], start=2) if any(x.strip() for x in r)]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
@@ -97,9 +129,10 @@ def read_measurements(path: str | Path) -> Measurements:
                 raise InvalidFileError(f"op '{op}' needs column '{c}', which is empty", where=where,
                                        fix=f"fill in '{c}' or remove the row")
         _check_linear_variant(op, row, where)
+        vals = {c: _num(v, c, where) if (v := (row.get(c) or "").strip()) else np.nan for c in NUMERIC}
+        _check_shape(op, vals, row, where)
         for c in NUMERIC:
-            v = (row.get(c) or "").strip()
-            cols[c].append(_num(v, c, where) if v else np.nan)
+            cols[c].append(vals[c])
         for c in TEXT:
             texts[c].append((row.get(c) or "").strip())
         lat.append(_num((row.get("latency_ms") or "").strip() or "nan", "latency_ms", where) / 1e3)

@@ -69,5 +69,16 @@ def physical_floor(hw: HardwareSpec, meas: Measurements) -> Arr:
 
 
 def below_floor(hw: HardwareSpec, meas: Measurements) -> NDArray[np.bool_]:
-    """Rows measured faster than `physical_floor` allows."""
-    return np.asarray(meas.latency_s < physical_floor(hw, meas), dtype=bool)
+    """Rows measured faster than `physical_floor` allows. When that is every row, nothing is left to
+    fit or compare: an InvalidFileError naming the files (never an empty mean or an unfitted block)."""
+    bad = np.asarray(meas.latency_s < physical_floor(hw, meas), dtype=bool)
+    if len(bad) and bad.all():
+        from prfaas_plan.errors import InvalidFileError
+
+        raise InvalidFileError(
+            f"all {len(bad)} row(s) are faster than the physical floor of {hw.name} (its datasheet's peak FLOP/s or "
+            "HBM bandwidth): they cannot be the shapes their columns describe, and nothing is left to compare or fit",
+            where=", ".join(meas.files) or None,
+            fix=f"check that the file was measured on {hw.name} (--hardware), the latency unit (milliseconds) and "
+            "the shape columns")
+    return bad
