@@ -483,6 +483,26 @@ CASES = [
     Case("measurements-linear-phase-unknown", ["validate", "--hardware", "h200", "m.csv"],
          {"m.csv": MEAS_HEADER.replace("source", "source,kernel,phase")
           + "linear_attention,bf16,4096,,,1,4096,16,16,128,,0.2,x,gdn:chunk,middle\n"}, ("m.csv:2", "phase")),
+    # an output that is an input, or two outputs on one file: the input was overwritten (exit 0)
+    Case("calibrate-output-is-input", ["calibrate", "--hardware", "h200", "m.csv", "-o", "m.csv"],
+         {"m.csv": meas("gemm,bf16,1024,1024,1024,,,,,,,0.05,test")}, ("--output", "input"),
+         keep={"m.csv": meas("gemm,bf16,1024,1024,1024,,,,,,,0.05,test")}),
+    Case("plot-same-file-as-output", ["simulate", "--requests", "100", "--scheduler", "adaptive", "--plot", "p.svg",
+                                      "-o", "p.svg"], {}, ("--plot", "--output", "same file"), target="p.svg"),
+    # --price for a GPU the catalog lacks (or one not searched) was ignored without a word by `size`
+    Case("size-price-unknown-gpu", ["size", "--target-rps", "2", "--price", "h999=3"], {}, ("--price", "h999")),
+    Case("size-price-gpu-not-searched", ["size", "--target-rps", "2", "--price", "h100=3"], {}, ("--price", "h100")),
+    Case("calibration-unknown-gpu", ["plan", "--calibration", "c.yaml"],
+         {"c.yaml": _dump({"hardware": "h999", "efficiency": _yaml("hardware/h200.yaml")["efficiency"]})},
+         ("c.yaml", "hardware", "h999")),
+    # messages without a Fix line
+    Case("flag-budget-zero", ["compare", "--budget-usd-per-hour", "0"], {}, ("--budget-usd-per-hour",)),
+    Case("flag-link-cv-with-bandwidth-trace", ["simulate", "--requests", "100", "--link-cv", "0.5",
+                                                "--bandwidth-trace", "link-drop"], {}, ("--link-cv", "--bandwidth-trace")),
+    Case("scale-scenario-and-quick-flags", ["scale", "prfaas-paper", "--model", "llama-3.1-8b", "--hardware", "h200",
+                                            "--tokens", "8k"], {}, ("SCENARIO", "--model")),
+    Case("calibrate-paper-prefill-h100", ["calibrate", "--hardware", "h100", "--paper-prefill", "m.csv", "-o", "c.yaml"],
+         {"m.csv": meas("gemm,bf16,1024,1024,1024,,,,,,,0.05,test")}, ("--paper-prefill", "h100"), target="c.yaml"),
 ]
 
 

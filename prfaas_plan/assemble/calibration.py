@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from prfaas_plan.catalog import Catalog
-from prfaas_plan.errors import InvalidFileError
+from prfaas_plan.errors import InvalidFileError, UnknownNameError
 from prfaas_plan.io.calibration import read_calibration
 from prfaas_plan.specs.hardware import HardwareSpec
 
@@ -30,7 +30,11 @@ def calibration_overrides(cat: Catalog, paths: list[Path]) -> dict[str, Hardware
         name = read_calibration(p).hardware
         if name in out:
             raise InvalidFileError(f"two calibration files for {name!r}", where=str(p), fix="give one per GPU type")
-        out[name] = apply_calibration(cat.hardware(name), p)
+        try:
+            hw = cat.hardware(name)
+        except UnknownNameError as exc:  # name the file that asks for it
+            raise InvalidFileError(f"field 'hardware': {exc.message}", where=str(p), fix=exc.fix) from None
+        out[name] = apply_calibration(hw, p)
     return out
 
 
@@ -73,7 +77,8 @@ def paper_targets(cat: Catalog, hardware: str = "h200") -> tuple[list[Any], tupl
         ], SYSTEM_PARAMS
     if hardware != "h200":
         raise PrfaasError(f"--paper-prefill: the paper publishes end-to-end prefill figures for h200 and h20 only, "
-                          f"not {hardware!r}; drop --paper-prefill or use --system-from")
+                          f"not {hardware!r}",
+                          fix="drop --paper-prefill, or copy the engine-level parameters with --system-from h200")
     out: list[Any] = []
     for name, gbps in pt.TABLE3_KV_GBPS.items():
         m = served(name, pt.PAPER_GPUS)

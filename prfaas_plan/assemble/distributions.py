@@ -24,4 +24,5 @@ def length_dist(spec: Any) -> D.LengthDist:
     if isinstance(spec, MixtureLen):
         return D.Mixture(tuple(length_dist(c.dist) for c in spec.components),
                          tuple(c.weight for c in spec.components))
-    raise PrfaasError(f"unsupported length distribution {type(spec).__name__}")
+    raise PrfaasError(f"unsupported length distribution {type(spec).__name__}",
+                      fix="use kind fixed, lognormal, quantiles, histogram or mixture (see `prfaas schema workload`)")

@@ -56,3 +56,22 @@ def price_or_override(cat: Catalog, sc: ScenarioSpec, hardware: str, given: dict
                           where=where, fix=f"give --price {hardware}=USD_PER_GPU_HOUR "
                           f"(or set price_usd_per_gpu_hour on a cluster of {hardware})")
     return p, src or "catalog"
+
+
+def resolve_price_flags(cat: Catalog, given: dict[str, float] | None, searched: list[str]) -> dict[str, float]:
+    """`--price GPU=USD` values keyed by catalog name (a YAML path or another spelling resolves to
+    it); a GPU the catalog does not know, or one outside the GPUs `searched`, is an error naming
+    --price (a typo would otherwise be ignored without a word)."""
+    from prfaas_plan.errors import UnknownNameError
+
+    out: dict[str, float] = {}
+    for k, v in (given or {}).items():
+        try:
+            out[cat.hardware(k).name] = v
+        except UnknownNameError as exc:
+            raise PrfaasError(f"--price {k}={v:g}: {exc.message}", fix=exc.fix) from None
+    unused = sorted(set(out) - set(searched))
+    if unused:
+        raise PrfaasError(f"--price for {', '.join(unused)}, which is not among the GPUs searched ({', '.join(searched)})",
+                          fix="add it to --prfaas-hardware/--local-hardware or drop its --price")
+    return out

@@ -30,7 +30,7 @@ def _parse_set(s: str) -> tuple[str, list[str], Any]:
     path, raw = s.split("=", 1)
     keys = [k for k in path.strip().split(".") if k]
     if not keys:
-        raise PrfaasError(f"--set '{s}' has an empty path")
+        raise PrfaasError(f"--set '{s}' has an empty path", fix="e.g. --set link.bandwidth_gbps=50")
     try:
         value = yaml.safe_load(raw)
     except yaml.YAMLError:
@@ -44,12 +44,14 @@ def apply_overrides(data: dict[str, Any], sets: list[str], where: str) -> dict[s
         node: Any = data
         for k in keys[:-1]:
             if not isinstance(node, dict):
-                raise PrfaasError(f"--set {path}: '{k}' is not a section", where=where)
+                raise PrfaasError(f"--set {path}: '{k}' is not a section", where=where,
+                                  fix="set the parent itself, or a field of a section")
             if node.get(k) is None:
                 node[k] = {}
             node = node[k]
         if not isinstance(node, dict):
-            raise PrfaasError(f"--set {path}: parent is not a section", where=where)
+            raise PrfaasError(f"--set {path}: parent is not a section", where=where,
+                              fix="set the parent itself, or a field of a section")
         node[keys[-1]] = value
     return data
 

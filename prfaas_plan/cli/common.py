@@ -77,11 +77,41 @@ def check_outputs(ctx: typer.Context | None) -> None:
                 flag = max(getattr(p, "opts", []) or [p.name or "?"], key=len)
                 raise PrfaasError(f"{flag} {x}: must be a finite number", fix=f"give {flag} a number, see --help")
 
-    for name, flag in (("output", "--output"), ("plot", "--plot")):
-        v = ctx.params.get(name)
-        if isinstance(v, Path):
-            check_output(v, flag)
+    targets = [(flag, v) for name, flag in OUTPUT_PARAMS if isinstance(v := ctx.params.get(name), Path)]
+    for flag, v in targets:
+        check_output(v, flag)
+    _check_distinct(ctx, targets)
     out_format(ctx)
+
+
+# the flags that name files a command writes (checked before any work by `check_outputs`)
+OUTPUT_PARAMS = (("output", "--output"), ("plot", "--plot"), ("export", "--export"))
+
+
+def _check_distinct(ctx: typer.Context, targets: list[tuple[str, Path]]) -> None:
+    """Two outputs naming one file (the second write would replace the first), or an output that is
+    also an input of the run (a measurement CSV, a scenario: writing it would destroy it)."""
+    import os
+
+    def same(a: Path, b: Path) -> bool:
+        try:
+            return os.path.samefile(a, b)
+        except OSError:  # one does not exist (yet): compare the paths
+            return os.path.abspath(a) == os.path.abspath(b)
+
+    outputs = {name for name, _ in OUTPUT_PARAMS}
+    inputs = [(max(getattr(p, "opts", None) or [p.name or "?"], key=len), Path(x)) for p in ctx.command.params
+              if p.name not in outputs for v in [ctx.params.get(p.name or "")]
+              for x in (v if isinstance(v, list | tuple) else [v]) if isinstance(x, Path | str) and x]
+    for i, (flag, path) in enumerate(targets):
+        for other, opath in targets[:i]:
+            if same(path, opath):
+                raise PrfaasError(f"{flag} {path} and {other} {opath} name the same file (one would overwrite the other)",
+                                  fix=f"give {flag} another file name")
+        for name, ipath in inputs:
+            if ipath.is_file() and same(path, ipath):
+                raise PrfaasError(f"{flag} {path} is also an input of this run ({name.upper()}): writing it would "
+                                  "destroy it", fix=f"give {flag} another file name")
 
 
 def _full_width(out: Any) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from prfaas_plan.assemble.inputs import mix_inputs
-from prfaas_plan.assemble.prices import price_or_override
+from prfaas_plan.assemble.prices import price_or_override, resolve_price_flags
 from prfaas_plan.assemble.scenario import LoadedScenario, load_scenario
 from prfaas_plan.catalog import Catalog
 from prfaas_plan.errors import InfeasibleError, PrfaasError
@@ -89,11 +89,7 @@ def _setup(cat: Catalog, loaded: LoadedScenario, prfaas_types: list[str] | None,
                 raise PrfaasError(f"--gpus-step {gpus_step} is not a multiple of the {g}-GPU instance size",
                                   fix=f"use a multiple of {g}")
         s.step_prf, s.step_loc = gpus_step // s.gpi_prf, gpus_step // s.gpi_loc
-    given = {cat.hardware(k).name: v for k, v in (price_overrides or {}).items()}  # unknown names fail here
-    unused = sorted(set(given) - set(s.prf_types + s.loc_types))
-    if unused:
-        raise PrfaasError(f"--price for {', '.join(unused)}, which is not among the compared GPUs",
-                          fix="add it to --prfaas-hardware/--local-hardware or drop its --price")
+    given = resolve_price_flags(cat, price_overrides, list(dict.fromkeys(s.prf_types + s.loc_types)))
     for h in dict.fromkeys(s.prf_types + s.loc_types):
         p, src = price_or_override(cat, sc, h, given, str(loaded.path))
         s.prices[h] = {"usd_per_gpu_hour": p, "source": src}
@@ -110,10 +106,12 @@ def _budget(s: _Search, budget: float | None) -> float:
         c.hardware in s.prices for c in own) else None
     if budget is None:
         if own_cost is None:
-            raise PrfaasError("--budget-usd-per-hour is needed: the scenario's own GPUs are not among the compared types")
+            raise PrfaasError("--budget-usd-per-hour is needed: the scenario's own GPUs are not among the compared types",
+                              fix="give --budget-usd-per-hour USD (the hourly budget of a mix)")
         budget = float(own_cost)
     if not budget > 0 or not np.isfinite(budget):
-        raise PrfaasError(f"--budget-usd-per-hour must be a positive number, got {budget}")
+        raise PrfaasError(f"--budget-usd-per-hour must be a positive number, got {budget}",
+                          fix="give an hourly budget in USD > 0, e.g. --budget-usd-per-hour 500")
     cheapest = min(min(s.inst_cost(h, s.gpi_loc) for h in s.loc_types),
                    min([s.inst_cost(h, s.gpi_prf) for h in s.prf_types] or [np.inf]))
     if budget < cheapest:

@@ -96,7 +96,8 @@ def run_scale(scenario_ref: str | None, sets: list[str], sizes: list[int], model
     cat = Catalog()
     if model is not None or hardware is not None or tokens is not None:
         if scenario_ref is not None:
-            raise PrfaasError("give either a SCENARIO or --model/--hardware/--tokens, not both")
+            raise PrfaasError("give either a SCENARIO or --model/--hardware/--tokens, not both",
+                              fix="drop the SCENARIO (quick mode) or the three flags (scenario mode)")
         if model is None or hardware is None or tokens is None:
             missing = [f for f, v in (("--model", model), ("--hardware", hardware), ("--tokens", tokens)) if v is None]
             raise PrfaasError(f"quick mode needs {', '.join(missing)}",

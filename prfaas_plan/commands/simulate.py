@@ -256,7 +256,7 @@ def _check_options(sc: ScenarioSpec, path: str, trace: Trace | None, prefix_rout
         raise PrfaasError(f"--prefix-routing {prefix_routing} needs per-request prefix blocks",
                           fix="replay a Mooncake trace with hash_ids (--trace FILE)")
     if link_cv > 0 and bandwidth_factors is not None:
-        raise PrfaasError("give --link-cv or --bandwidth-trace, not both")
+        raise PrfaasError("give --link-cv or --bandwidth-trace, not both", fix="drop one of them")
 
 
 def run_simulation(cat: Catalog, sc: ScenarioSpec, wl: WorkloadSpec, path: str, *, requests: int | None,
@@ -355,7 +355,7 @@ def simulate_scenario(scenario: str | None, sets: list[str], *, trace_path: Path
     from prfaas_plan.io.traces import read_bandwidth_trace, read_trace
 
     if requests is not None and duration is not None:
-        raise PrfaasError("give --requests or --duration, not both")
+        raise PrfaasError("give --requests or --duration, not both", fix="drop one of them")
     if plot is not None and kw.get("scheduler") != "adaptive" and not kw.get("compare_schedulers"):
         raise PrfaasError("--plot draws the adaptive scheduler's series",
                           fix="add --scheduler adaptive or --compare-schedulers")

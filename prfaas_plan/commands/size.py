@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prfaas_plan.assemble.prices import resolve_price_flags
 from prfaas_plan.assemble.scenario import load_scenario
 from prfaas_plan.catalog import Catalog
 from prfaas_plan.commands.size_families import build_families
@@ -113,7 +114,8 @@ def size_scenario(req: SizeRequest, export: Any = None) -> SizeReport:
             f"{req.max_gpus} GPUs per cluster), more than the limit of {MAX_SEARCH_SIZE:.3g}",
             fix="narrow it: fewer --prfaas-hardware/--local-hardware types, fewer --recipes or --link-gbps "
             "values, a lower --max-gpus, or larger --gpus-per-instance")
-    fams, metas, notes = build_families(cat, loaded, prf, loc, links, gpis, req.recipes, req.prices, SEARCH_ATOMS)
+    prices = resolve_price_flags(cat, req.prices, list(dict.fromkeys(prf + loc)))
+    fams, metas, notes = build_families(cat, loaded, prf, loc, links, gpis, req.recipes, prices, SEARCH_ATOMS)
     slo_t = loaded.workload.slo.ttft_p90_s
     demand = Demand(req.target_rps, sc.load, loaded.workload.arrival.burstiness_scv, slo_t, req.max_gpus)
     if not fams:
