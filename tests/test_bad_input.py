@@ -503,6 +503,9 @@ CASES = [
                                             "--tokens", "8k"], {}, ("SCENARIO", "--model")),
     Case("calibrate-paper-prefill-h100", ["calibrate", "--hardware", "h100", "--paper-prefill", "m.csv", "-o", "c.yaml"],
          {"m.csv": meas("gemm,bf16,1024,1024,1024,,,,,,,0.05,test")}, ("--paper-prefill", "h100"), target="c.yaml"),
+    # standard output on a full disk (`prfaas kv M > file`): was an internal error (OSError, exit 3)
+    Case("stdout-disk-full", ["kv", "llama-3.1-8b", "--lengths", ",".join(str(i) for i in range(1, 200)), "-f", "csv"],
+         {}, ("standard output", "-o FILE"), fsize=400),
 ]
 
 
@@ -547,3 +550,12 @@ def test_bad_input(case: Case, server: Server, tmp_path: Path) -> None:
         assert (tmp_path / name).read_text() == content, f"{name} was changed"
     left = set(os.listdir(tmp_path)) - before - {"_stdout", "_stderr"}
     assert not left, f"files left behind: {sorted(left)}"
+
+
+def test_reader_closing_stdout_early_is_not_an_error(tmp_path: Path) -> None:
+    """`prfaas ... | true`: the reader is gone before the output is written. This was an internal
+    error (BrokenPipeError, exit 3); it is the reader's choice, so the run ends quietly."""
+    cmd = f"{sys.executable} -m prfaas_plan kv llama-3.1-8b -f json 2>err | true; echo $" + "{PIPESTATUS[0]}"
+    res = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert res.stdout.strip() == "0", (tmp_path / "err").read_text()
+    assert (tmp_path / "err").read_text() == ""

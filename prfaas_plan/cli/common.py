@@ -137,14 +137,25 @@ def emit(out: Any, output: Path | None = None) -> None:
 
         atomic_write_text(output, out if isinstance(out, str) else _full_width(out))
         return
-    if isinstance(out, str):
-        sys.stdout.write(out)
-    elif sys.stdout.isatty():
-        from rich.console import Console
+    try:
+        if sys.stdout is None:  # started with stdout closed (`prfaas kv M >&-`)
+            raise OSError("it is closed")
+        if isinstance(out, str):
+            sys.stdout.write(out)
+        elif sys.stdout.isatty():
+            from rich.console import Console
 
-        Console().print(out)
-    else:
-        sys.stdout.write(_full_width(out))
+            Console().print(out)
+        else:
+            sys.stdout.write(_full_width(out))
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader stopped early (`| head`): its choice, not an error; nothing more to say
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+    except OSError as exc:  # a full disk behind `> file`, a closed stdout
+        raise PrfaasError(f"cannot write the output to standard output: {exc.strerror or exc}",
+                          fix="free space where it goes, or write to a file with -o FILE") from None
 
 
 def _debug(ctx: typer.Context | None) -> bool:
