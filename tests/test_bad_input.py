@@ -503,6 +503,12 @@ CASES = [
                                             "--tokens", "8k"], {}, ("SCENARIO", "--model")),
     Case("calibrate-paper-prefill-h100", ["calibrate", "--hardware", "h100", "--paper-prefill", "m.csv", "-o", "c.yaml"],
          {"m.csv": meas("gemm,bf16,1024,1024,1024,,,,,,,0.05,test")}, ("--paper-prefill", "h100"), target="c.yaml"),
+    # names reach tables, CSV rows and file names: an empty one, a line break, 100,000 characters were taken
+    Case("hardware-name-newline", [*KV, "--hardware", "hw.yaml"], {"hw.yaml": _dump({**_yaml("hardware/h200.yaml"),
+                                                                                    "name": "h200\nx"})},
+         ("hw.yaml", "name", "one line")),
+    Case("model-name-empty", ["kv", "m.yaml", "--lengths", "1k"], {"m.yaml": model(name="")}, ("m.yaml", "name")),
+    Case("scenario-name-100k-chars", ["plan", "s.yaml"], {"s.yaml": scenario(name="x" * 100_000)}, ("s.yaml", "name")),
     # standard output on a full disk (`prfaas kv M > file`): was an internal error (OSError, exit 3)
     Case("stdout-disk-full", ["kv", "llama-3.1-8b", "--lengths", ",".join(str(i) for i in range(1, 200)), "-f", "csv"],
          {}, ("standard output", "-o FILE"), fsize=400),

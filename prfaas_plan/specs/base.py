@@ -45,5 +45,15 @@ Weight = Annotated[float, Field(ge=0, le=L.MAX_WEIGHT), AfterValidator(_finite)]
 PosWeight = Annotated[float, Field(gt=0, le=L.MAX_WEIGHT), AfterValidator(_finite)]
 
 
+def _one_line(v: str) -> str:
+    if any(ord(c) < 32 or ord(c) == 127 for c in v):
+        raise ValueError("must be one line of printable text (no newline, tab or control character)")
+    return v
+
+
+# a name printed in tables, CSV rows and file names
+Name = Annotated[str, Field(min_length=1, max_length=L.MAX_NAME_CHARS), AfterValidator(_one_line)]
+
+
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, defer_build=True)

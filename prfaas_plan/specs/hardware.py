@@ -20,6 +20,7 @@ from prfaas_plan.specs.base import (
     LinkGbps,
     MemoryBandwidth,
     MemoryBytes,
+    Name,
     NonNegFloat,
     PosFloat,
     ScaleupDomain,
@@ -229,8 +230,8 @@ class Efficiency(StrictModel):
 
 
 class HardwareSpec(StrictModel):
-    name: str
-    display_name: str
+    name: Name
+    display_name: Name
     vendor: Literal["nvidia", "amd", "cpu", "other"] = "nvidia"
     datasheet: Datasheet
     price: Price | None = None

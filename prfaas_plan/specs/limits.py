@@ -78,3 +78,7 @@ MAX_YAML_FILE_BYTES = 4 * 2**20
 # Values a YAML file expands to once its aliases are resolved (`*name` repeats a whole anchored
 # subtree): a catalog entry holds about 200, a workload's quantile tables a few thousand.
 MAX_YAML_VALUES = 1_000_000
+
+# Characters in a catalog, scenario or workload name (and a display name): Hugging Face caps a
+# repository name at 96 characters; 200 leaves room for an organisation prefix.
+MAX_NAME_CHARS = 200

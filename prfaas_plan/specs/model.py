@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from prfaas_plan.specs import limits as L
-from prfaas_plan.specs.base import Layers, ModelDim, ModelDimOrZero, StrictModel, TokensInt
+from prfaas_plan.specs.base import Layers, ModelDim, ModelDimOrZero, Name, StrictModel, TokensInt
 from prfaas_plan.specs.recipe import DEFAULT_RECIPE_GPUS, CacheDtype, Recipe
 
 DTYPE_BYTES: dict[str, float] = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "fp32": 4.0, "fp4": 0.5, "int4": 0.5}
@@ -130,8 +130,8 @@ class MTPLayers(StrictModel):
 
 
 class ModelSpec(StrictModel):
-    name: str
-    display_name: str
+    name: Name
+    display_name: Name
     source: str
     hidden_size: ModelDim
     vocab_size: ModelDim

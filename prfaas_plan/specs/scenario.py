@@ -14,6 +14,7 @@ from prfaas_plan.specs.base import (
     Fraction,
     InstanceGpus,
     LinkGbps,
+    Name,
     NonNegFloat,
     NonNegInt,
     PosFloat,
@@ -107,7 +108,7 @@ class Expectations(StrictModel):
 
 
 class ScenarioSpec(StrictModel):
-    name: str
+    name: Name
     description: str | None = None
     model: str
     prfaas: Cluster | None = None

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from prfaas_plan.specs import limits as L
-from prfaas_plan.specs.base import PosFloat, PosWeight, StrictModel, Tokens, Weight
+from prfaas_plan.specs.base import Name, PosFloat, PosWeight, StrictModel, Tokens, Weight
 
 
 class LogNormalLen(StrictModel):
@@ -128,7 +128,7 @@ class SLO(StrictModel):
 
 
 class WorkloadSpec(StrictModel):
-    name: str = "workload"
+    name: Name = "workload"
     description: str | None = None
     input_length: LengthSpec
     output_length: LengthSpec = Field(default_factory=lambda: FixedLen(tokens=1024))
