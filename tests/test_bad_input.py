@@ -509,6 +509,16 @@ CASES = [
          ("hw.yaml", "name", "one line")),
     Case("model-name-empty", ["kv", "m.yaml", "--lengths", "1k"], {"m.yaml": model(name="")}, ("m.yaml", "name")),
     Case("scenario-name-100k-chars", ["plan", "s.yaml"], {"s.yaml": scenario(name="x" * 100_000)}, ("s.yaml", "name")),
+    # a name the scenario gives that the catalog lacks: 'unknown model' without the file or field, and
+    # `size` reported every GPU pair as unable to serve the model
+    Case("scenario-unknown-model", ["plan", "s.yaml"], {"s.yaml": scenario(model="gpt-5")}, ("s.yaml", "field 'model'",
+                                                                                           "gpt-5")),
+    Case("size-scenario-unknown-hardware", ["size", "s.yaml", "--target-rps", "2"],
+         {"s.yaml": scenario(**{"local.hardware": "h2000"})}, ("s.yaml", "local.hardware", "h2000")),
+    # a measured profile where 8K tokens prefill 4x faster than 1K was planned on
+    Case("scenario-profile-faster-when-longer", ["plan", "s.yaml"], {"s.yaml": scenario(**{"prfaas.prefill_profile": {
+        "source": "t", "points": [{"tokens": 1024, "seconds": 0.4}, {"tokens": 8192, "seconds": 0.1}]}})},
+        ("s.yaml", "prfaas.prefill_profile", "point 1")),
     # standard output on a full disk (`prfaas kv M > file`): was an internal error (OSError, exit 3)
     Case("stdout-disk-full", ["kv", "llama-3.1-8b", "--lengths", ",".join(str(i) for i in range(1, 200)), "-f", "csv"],
          {}, ("standard output", "-o FILE"), fsize=400),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from prfaas_plan.catalog import Catalog
-from prfaas_plan.errors import PrfaasError
+from prfaas_plan.errors import InvalidFileError, PrfaasError
 from prfaas_plan.io.yamlfile import read_yaml, validate_data
 from prfaas_plan.specs.scenario import ScenarioSpec
 from prfaas_plan.specs.workload import WorkloadSpec
@@ -56,6 +56,22 @@ def apply_overrides(data: dict[str, Any], sets: list[str], where: str) -> dict[s
     return data
 
 
+def _check_names(cat: Catalog, sc: ScenarioSpec, where: str) -> None:
+    """Each catalog name or path the scenario gives (model, workload, each cluster's hardware) exists;
+    one that does not is an error naming the scenario file and the field (not a bare 'unknown
+    model', nor, in `size`, a GPU pair skipped as if it could not serve the model)."""
+    refs = [("model", "models", sc.model)]
+    if isinstance(sc.workload, str):
+        refs.append(("workload", "workloads", sc.workload))
+    refs += [(f"{name}.hardware", "hardware", cl.hardware) for name in ("prfaas", "local")
+             if (cl := getattr(sc, name)) is not None]
+    for field, kind, ref in refs:
+        try:
+            cat.resolve(kind, ref)
+        except PrfaasError as exc:
+            raise InvalidFileError(f"field '{field}': {exc.message}", where=where, fix=exc.fix) from None
+
+
 def load_scenario(cat: Catalog, ref: str | None, sets: list[str] | None = None) -> LoadedScenario:
     path = cat.resolve("scenarios", ref or DEFAULT_SCENARIO)
     data = read_yaml(path, cache=True)
@@ -67,5 +83,6 @@ def load_scenario(cat: Catalog, ref: str | None, sets: list[str] | None = None) 
         data["workload"] = read_yaml(cat.resolve("workloads", data["workload"]), cache=True)
     data = apply_overrides(data, sets or [], str(path))
     sc = validate_data(ScenarioSpec, data, str(path))
+    _check_names(cat, sc, str(path))
     wl = cat.workload(sc.workload) if isinstance(sc.workload, str) else sc.workload
     return LoadedScenario(sc, wl, str(path))

@@ -41,6 +41,12 @@ class PrefillProfile(StrictModel):
         t = [p.tokens for p in self.points]
         if any(b <= a for a, b in zip(t, t[1:], strict=False)):
             raise ValueError("profile points must have strictly increasing tokens")
+        sec = [p.seconds for p in self.points]
+        for i in range(1, len(sec)):  # a causal prefill of N tokens is the start of one of more tokens
+            if sec[i] < sec[i - 1]:
+                raise ValueError(f"point {i} ({t[i]:g} tokens, {sec[i]:g} s) is faster than point {i - 1} "
+                                 f"({t[i - 1]:g} tokens, {sec[i - 1]:g} s): a longer prompt cannot prefill "
+                                 "faster (average repeated runs so noise cannot reverse the order)")
         return self
 
 
