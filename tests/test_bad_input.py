@@ -519,6 +519,15 @@ CASES = [
     Case("scenario-profile-faster-when-longer", ["plan", "s.yaml"], {"s.yaml": scenario(**{"prfaas.prefill_profile": {
         "source": "t", "points": [{"tokens": 1024, "seconds": 0.4}, {"tokens": 8192, "seconds": 0.1}]}})},
         ("s.yaml", "prfaas.prefill_profile", "point 1")),
+    # simulate --trace ignored --requests, --duration and --load without a word; a trace without
+    # hash_ids ran --prefix-routing with caches that could never hit
+    Case("simulate-trace-with-requests", ["simulate", "--trace", "t.jsonl", "--requests", "50"], {"t.jsonl": mooncake()},
+         ("--requests", "--trace")),
+    Case("simulate-trace-with-load", ["simulate", "--trace", "t.jsonl", "--load", "0.5"], {"t.jsonl": mooncake()},
+         ("--load", "--trace")),
+    Case("simulate-prefix-routing-trace-without-hashes", ["simulate", "--trace", "t.jsonl", "--prefix-routing", "scarce"],
+         {"t.jsonl": "".join(f'{{"timestamp": {i * 100}, "input_length": 1000, "output_length": 10}}\n'
+                             for i in range(50))}, ("t.jsonl", "hash_ids", "--prefix-routing")),
     # standard output on a full disk (`prfaas kv M > file`): was an internal error (OSError, exit 3)
     Case("stdout-disk-full", ["kv", "llama-3.1-8b", "--lengths", ",".join(str(i) for i in range(1, 200)), "-f", "csv"],
          {}, ("standard output", "-o FILE"), fsize=400),
@@ -575,3 +584,16 @@ def test_reader_closing_stdout_early_is_not_an_error(tmp_path: Path) -> None:
     res = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert res.stdout.strip() == "0", (tmp_path / "err").read_text()
     assert (tmp_path / "err").read_text() == ""
+
+
+def test_sparse_trace_keeps_its_arrival_rate(tmp_path: Path) -> None:
+    """Two requests 10^8 s apart: the rate was rounded to 6 decimals, 0, and the trace's own workload
+    was then refused ('arrival.rate_rps: should be greater than 0') by import and simulate."""
+    from prfaas_plan.assemble.workload import summarise
+    from prfaas_plan.io.traces import read_trace
+
+    f = tmp_path / "t.jsonl"
+    f.write_text('{"timestamp": 0, "input_length": 1000, "output_length": 10}\n'
+                 '{"timestamp": 100000000000, "input_length": 1000, "output_length": 10}\n')
+    rate = summarise(read_trace(f), "t", 512, None)["arrival"]["rate_rps"]  # type: ignore[index]
+    assert rate == pytest.approx(2 / 1e8)

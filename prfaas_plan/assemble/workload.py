@@ -56,7 +56,7 @@ def summarise(tr: Trace, name: str, block_tokens: int, cache_tokens: float | Non
             "hit_ratio": round(hit, 4),
         },
         "arrival": {
-            "rate_rps": round(len(tr) / span, 6) if span > 0 else None,
+            "rate_rps": float(f"{len(tr) / span:.6g}"),  # significant digits: 2 requests a year is not 0
             "burstiness_scv": round(max(scv, 0.0), 4),
             "peak_to_mean_1s": round(window_peak_to_mean(tr.arrival_s, 1.0), 3),
             "peak_to_mean_10s": round(window_peak_to_mean(tr.arrival_s, 10.0), 3),

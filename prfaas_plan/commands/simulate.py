@@ -81,6 +81,9 @@ def _arrivals(rng: np.random.Generator, wl: WorkloadSpec, rm: RouteModel, lam_ma
     if trace is not None:
         arr = trace.arrival_s - trace.arrival_s[0]
         unc = trace.input_tokens - cached_prefix(trace, block_tokens, cache_tokens)
+        if len(arr) > MAX_REQUESTS:
+            raise PrfaasError(f"{trace.path}: {len(arr):,} requests, more than the {MAX_REQUESTS:,} one run may hold",
+                              fix=f"replay at most {MAX_REQUESTS:,} requests (cut the trace file)")
         offered = len(arr) / max(float(arr[-1]), 1e-9)
         return Arrivals(arr, unc, trace.output_tokens, offered, offered / lam_max,
                         f"trace {trace.path} ({len(arr):,} requests at their own timestamps)")
@@ -252,6 +255,10 @@ def _check_options(sc: ScenarioSpec, path: str, trace: Trace | None, prefix_rout
                    bandwidth_factors: np.ndarray | None) -> None:
     if sc.prfaas is None:
         raise PrfaasError(f"{path}: simulate needs a prfaas cluster", fix="add a prfaas: block")
+    if prefix_routing != "shared" and trace is not None and not any(trace.hash_ids or []):
+        raise PrfaasError(f"--prefix-routing {prefix_routing}: {trace.path} has no hash_ids (prefix blocks) in any "
+                          "request, so no cache could ever hit", fix="replay a Mooncake trace with hash_ids, or drop "
+                          "--prefix-routing")
     if prefix_routing != "shared" and (trace is None or trace.hash_ids is None):
         raise PrfaasError(f"--prefix-routing {prefix_routing} needs per-request prefix blocks",
                           fix="replay a Mooncake trace with hash_ids (--trace FILE)")
@@ -356,6 +363,10 @@ def simulate_scenario(scenario: str | None, sets: list[str], *, trace_path: Path
 
     if requests is not None and duration is not None:
         raise PrfaasError("give --requests or --duration, not both", fix="drop one of them")
+    given = [f for f, v in (("--requests", requests), ("--duration", duration), ("--load", kw.get("load"))) if v is not None]
+    if trace_path is not None and given:  # they were ignored without a word
+        raise PrfaasError(f"{given[0]} with --trace: the trace's own requests are replayed at their own timestamps",
+                          fix=f"drop {given[0]} (cut the trace file to replay part of it)")
     if plot is not None and kw.get("scheduler") != "adaptive" and not kw.get("compare_schedulers"):
         raise PrfaasError("--plot draws the adaptive scheduler's series",
                           fix="add --scheduler adaptive or --compare-schedulers")
