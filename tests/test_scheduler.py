@@ -29,6 +29,7 @@ from prfaas_plan.sim.engine import (
     simulate,
 )
 from prfaas_plan.sim.metrics import decode_wait, series_dict, ttft_breakdown
+from prfaas_plan.sim.replay import replay
 
 # t_eff pinned to the plan (max_factor 1), the link shared as static shares it, no decode lent:
 # static's decisions taken event by event
@@ -71,6 +72,36 @@ def test_adaptive_that_never_deviates_is_static_exactly():
     for f in ("offloaded", "prefill_start_s", "prefill_end_s", "transfer_end_s", "ready_s", "decode_end_s"):
         np.testing.assert_array_equal(getattr(ad.records, f), getattr(st, f), err_msg=f)
     assert set(ad.series.threshold_tokens) == {thr}
+
+
+def test_replay_reproduces_the_adaptive_run_and_the_static_engine():
+    """`sim.replay` (the hindsight oracle's evaluator, benchmarks/scheduler_oracle.py) times fixed routes
+    and loans as the simulators do: the adaptive run's own routes and decode loans give its records bit
+    for bit (a loan decided inside the drop), static's routes with no loan and the processor-sharing
+    link give `engine.simulate`'s; other routes move the requests they touch."""
+    rm, cfg, arr, unc, out, thr, _ = _paper(n=3000, drop=(300, 420, 4.0))
+    alt = _alts(rm, cfg, unc)
+    ad = simulate_adaptive(arr, alt, out, cfg, AdaptivePolicy(), thr, atoms=length_atoms(rm))
+    loans = [(c["time_s"], int(c["borrow"])) for c in ad.changes]
+    assert [d for _, d in loans] == [1, -1] and 300 < loans[0][0] < 420
+    fields = ("offloaded", "prefill_start_s", "prefill_end_s", "transfer_start_s", "transfer_end_s", "ready_s",
+              "decode_start_s", "decode_end_s")
+    rp = replay(arr, alt, out, cfg, ad.records.offloaded, loans, AdaptivePolicy().drain_delay_s)
+    for f in fields:
+        np.testing.assert_array_equal(getattr(rp, f), getattr(ad.records, f), err_msg=f)
+    st = simulate(arr, unc, out, cfg, rm.prfaas_profile, rm.local_profile, rm.kv_profile,
+                  s_prfaas=rm.prfaas_occupancy, s_local=rm.local_occupancy)
+    rs = replay(arr, alt, out, cfg, st.offloaded, [], 30.0, link_order="ps")
+    for f in fields:
+        np.testing.assert_array_equal(getattr(rs, f), getattr(st, f), err_msg=f)
+    # the largest KV of the drop kept local: its first token no longer waits for the bandwidth
+    big = int(np.argmax(np.where((arr > 300) & (arr < 360) & st.offloaded, unc, 0.0)))
+    off = st.offloaded.copy()
+    off[big] = False
+    rb = replay(arr, alt, out, cfg, off, [], 30.0, link_order="ps")
+    assert rb.ready_s[big] - arr[big] < st.ready_s[big] - arr[big] - 10
+    early_local = ~st.offloaded & (np.arange(len(arr)) < big)  # the local pool before it is untouched
+    np.testing.assert_array_equal(rb.ready_s[early_local], st.ready_s[early_local])
 
 
 def test_link_state_sends_what_the_batch_link_sends():
