@@ -7,6 +7,8 @@
 - `adaptive`: the paper's dual-timescale scheduler, event-driven: routes each request at its
   arrival from the link and queue state, re-plans the local split every interval through a
   callback (`plan.rebalance`), then finishes the run with `engine.finish`.
+- `replay`: fixed routes and decode loans timed as the adaptive run would time them (the evaluator
+  of `benchmarks/scheduler_oracle.py`'s hindsight search; never on `prfaas simulate`'s path).
 - `metrics`: TTFT overall / offloaded / local and the per-second series as plain dicts.
 
 To add a stage: give it arrival/start/end arrays in `SimRecords`, schedule it in `simulate`, and
