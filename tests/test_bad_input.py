@@ -528,6 +528,11 @@ CASES = [
     Case("simulate-prefix-routing-trace-without-hashes", ["simulate", "--trace", "t.jsonl", "--prefix-routing", "scarce"],
          {"t.jsonl": "".join(f'{{"timestamp": {i * 100}, "input_length": 1000, "output_length": 10}}\n'
                              for i in range(50))}, ("t.jsonl", "hash_ids", "--prefix-routing")),
+    # YAML true where a number is expected was read as 1 (pydantic's lax mode): `tp: true` ran TP 1
+    Case("scenario-recipe-tp-true", ["plan", "s.yaml"], {"s.yaml": scenario(**{"local.recipe": {"tp": True}})},
+         ("s.yaml", "local.recipe", "tp: true")),
+    Case("hardware-sm-count-true", [*KV, "--hardware", "hw.yaml"], {"hw.yaml": hardware("datasheet", "sm_count", True)},
+         ("hw.yaml", "sm_count: true")),
     # standard output on a full disk (`prfaas kv M > file`): was an internal error (OSError, exit 3)
     Case("stdout-disk-full", ["kv", "llama-3.1-8b", "--lengths", ",".join(str(i) for i in range(1, 200)), "-f", "csv"],
          {}, ("standard output", "-o FILE"), fsize=400),

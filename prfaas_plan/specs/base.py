@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated
+from typing import Annotated, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from prfaas_plan.specs import limits as L
 
@@ -55,5 +55,26 @@ def _one_line(v: str) -> str:
 Name = Annotated[str, Field(min_length=1, max_length=L.MAX_NAME_CHARS), AfterValidator(_one_line)]
 
 
+def _types(annotation: object) -> set[object]:
+    """The plain types an annotation admits (through unions, Optional, Annotated)."""
+    args = get_args(annotation)
+    if not args:
+        return {annotation}
+    return set().union(*(_types(a) for a in args)) | {get_origin(annotation)}
+
+
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, defer_build=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_as_number(cls, data: object) -> object:
+        """YAML's true/false where a number is expected (pydantic's lax mode reads true as 1: `tp: true`
+        became a TP of 1); a field that admits a boolean keeps it."""
+        if isinstance(data, dict):
+            for k, v in data.items():
+                if isinstance(v, bool) and k in cls.model_fields:
+                    admits = _types(cls.model_fields[k].annotation)
+                    if bool not in admits and admits & {int, float}:
+                        raise ValueError(f"{k}: {str(v).lower()} where a number is expected")
+        return data
