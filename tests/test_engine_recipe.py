@@ -137,3 +137,30 @@ def test_a_model_file_with_speculative_decoding_reports_it(tmp_path):
     f.write_text(yaml.safe_dump(d))
     r = _kv(str(f))
     assert r.exit_code == 2 and "speculative" in r.output and "mtp" in r.output and "Traceback" not in r.output
+
+
+def test_a_chunk_smaller_than_the_dp_groups_is_refused_on_every_surface(tmp_path):
+    """MiMo's recipe has 2 DP-attention groups and SGLang divides the chunked-prefill size over them
+    (16384 // 2): a size of 1 gives each group 1 // 2 = 0 tokens per forward (an internal error, a
+    division by zero, before). Refused as bad input naming the flag or field; 2 tokens (1 per group) runs."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from prfaas_plan.cli.app import app
+
+    r = _kv("mimo-v2-flash", "--lengths", "1k", "--chunked-prefill-size", "1")
+    assert r.exit_code == 2 and "--chunked-prefill-size" in r.output and "2 DP-attention groups" in r.output
+    assert _kv("mimo-v2-flash", "--lengths", "1k", "--chunked-prefill-size", "2").exit_code == 0
+    r = CliRunner().invoke(app, ["perf", "mimo-v2-flash", "--prefill-batch-tokens", "1"])
+    assert r.exit_code == 2 and "--prefill-batch-tokens" in r.output and "Traceback" not in r.output
+    for flag, cmd in (("--chunked-prefill-size", "kv"), ("--prefill-batch-tokens", "perf")):  # an empty value
+        r = CliRunner().invoke(app, [cmd, "mimo-v2-flash", flag, ""])  # was read as "not given"
+        assert r.exit_code == 2 and flag in r.output
+    with pytest.raises(ValueError, match="recipe.chunked_prefill_tokens: a chunked-prefill size of 1 token"):
+        _mimo(chunked_prefill_tokens=1)
+    d = yaml.safe_load((catalog.catalog_dir("models") / "mimo-v2-flash.yaml").read_text())
+    d["recipe"]["chunked_prefill_tokens"] = 1
+    f = tmp_path / "mimo-tiny-chunk.yaml"
+    f.write_text(yaml.safe_dump(d))
+    r = _kv(str(f))
+    assert r.exit_code == 2 and "chunked_prefill_tokens" in r.output and "Traceback" not in r.output

@@ -68,7 +68,7 @@ def kv(
         from prfaas_plan.commands.kv import recipe_overrides, run_kv
         from prfaas_plan.report.kv import render_kv
 
-        chunk = parse_count(chunked_prefill_size, "--chunked-prefill-size", "16k") if chunked_prefill_size else None
+        chunk = parse_count(chunked_prefill_size, "--chunked-prefill-size", "16k") if chunked_prefill_size is not None else None
         ov = recipe_overrides(weights_dtype, kv_dtype, tp, ep, attention_dp, routing, chunk)
         r = run_kv(model, hardware, gpus, parse_lengths(lengths), calibration, ov)
         emit(render_kv(r, out_format(ctx), breakdown), output)

@@ -80,7 +80,7 @@ def perf(
         req = PerfRequest(
             model, hardware, gpus, parse_count(input_length, "--input-length"),
             parse_count(output_length, "--output-length"),
-            parse_count(prefill_batch_tokens, "--prefill-batch-tokens", "8k") if prefill_batch_tokens else None,
+            parse_count(prefill_batch_tokens, "--prefill-batch-tokens", "8k") if prefill_batch_tokens is not None else None,
             decode_batch, slo_tokens_per_s, recipe_overrides(weights_dtype, kv_dtype, tp, ep, attention_dp, routing),
             calibration,
         )

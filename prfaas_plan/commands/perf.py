@@ -15,7 +15,7 @@ from prfaas_plan.perf.instance import PerfResult, decode_perf, prefill_perf
 from prfaas_plan.perf.ops import instance_recipe
 from prfaas_plan.plan.feasibility import check_weights_fit
 from prfaas_plan.specs.model import ModelSpec, MoEFFN
-from prfaas_plan.specs.recipe import RecipeOverrides
+from prfaas_plan.specs.recipe import RecipeOverrides, chunk_error
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,9 @@ def run_perf(req: PerfRequest) -> PerfResult:
     hw = load_gpu(cat, req.hardware, req.calibration)
     m = with_recipe(cat.model(req.model), hw, req.gpus, req.overrides)
     free = check_weights_fit(m, hw, req.gpus, "--gpus")
+    err = chunk_error(req.prefill_batch_tokens, instance_recipe(m, req.gpus).attention_dp)
+    if err:
+        raise PrfaasError(f"{m.name}: {err[1]}", where="--prefill-batch-tokens", fix=err[2])
     pre = prefill_perf(m, hw, req.gpus, req.input_length, req.prefill_batch_tokens)
     dec = decode_perf(m, hw, req.gpus, req.input_length, req.output_length, free, req.slo_tokens_per_s,
                       req.decode_batch)

@@ -16,7 +16,7 @@ from pydantic import Field, model_validator
 
 from prfaas_plan.specs import limits as L
 from prfaas_plan.specs.base import Layers, ModelDim, ModelDimOrZero, Name, StrictModel, TokensInt
-from prfaas_plan.specs.recipe import DEFAULT_RECIPE_GPUS, CacheDtype, Recipe
+from prfaas_plan.specs.recipe import DEFAULT_RECIPE_GPUS, CacheDtype, Recipe, chunk_error
 
 DTYPE_BYTES: dict[str, float] = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "fp32": 4.0, "fp4": 0.5, "int4": 0.5}
 
@@ -203,7 +203,8 @@ def model_errors(model: ModelSpec, recipe: Recipe) -> list[tuple[str, str, str]]
     if spec is not None and model.mtp is not None and spec.draft_extend_layers > model.mtp.count:
         return [("speculative", f"multi-layer MTP with {spec.num_steps} steps needs {spec.num_steps} MTP layers; "
                  f"the checkpoint has {model.mtp.count}", f"use num_steps <= {model.mtp.count}")]
-    errs: list[tuple[str, str, str]] = []
+    chunk = chunk_error(recipe.chunked_prefill_tokens, recipe.attention_dp)
+    errs: list[tuple[str, str, str]] = [chunk] if chunk else []
     tp = recipe.attn_tp
     for g in model.layers:
         a, f = g.attention, g.ffn

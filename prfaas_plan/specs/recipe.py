@@ -155,6 +155,18 @@ class Recipe(StrictModel):
                                        "expert_ep": ep, "expert_tp": gpus // ep})
 
 
+def chunk_error(tokens: int | None, attention_dp: int,
+                field: str = "chunked_prefill_tokens") -> tuple[str, str, str] | None:
+    """(field, problem, fix) when a chunked-prefill budget leaves a DP-attention group without a token:
+    SGLang divides the budget over the groups (`server_args.py`: chunked_prefill_size //= dp_size), so
+    fewer tokens than groups is a chunk of 0 tokens, a forward that never finishes a prompt."""
+    if tokens is None or tokens >= attention_dp:
+        return None
+    return (field, f"a chunked-prefill size of {tokens} token(s) leaves each of the {attention_dp} DP-attention "
+            "groups less than one token (SGLang divides it over the groups)",
+            f"use at least {attention_dp} tokens (SGLang's default is 8192, e.g. 16k)")
+
+
 def _gcd(a: int, b: int) -> int:
     import math
 
