@@ -44,7 +44,7 @@ def table_6() -> None:
             ([], False, "throughput"))
     for sets, paper, label in runs:
         ld = load_scenario(cat, "prfaas-paper", sets)
-        inp, _ = build_inputs(cat, ld.spec, ld.workload, ld.path, paper, None, atoms=4000)
+        inp, _ = build_inputs(cat, ld.spec, ld.workload, ld.path, paper, None)  # the CLI's atoms: README quotes `prfaas plan`
         rep = make_plan(inp)
         p, h, n = rep.prfaas_pd, rep.homogeneous_pd, rep.naive_heterogeneous
         print(f"table6 [{label}] t={p.threshold_tokens:.0f} (19400) p={p.offload_fraction:.3f} (0.496) "
