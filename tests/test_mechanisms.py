@@ -32,6 +32,19 @@ H20_BOUNDS = {"moe": 0.12, "mla_decode_attention": 0.12, "linear_attention[gdn]"
 
 
 @needs_data
+def test_h200_mechanism_blocks_predict_the_shared_kernels():
+    """Every H200 mechanism row is above its physical floor (tests/test_floors.py), so all are scored."""
+    meas = read_many([str(H200_FILE)])
+    hw = catalog.load_hardware("h200")
+    assert not below_floor(hw, meas).any()
+    groups, overall = error_stats(predict(hw, meas), meas)
+    for g in groups:
+        print(f"{g.op}/{g.dtype}: n={g.count} median APE {g.median_ape:.1%} p90 {g.p90_ape:.1%} bias {g.bias:+.1%}")
+        assert g.median_ape <= H200_BOUNDS[g.op], g
+    print(f"overall {overall['median_ape']:.1%}")
+
+
+@needs_data
 def test_h20_mechanism_blocks_predict_the_shared_kernels():
     """Scored as `prfaas validate` scores it: rows faster than the physical floor left out (next test)."""
     meas = read_many([str(H20_FILE)])
