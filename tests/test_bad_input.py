@@ -602,3 +602,29 @@ def test_sparse_trace_keeps_its_arrival_rate(tmp_path: Path) -> None:
                  '{"timestamp": 100000000000, "input_length": 1000, "output_length": 10}\n')
     rate = summarise(read_trace(f), "t", 512, None)["arrival"]["rate_rps"]  # type: ignore[index]
     assert rate == pytest.approx(2 / 1e8)
+
+
+def test_output_through_a_symlink_or_into_a_fifo_keeps_them(tmp_path: Path) -> None:
+    """`-o` renamed its temporary file over whatever the path named: a symlink became a regular file
+    (its target untouched), a FIFO (or, as root, a device such as /dev/null) was replaced by a file.
+    Now a link's target is written atomically and a device or FIFO is written in place."""
+    import stat
+    import threading
+
+    from prfaas_plan.io.files import atomic_write_text
+
+    (tmp_path / "link").symlink_to("target.txt")
+    atomic_write_text(tmp_path / "link", "via link\n")
+    assert (tmp_path / "link").is_symlink()
+    assert (tmp_path / "target.txt").read_text() == "via link\n"
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()))
+    reader.start()
+    atomic_write_text(fifo, "into the pipe\n")
+    reader.join(timeout=10)
+    assert got == ["into the pipe\n"]
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "link", "target.txt"]

@@ -87,10 +87,37 @@ def _os_error(p: Path, flag: str, exc: OSError) -> PrfaasError:
                        fix="choose a writable folder with free space (nothing was written)")
 
 
+def _target(p: Path) -> Path:
+    """Where a write to `p` lands: a symlink's target (renaming a temporary file over the link would
+    replace the link with a file and leave its target as it was)."""
+    if not p.is_symlink() or is_stream(p):  # /dev/stdout -> /proc/self/fd/1 -> 'pipe:[...]': open the link
+        return p
+    return Path(os.path.realpath(p))
+
+
+def is_stream(p: Path) -> bool:
+    """Whether `p` exists and is neither a regular file nor a folder: a device (/dev/null,
+    /dev/stdout), a FIFO, a socket. Such a target is written in place: a temporary file renamed over
+    it would replace the device node or pipe with a regular file (as root, `-o /dev/null` would
+    replace the system's /dev/null)."""
+    import stat
+
+    try:
+        mode = p.stat().st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
 def check_output(path: str | Path, flag: str = "--output") -> Path:
     """Refuse, before any work, an output path that is a folder or whose folder is missing or not
-    writable (probed with a hidden temporary file, removed at once)."""
-    p = Path(path)
+    writable (probed with a hidden temporary file, removed at once); a symlink stands for its target,
+    a device or FIFO must be writable. Returns the path written (a symlink's target)."""
+    p = _target(Path(path))
+    if is_stream(p):
+        if not os.access(p, os.W_OK):
+            raise PrfaasError(f"{flag} {path}: cannot write to it (permission denied)", fix="choose a writable target")
+        return p
     if p.is_dir():
         raise PrfaasError(f"{flag} {p} is a folder, not a file", fix=f"give a file name, e.g. {flag} {p / 'out'}")
     if not p.parent.is_dir():
@@ -106,7 +133,21 @@ def check_output(path: str | Path, flag: str = "--output") -> Path:
 def atomic_write_many(items: list[tuple[Path, Writer]], flag: str = "--output") -> None:
     """Write every (path, writer) pair or none: each writer fills a hidden temporary sibling; only
     when all succeeded are they renamed into place (originals kept aside until the last rename)."""
-    paths = [check_output(p, flag) for p, _ in items]
+    targets = [(check_output(p, flag), w) for p, w in items]
+    streams = [(p, w) for p, w in targets if is_stream(p)]
+    files = [(p, w) for p, w in targets if not is_stream(p)]
+    _write_files(files, flag)
+    for p, write in streams:  # after the files: a stream cannot be taken back
+        try:
+            write(p)
+        except OSError as exc:
+            raise _os_error(p, flag, exc) from None
+
+
+def _write_files(items: list[tuple[Path, Writer]], flag: str) -> None:
+    if not items:
+        return
+    paths = [p for p, _ in items]
     temps: list[Path] = []
     try:
         for p, (_, write) in zip(paths, items, strict=True):
