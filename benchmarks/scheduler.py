@@ -62,16 +62,17 @@ def _vs(a: dict[str, float], s: dict[str, float]) -> str:
 
 
 BEFORE = {"link_order": "ps", "borrow_decode": False, "local_wait_max_s": 2.0,
-          "shed_local": False}  # the policy before the levers
+          "shed_local": False, "price_delay": False}  # the policy before the levers
 LEVERS = [("before: ps sender, no loan, no local backlog", BEFORE),
           ("+ sjf sender only", {**BEFORE, "link_order": "sjf"}),
           ("+ fifo sender only", {**BEFORE, "link_order": "fifo"}),
           ("+ decode loan only", {**BEFORE, "borrow_decode": True}),
           ("+ local backlog only", {**BEFORE, "local_wait_max_s": None}),
-          ("sjf + loan", {"local_wait_max_s": 2.0}),
-          ("sjf + local backlog", {"borrow_decode": False}),
-          ("sjf + loan + local backlog (no shedding: the first #15 merge)", {"shed_local": False}),
-          ("default: sjf + loan + local backlog + shedding", {})]
+          ("sjf + loan", {"local_wait_max_s": 2.0, "price_delay": False}),
+          ("sjf + local backlog", {"borrow_decode": False, "price_delay": False}),
+          ("sjf + loan + local backlog (no shedding: the first #15 merge)", {"shed_local": False, "price_delay": False}),
+          ("sjf + loan + local backlog + shedding (the default until pricing the delay)", {"price_delay": False}),
+          ("default: sjf + loan + local backlog + shedding + pricing the delay", {})]
 
 
 def drop_figures() -> None:
@@ -203,11 +204,11 @@ def seed_row(seed: int, policy: dict) -> dict[str, float]:
 
 
 def seed_table(seeds: list[int]) -> None:
-    """Markdown rows, before (no local shedding: the policy as of the first #15 merge) and after."""
+    """Markdown rows, before (the default until the delay a move imposes was priced) and after."""
     print("| seed | 120-s drop P99 / mean vs static | vs static+sjf | 60-s drop P99 / mean | vs static+sjf "
           "| constant link: t_eff / t - 1, throughput |")
     for seed in seeds:
-        b, a = seed_row(seed, {"shed_local": False}), seed_row(seed, {})
+        b, a = seed_row(seed, {"price_delay": False}), seed_row(seed, {})
 
         def pair(k: str, b: dict = b, a: dict = a) -> str:
             return f"{b[k + '_p99']:.2f} / {b[k + '_mean']:.2f} -> **{a[k + '_p99']:.2f} / {a[k + '_mean']:.2f}**"

@@ -82,6 +82,11 @@ ShedLocalOpt = Annotated[bool | None, typer.Option(
         "--shed-local/--no-shed-local",
         help="adaptive: while the local prefill queue is the bottleneck, send each local-bound request to PrfaaS "
         "when it is expected to finish there first (default on)")]
+PriceDelayOpt = Annotated[bool | None, typer.Option(
+        "--price-delay/--no-price-delay",
+        help="adaptive: while the link's congestion is sustained, move a request to the local pool only if its own "
+        "completion plus the delay it imposes on the requests queued behind it there is no later than on the "
+        "PrfaaS path (default on)")]
 LocalWaitMaxOpt = Annotated[float | None, typer.Option(
         help="adaptive: local prefill wait, s, up to which t may still rise while the link's congestion is "
         "sustained (default: the local prefill time of the P99 of the planner's length atoms, 19.6 s in the paper "
@@ -96,7 +101,7 @@ PlotOpt = Annotated[Path | None, typer.Option(
 # the adaptive policy's options, passed to `commands.scheduling.make_policy` by name
 POLICY_OPTIONS = ("window", "raise_delay", "settle_delay", "util_high", "threshold_step", "max_factor",
                   "rebalance_interval", "drain_delay", "link_order", "link_inflight", "borrow_decode", "local_wait_max",
-                  "congestion_persist", "shed_local")
+                  "congestion_persist", "shed_local", "price_delay")
 
 
 def _show(res: dict[str, Any], fmt: str, output: Path | None, path: Path | None) -> None:
@@ -171,7 +176,7 @@ def simulate(
     drain_delay: DrainDelayOpt = None,
     link_order: LinkOrderOpt = None,
     link_inflight: LinkInflightOpt = None,
-    borrow_decode: BorrowDecodeOpt = None, shed_local: ShedLocalOpt = None,
+    borrow_decode: BorrowDecodeOpt = None, shed_local: ShedLocalOpt = None, price_delay: PriceDelayOpt = None,
     local_wait_max: LocalWaitMaxOpt = None, congestion_persist: CongestionPersistOpt = None,
     plot: PlotOpt = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="override a scenario field: PATH=VALUE")] = None,

@@ -38,7 +38,7 @@ FLAGS = {"window_s": "--window", "raise_s": "--raise-delay", "settle_s": "--sett
          "rebalance_interval_s": "--rebalance-interval", "drain_delay_s": "--drain-delay", "tick_s": "--tick",
          "link_order": "--link-order", "link_inflight_s": "--link-inflight", "borrow_decode": "--borrow-decode",
          "local_wait_max_s": "--local-wait-max", "persist": "--congestion-persist",
-         "shed_local": "--shed-local"}
+         "shed_local": "--shed-local", "price_delay": "--price-delay"}
 
 
 @dataclass(frozen=True)

@@ -329,7 +329,9 @@ def run_simulation(cat: Catalog, sc: ScenarioSpec, wl: WorkloadSpec, path: str, 
 ADAPTIVE_NOTE = (
     "adaptive scheduler: routes each request at its arrival; t_eff rises while the PrfaaS path (queue or link) "
     "is the bottleneck and the local pool has room, falls back to the plan's t with hysteresis; a request leaves "
-    "its planned route only for a cluster expected to finish it no later; while the local queue is the bottleneck "
+    "its planned route only for a cluster expected to finish it no later (and, while the link's congestion lasts, "
+    "only to the local pool if that adds no delay in total counting the requests queued behind it: --price-delay); "
+    "while the local queue is the bottleneck "
     "every local-bound request expected to finish first at PrfaaS goes there (--shed-local); finished KV is sent in "
     "--link-order; while "
     "the link's congestion is forecast to last, idle decode instances may serve prefill and the local queue may reach "

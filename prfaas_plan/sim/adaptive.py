@@ -61,6 +61,16 @@ Short timescale (the policy, `AdaptivePolicy`; the paper gives no trigger values
   request it would send each short prompt to the faster PrfaaS GPUs and undo the plan's split;
   applied to deviations it makes each reroute a win for the request rerouted.) Expected times:
   local = pool free + T_local; PrfaaS = max(prefill end, max(join, now + D_link) + S / B_now) + RTT;
+- pricing the delay a move imposes (`price_delay`): while the link's congestion is sustained, a
+  deviation to the local pool must also not add delay in total. Its cost there is the request's
+  local busy time spread over the pool's instances, for every local-bound request expected to
+  arrive while the pool's backlog lasts (the last BORROW_WINDOW_S's local-bound rate x W_loc: FCFS,
+  each starts that much later); on the PrfaaS path, with the sjf sender, its send time at the
+  bandwidth now for every larger KV already given to the link (all of them with "ps", none known
+  with "fifo"). The move is kept only if local + its cost there <= PrfaaS + its cost there (and,
+  as always, local <= PrfaaS). Under a shortest-first sender the largest KVs delay nobody on the
+  link while locally they hold an instance for tens of seconds, so they stay on the link and the
+  local pool takes the mid-size ones: what the hindsight oracle's routes do (README 'Scheduling');
 - shedding (`shed_local`): while the local pool is the bottleneck (W_loc - D_off > raise_s, the
   condition on which t_eff falls), every local-bound request, not only those in the band t_eff
   moves, goes to PrfaaS when it is expected to finish there first. After a link drop the local
@@ -92,7 +102,8 @@ from prfaas_plan.sim.engine import Arr, SimConfig, SimRecords, finish
 INF = math.inf
 # Arrivals the decode load is estimated from before lending decode instances: a minute (about 180
 # requests at the paper scenario's rate: the load known to about +-7%).
-BORROW_WINDOW_S = 60.0  # also the window of the KV rate offered to the link (`_backlog_ahead`)
+BORROW_WINDOW_S = 60.0  # also the window of the KV rate offered to the link (`_backlog_ahead`) and of the
+# local-bound arrival rate a move to the local pool is priced with (`_local_externality`)
 LINK_ORDERS = ("sjf", "fifo", "ps")
 
 
@@ -159,6 +170,16 @@ class AdaptivePolicy:
     # purpose: applied to offload-bound requests while the link is the bottleneck it floods the local
     # pool (README 'Scheduling', "What was tried": P99 0.50-0.82x, mean up to 1.43x of static on the 120-s drop).
     shed_local: bool = True
+    # While the link's congestion is sustained, a deviation from the planned route to the local pool
+    # must also not add delay in total: the request's own expected completion plus the delay it
+    # imposes on the local-bound requests that will queue behind it (FCFS: its busy time over the
+    # pool's instances, for each local-bound arrival expected while the pool's backlog lasts) is
+    # compared with its PrfaaS completion plus the delay it imposes there (with the sjf sender: its
+    # send time, for each larger KV already given to the link). Under a shortest-first sender the
+    # largest KVs delay nobody on the link while locally they hold an instance for tens of seconds:
+    # they stay on the link, the local pool takes the mid-size ones (`_Scheduler._local_externality`,
+    # `_link_externality`; README 'Scheduling', from the hindsight oracle's routes).
+    price_delay: bool = True
 
     def problems(self) -> list[tuple[str, str]]:
         """(parameter, message) for each invalid value."""
@@ -341,6 +362,7 @@ class _Scheduler:
         self.bw_nom = cfg.link_bytes_per_s
         self.borrowed = 0  # decode instances lent to the prefill pool (`_borrow`)
         self.forecast_since = INF  # first tick of the current run of congestion forecasts (`_sustained`)
+        self.sustained = False  # the link's congestion is sustained (`tick`)
         self.shedding = False  # the local pool is the bottleneck (`tick`; `route` sheds local-bound requests)
         lw = pol.local_wait_max_s
         self.local_room = lw if lw is not None else max(atoms.local_p99_s(), pol.raise_s)
@@ -374,6 +396,7 @@ class _Scheduler:
         d = link.drain_s(T)
         sustained = self._sustained(T, d > max(w_p, pol.raise_s) and self._backlog_ahead(T) > pol.drain_delay_s)
         self._control(max(w_p, d), w_l, util_w >= pol.util_high, sustained, link.rate(T))
+        self.sustained = sustained
         self.shedding = pol.shed_local and w_l - max(w_p, d) > pol.raise_s
         self._borrow(T, i, sustained, d, w_l)
         s = self.series
@@ -503,7 +526,7 @@ class _Scheduler:
             self.link.advance(a)
             el = self._expected_local(a, self.tl_l[i], self.mv_l[i])
             ep = self._expected_prfaas(a, self.tp_l[i], self.S_l[i], self.rel_l[i])
-            if (ep > el) if go else (el > ep):
+            if (ep > el) if go else (el > ep or self._adds_delay(i, a, el, ep)):
                 go = planned
             else:
                 self.rerouted += 1
@@ -537,6 +560,43 @@ class _Scheduler:
             mv = self.mv_l[i]
             if mv > 0:
                 self.link.add(a, mv)
+
+    def _adds_delay(self, i: int, a: float, el: float, ep: float) -> bool:
+        """`AdaptivePolicy.price_delay`: moving request i to the local pool adds delay in total."""
+        if not (self.pol.price_delay and self.sustained):
+            return False
+        return el + self._local_externality(i, a) > ep + self._link_externality(i, a)
+
+    def _local_externality(self, i: int, a: float) -> float:
+        """The delay request i, moved to the local pool,
+        imposes on the local-bound requests that will queue behind it: its busy time spread over the
+        pool's instances, times the local-bound arrivals expected while the pool's backlog lasts (the
+        last BORROW_WINDOW_S's local-bound arrival rate x the current wait). FCFS: each of them
+        starts that much later."""
+        w = (self.loc[0] - a) if self.loc else 0.0
+        if w <= 0.0:
+            return 0.0
+        j, n = i - 1, 0
+        while j >= 0 and self.a_l[j] > a - BORROW_WINDOW_S:
+            n += not self.off[j]
+            j -= 1
+        return self.bl_l[i] / self.n_p * (n / BORROW_WINDOW_S) * w
+
+    def _link_externality(self, i: int, a: float) -> float:
+        """The delay request i, offloaded, imposes on the
+        KVs already given to the link that a shortest-first sender sends after it (the larger ones):
+        its send time at the bandwidth now, each. The largest KVs delay no one; mid-size ones delay
+        the whole tail behind them. With the "ps" sender it shares the link with every KV given to
+        it (all are delayed); with "fifo" only later joins, unknown at the decision (0)."""
+        order = self.pol.link_order
+        if order == "fifo":
+            return 0.0
+        S, r = self.S_l[i], self.link.rate(a)
+        if r <= 0:
+            return INF
+        floor = S if order == "sjf" else -1.0
+        n = sum(1 for b in self.link.active.values() if b > floor) + sum(1 for p in self.link.pend if p[2] > floor)
+        return S / r * n
 
     def _expected_local(self, a: float, tl: float, mv: float) -> float:
         e = max(a, self.loc[0] if self.loc else INF) + tl
