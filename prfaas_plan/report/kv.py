@@ -47,7 +47,6 @@ def recipe_data(r: KVThroughput) -> dict[str, Any] | None:
             "source": rc.source, "assumed": rc.assumed}
 
 
-
 def recipe_line(r: KVThroughput) -> str:
     """`recipe: ...` for table and Markdown titles (layout, dtypes, MoE routing); says when the recipe
     is assumed, not published."""
