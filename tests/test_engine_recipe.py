@@ -152,7 +152,7 @@ def test_a_chunk_smaller_than_the_dp_groups_is_refused_on_every_surface(tmp_path
     assert r.exit_code == 2 and "--chunked-prefill-size" in r.output and "2 DP-attention groups" in r.output
     assert _kv("mimo-v2-flash", "--lengths", "1k", "--chunked-prefill-size", "2").exit_code == 0
     r = CliRunner().invoke(app, ["perf", "mimo-v2-flash", "--prefill-batch-tokens", "1"])
-    assert r.exit_code == 2 and "--prefill-batch-tokens" in r.output and "Traceback" not in r.output
+    assert r.exit_code == 2 and "chunked_prefill_tokens" in r.output and "Traceback" not in r.output
     for flag, cmd in (("--chunked-prefill-size", "kv"), ("--prefill-batch-tokens", "perf")):  # an empty value
         r = CliRunner().invoke(app, [cmd, "mimo-v2-flash", flag, ""])  # was read as "not given"
         assert r.exit_code == 2 and flag in r.output
@@ -164,3 +164,26 @@ def test_a_chunk_smaller_than_the_dp_groups_is_refused_on_every_surface(tmp_path
     f.write_text(yaml.safe_dump(d))
     r = _kv(str(f))
     assert r.exit_code == 2 and "chunked_prefill_tokens" in r.output and "Traceback" not in r.output
+
+
+def test_perf_prefill_batch_tokens_is_the_recipes_chunk():
+    """`perf --prefill-batch-tokens` (alias --chunked-prefill-size, kv's flag) is the recipe's
+    chunked-prefill size: the same figures as the recipe field set in the model, and reported in
+    the recipe (it was a second path beside the recipe, shown as null there)."""
+    from typer.testing import CliRunner
+
+    from prfaas_plan.cli.app import app
+
+    def perf(*args: str) -> dict:
+        r = CliRunner().invoke(app, ["perf", "mimo-v2-flash", "--input-length", "32k", "-f", "json", *args])
+        assert r.exit_code == 0, r.output
+        return json.loads(r.stdout)
+
+    a, b = perf("--prefill-batch-tokens", "16k"), perf("--chunked-prefill-size", "16k")
+    assert a == b and a["recipe"]["chunked_prefill_tokens"] == 16384 and a["prefill"]["batch_tokens"] == 16384
+    base = perf()
+    assert base["recipe"]["chunked_prefill_tokens"] is None and base["prefill"]["batch_tokens"] == 8192
+    # 32K in 8192-token chunks per DP group: 4 forwards instead of 8, the recipe field's own figure
+    m = _mimo(chunked_prefill_tokens=16384)
+    assert a["prefill"]["latency_s"] == pytest.approx(prefill_time(m, H200, 8, [32768]).seconds[0], rel=1e-6)
+    assert a["prefill"]["latency_s"] < base["prefill"]["latency_s"]

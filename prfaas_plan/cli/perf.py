@@ -36,8 +36,9 @@ def perf(
     input_length: Annotated[str, typer.Option(help="prompt tokens per request; k = x1024")] = "4096",
     output_length: Annotated[str, typer.Option(help="generated tokens per request; k = x1024")] = "1024",
     prefill_batch_tokens: Annotated[str | None, typer.Option(
-        help="token budget of one prefill forward (SGLang --chunked-prefill-size); default: the recipe's "
-        "chunked_prefill_tokens, else the GPU's chunk size (8192 on H100/H20/H200)")] = None,
+        "--prefill-batch-tokens", "--chunked-prefill-size", help="token budget of one prefill forward: the recipe's "
+        "chunked-prefill size (SGLang --chunked-prefill-size, as kv's; DP attention divides it over the groups); "
+        "default: the recipe's chunked_prefill_tokens, else the GPU's chunk size (8192 on H100/H20/H200)")] = None,
     decode_batch: Annotated[int | None, typer.Option(
         help="sequences decoding at once per instance; default: the largest that fits HBM and the SLO")] = None,
     slo_tokens_per_s: Annotated[float, typer.Option(help="decode SLO, tokens/s per request")] = 40.0,
@@ -77,12 +78,12 @@ def perf(
         from prfaas_plan.commands.perf import PerfRequest, run_perf
         from prfaas_plan.report.perf import render_perf
 
+        chunk = (parse_count(prefill_batch_tokens, "--prefill-batch-tokens", "8k")
+                 if prefill_batch_tokens is not None else None)
         req = PerfRequest(
             model, hardware, gpus, parse_count(input_length, "--input-length"),
-            parse_count(output_length, "--output-length"),
-            parse_count(prefill_batch_tokens, "--prefill-batch-tokens", "8k") if prefill_batch_tokens is not None else None,
-            decode_batch, slo_tokens_per_s, recipe_overrides(weights_dtype, kv_dtype, tp, ep, attention_dp, routing),
-            calibration,
+            parse_count(output_length, "--output-length"), decode_batch, slo_tokens_per_s,
+            recipe_overrides(weights_dtype, kv_dtype, tp, ep, attention_dp, routing, chunk), calibration,
         )
         emit(render_perf(run_perf(req), out_format(ctx)), output)
 

@@ -15,7 +15,7 @@ from prfaas_plan.perf.instance import PerfResult, decode_perf, prefill_perf
 from prfaas_plan.perf.ops import instance_recipe
 from prfaas_plan.plan.feasibility import check_weights_fit
 from prfaas_plan.specs.model import ModelSpec, MoEFFN
-from prfaas_plan.specs.recipe import RecipeOverrides, chunk_error
+from prfaas_plan.specs.recipe import RecipeOverrides
 
 
 @dataclass(frozen=True)
@@ -27,16 +27,17 @@ class PerfRequest:
     gpus: int = 8
     input_length: int = 4096
     output_length: int = 1024
-    prefill_batch_tokens: int | None = None
     decode_batch: int | None = None
     slo_tokens_per_s: float = 40.0
-    overrides: RecipeOverrides | None = None  # --weights-dtype --kv-dtype --tp --ep --attention-dp
+    # --weights-dtype --kv-dtype --tp --ep --attention-dp --routing, and --prefill-batch-tokens (alias
+    # --chunked-prefill-size): the recipe's chunked_prefill_tokens, checked and reported with the recipe
+    overrides: RecipeOverrides | None = None
     calibration: Path | None = None
 
 
 def _check(req: PerfRequest) -> None:
     for flag, v in (("--input-length", req.input_length), ("--output-length", req.output_length),
-                    ("--prefill-batch-tokens", req.prefill_batch_tokens), ("--decode-batch", req.decode_batch)):
+                    ("--decode-batch", req.decode_batch)):
         if v is not None and v < 1:
             raise PrfaasError(f"{flag} must be at least 1, got {v}", fix=f"give {flag} a positive count")
     if not req.slo_tokens_per_s > 0:
@@ -62,10 +63,7 @@ def run_perf(req: PerfRequest) -> PerfResult:
     hw = load_gpu(cat, req.hardware, req.calibration)
     m = with_recipe(cat.model(req.model), hw, req.gpus, req.overrides)
     free = check_weights_fit(m, hw, req.gpus, "--gpus")
-    err = chunk_error(req.prefill_batch_tokens, instance_recipe(m, req.gpus).attention_dp)
-    if err:
-        raise PrfaasError(f"{m.name}: {err[1]}", where="--prefill-batch-tokens", fix=err[2])
-    pre = prefill_perf(m, hw, req.gpus, req.input_length, req.prefill_batch_tokens)
+    pre = prefill_perf(m, hw, req.gpus, req.input_length)
     dec = decode_perf(m, hw, req.gpus, req.input_length, req.output_length, free, req.slo_tokens_per_s,
                       req.decode_batch)
     return PerfResult(m.name, hw.name, req.gpus, recipe_of(m, req.gpus), req.slo_tokens_per_s, pre, dec,
