@@ -533,6 +533,11 @@ CASES = [
          ("s.yaml", "local.recipe", "tp: true")),
     Case("hardware-sm-count-true", [*KV, "--hardware", "hw.yaml"], {"hw.yaml": hardware("datasheet", "sm_count", True)},
          ("hw.yaml", "sm_count: true")),
+    # a tiny chunked-prefill size sized a (lengths x chunks) grid: 2 minutes for kv, 71 s for plan
+    Case("kv-chunked-prefill-2-tokens-1e8", ["kv", "mimo-v2-flash", "--lengths", "100000000",
+                                              "--chunked-prefill-size", "2"], {}, ("chunk", "--chunked-prefill-size")),
+    Case("plan-recipe-chunked-prefill-1", ["plan", "--set", "local.recipe={chunked_prefill_tokens: 1}"], {},
+         ("chunk", "chunked_prefill_tokens")),
     # standard output on a full disk (`prfaas kv M > file`): was an internal error (OSError, exit 3)
     Case("stdout-disk-full", ["kv", "llama-3.1-8b", "--lengths", ",".join(str(i) for i in range(1, 200)), "-f", "csv"],
          {}, ("standard output", "-o FILE"), fsize=400),

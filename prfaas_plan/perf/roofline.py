@@ -178,6 +178,27 @@ def chunk_tokens(model: ModelSpec, hw: HardwareSpec, gpus: int, budget: float | 
     return float(budget or engine_chunk(model, hw)) // attention_groups(model, gpus)
 
 
+# (length, chunk) cells one prefill costing evaluates: each is a row of per-op arrays, so the grid is
+# the run's memory and time. The paper scenario at SGLang's 8192-token chunks needs about 3e5; a
+# 1-token chunk size made it 71 s (and `kv --lengths 1e8` at 2-token chunks ran for minutes).
+MAX_CHUNK_CELLS = 4_000_000
+
+
+def chunk_count(L: Arr, C: float) -> int:
+    """Forwards the longest of the lengths `L` takes in chunks of `C` tokens; a grid of lengths x
+    chunks beyond MAX_CHUNK_CELLS is refused before any array is sized from it."""
+    J = int(np.ceil(L / C).max())
+    if J * len(L) > MAX_CHUNK_CELLS:
+        from prfaas_plan.errors import PrfaasError
+
+        raise PrfaasError(
+            f"chunked prefill of up to {L.max():,.0f} tokens in {C:,.0f}-token chunks is {J:,} forwards per request, "
+            f"{J * len(L):,} chunk costs over {len(L):,} length(s): more than the {MAX_CHUNK_CELLS:,} one run computes",
+            fix="use a larger chunked-prefill size (--chunked-prefill-size, --prefill-batch-tokens or a recipe's "
+            "chunked_prefill_tokens; SGLang's default is 8192) or shorter lengths")
+    return J
+
+
 @dataclass(frozen=True)
 class PrefillCost:
     lengths: Arr
@@ -204,8 +225,7 @@ def prefill_time(
     if np.any(L < 1):
         raise ValueError("prefill lengths must be >= 1 token")
     C = chunk_tokens(model, hw, gpus, chunk)
-    n_chunks = np.ceil(L / C)
-    J = int(n_chunks.max())
+    J = chunk_count(L, C)
     j = np.arange(J, dtype=float)[None, :]
     prefix = j * C
     c = np.clip(L[:, None] - prefix, 0.0, C)

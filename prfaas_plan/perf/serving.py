@@ -36,7 +36,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from prfaas_plan.perf.ops import Op, build_ops
-from prfaas_plan.perf.roofline import OP_CLASSES, PrefillCost, chunk_tokens, engine_chunk, op_time
+from prfaas_plan.perf.roofline import OP_CLASSES, PrefillCost, chunk_count, chunk_tokens, engine_chunk, op_time
 from prfaas_plan.specs.hardware import HardwareSpec
 from prfaas_plan.specs.model import ModelSpec
 
@@ -82,7 +82,7 @@ def prefill_service_time(
     Bc = chunk_tokens(model, hw, gpus, B)  # one request's tokens per forward (B / DP groups)
     ops = ops if ops is not None else build_ops(model, gpus)
     chunks = np.ceil(L / Bc)
-    j = np.arange(int(chunks.max()), dtype=float)[None, :]
+    j = np.arange(chunk_count(L, Bc), dtype=float)[None, :]
     prefix = j * Bc
     c = np.clip(L[:, None] - prefix, 0.0, Bc)
     mask = c > 0
