@@ -50,8 +50,10 @@ def physical_floor(hw: HardwareSpec, meas: Measurements) -> Arr:
     floor = np.zeros(n)
     bw = hw.datasheet.hbm_bandwidth_bytes_per_s
     tensor = np.isin(meas.dtype, TENSOR_DTYPES)
-    peak = np.array([hw.peak_flops(str(d)) for d in meas.dtype]) if n else np.zeros(0)
-    ab = np.array([OPERAND_BYTES.get(str(d), 2.0) for d in meas.dtype]) if n else np.zeros(0)
+    peak, ab = np.ones(n), np.full(n, 2.0)
+    for d in np.unique(meas.dtype.astype(str)):  # one look-up per dtype, not per row
+        rows = meas.dtype == d
+        peak[rows], ab[rows] = hw.peak_flops(d), OPERAND_BYTES.get(d, 2.0)
     s = (meas.op == "gemm") & tensor
     floor[s] = 2.0 * c["m"][s] * c["n"][s] * c["k"][s] / peak[s]
     s = (meas.op == "prefill_attention") & tensor
@@ -61,10 +63,9 @@ def physical_floor(hw: HardwareSpec, meas: Measurements) -> Arr:
     floor[s] = _memory(c["batch"][s] * c["seq_len"][s] * c["num_kv_heads"][s] * 2.0 * c["head_dim"][s] * ab[s], bw)
     s = meas.op == "copy"
     floor[s] = _memory(c["bytes"][s], bw)
-    for i in np.flatnonzero(meas.op == "linear_attention"):
-        if "decode" in linear_kernels(str(meas.text["kernel"][i]))[1]:
-            state = c["batch"][i] * c["num_heads"][i] * c["head_dim"][i] ** 2 * LINEAR_STATE_BYTES * 2.0
-            floor[i] = float(_memory(np.array([state]), bw)[0])
+    lin = np.flatnonzero(meas.op == "linear_attention")
+    s = lin[[("decode" in linear_kernels(str(k))[1]) for k in meas.text["kernel"][lin]]] if len(lin) else lin
+    floor[s] = _memory(c["batch"][s] * c["num_heads"][s] * c["head_dim"][s] ** 2 * LINEAR_STATE_BYTES * 2.0, bw)
     return np.nan_to_num(floor, nan=0.0)
 
 

@@ -135,8 +135,7 @@ class Recipe(StrictModel):
         sp = self.speculative
         if sp is None:
             return None
-        return {"algorithm": sp.algorithm, "num_steps": sp.num_steps, "multi_layer": sp.multi_layer,
-                "draft_extend_layers": sp.draft_extend_layers}
+        return {**sp.model_dump(), "draft_extend_layers": sp.draft_extend_layers}
 
     def for_gpus(self, gpus: int) -> Recipe:
         """The same recipe on an instance of `gpus` GPUs: DP groups and the expert split keep their
