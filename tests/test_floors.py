@@ -60,3 +60,16 @@ def test_validate_reports_rows_below_the_floor(shared):
     assert gdn["count"] == 15 and gdn_all["count"] == 18
     t = CliRunner().invoke(app, ["validate", "--hardware", "h20", str(shared / "measurements/h20-infersim-mechanisms.csv")])
     assert "faster than the GPU's physical floor" in t.stdout and "over 18 rows" in t.stdout
+
+
+def test_calibrate_names_a_few_rows_below_the_floor_not_all(tmp_path):
+    """A file of 30 rows below the floor and one real one: `source` names the first FLOOR_LABELS shapes
+    and counts the rest (every label was written: 20,000 rows gave a 355 kB source in the YAML)."""
+    from prfaas_plan.perf.calibration import FLOOR_LABELS, fit_kernels
+
+    rows = [f"gemm,bf16,{8192 + i},8192,8192,,,,,,,0.001,,,,,,,,t" for i in range(30)]
+    meas = read_many([str(_csv(tmp_path, [*rows, "gemm,bf16,1024,1024,1024,,,,,,,0.05,,,,,,,,t"]))])
+    src = fit_kernels(catalog.load_hardware("h200"), meas, "test").source
+    assert "30 row(s) faster than the physical floor left out" in src
+    assert f"and {30 - FLOOR_LABELS} more" in src and "8192x8192x8192" in src
+    assert f"{8192 + FLOOR_LABELS - 1}x8192x8192" in src and f"{8192 + FLOOR_LABELS}x8192x8192" not in src

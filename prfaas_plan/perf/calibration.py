@@ -190,13 +190,20 @@ def _fit_copy(hw: HardwareSpec, meas: Measurements) -> float:
     return round(float(x[0]), 4)
 
 
+# shapes named in `source` when rows below the physical floor are left out: a file of 20,000 such rows
+# wrote a 355 kB source (every label), printed whole in titles and heading for the YAML size limit
+FLOOR_LABELS = 10
+
+
 def fit_kernels(hw: HardwareSpec, meas: Measurements, source: str) -> Efficiency:
     """Refit every kernel class present in `meas`; classes without data keep their priors. Rows
     measured faster than the GPU's physical floor (`perf.floors`) are left out and named in `source`."""
     bad = below_floor(hw, meas)
     if bad.any():
-        source += (f" ({int(bad.sum())} row(s) faster than the physical floor left out: "
-                   + ", ".join(shape_label(meas, int(i)) for i in np.flatnonzero(bad)) + ")")
+        idx = np.flatnonzero(bad)
+        more = f" and {len(idx) - FLOOR_LABELS} more (prfaas validate lists them)" if len(idx) > FLOOR_LABELS else ""
+        source += (f" ({len(idx)} row(s) faster than the physical floor left out: "
+                   + ", ".join(shape_label(meas, int(i)) for i in idx[:FLOOR_LABELS]) + more + ")")
         meas = meas.select(~bad)
     eff = hw.efficiency
     gemm = dict(eff.gemm)
