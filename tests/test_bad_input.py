@@ -538,6 +538,11 @@ CASES = [
                                               "--chunked-prefill-size", "2"], {}, ("chunk", "--chunked-prefill-size")),
     Case("plan-recipe-chunked-prefill-1", ["plan", "--set", "local.recipe={chunked_prefill_tokens: 1}"], {},
          ("chunk", "chunked_prefill_tokens")),
+    # two requests 10^8 s apart: the adaptive scheduler ticked every second of the span (hung)
+    Case("simulate-trace-span-1e8-s", ["simulate", "--trace", "t.jsonl", "--compare-schedulers"],
+         {"t.jsonl": '{"timestamp": 0, "input_length": 1000, "output_length": 10}\n'
+                     '{"timestamp": 100000000000, "input_length": 1000, "output_length": 10}\n'},
+         ("t.jsonl", "span", "slots")),
     # standard output on a full disk (`prfaas kv M > file`): was an internal error (OSError, exit 3)
     Case("stdout-disk-full", ["kv", "llama-3.1-8b", "--lengths", ",".join(str(i) for i in range(1, 200)), "-f", "csv"],
          {}, ("standard output", "-o FILE"), fsize=400),

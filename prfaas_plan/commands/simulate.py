@@ -39,6 +39,7 @@ from prfaas_plan.plan.scale import burst_p99_bytes
 from prfaas_plan.plan.throughput import RouteModel
 from prfaas_plan.sim.adaptive import AdaptivePolicy, AdaptiveResult
 from prfaas_plan.sim.engine import (
+    MAX_LINK_SLOTS,
     MAX_REQUESTS,
     LinkTooSlowError,
     SimConfig,
@@ -74,6 +75,15 @@ class Arrivals:
     source: str
 
 
+def _check_span(span_s: float, what: str, fix: str) -> None:
+    """The run's per-second series (link slots, the adaptive scheduler's ticks) cover the arrivals'
+    span: a span beyond MAX_LINK_SLOTS seconds is refused before they are sized (two trace requests
+    10^8 s apart ran the adaptive scheduler for ever)."""
+    if span_s > MAX_LINK_SLOTS:
+        raise PrfaasError(f"{what} {span_s:,.0f} s, more than the {MAX_LINK_SLOTS:,} one-second slots one run holds",
+                          fix=fix)
+
+
 def _arrivals(rng: np.random.Generator, wl: WorkloadSpec, rm: RouteModel, lam_max: float, trace: Trace | None,
               block_tokens: int, cache_tokens: float | None, requests: int | None, duration: float | None,
               load: float | None, seed: int) -> Arrivals:
@@ -84,6 +94,7 @@ def _arrivals(rng: np.random.Generator, wl: WorkloadSpec, rm: RouteModel, lam_ma
         if len(arr) > MAX_REQUESTS:
             raise PrfaasError(f"{trace.path}: {len(arr):,} requests, more than the {MAX_REQUESTS:,} one run may hold",
                               fix=f"replay at most {MAX_REQUESTS:,} requests (cut the trace file)")
+        _check_span(float(arr[-1]), f"{trace.path}: its requests span", "replay a shorter part of the trace")
         offered = len(arr) / max(float(arr[-1]), 1e-9)
         return Arrivals(arr, unc, trace.output_tokens, offered, offered / lam_max,
                         f"trace {trace.path} ({len(arr):,} requests at their own timestamps)")
@@ -103,6 +114,8 @@ def _arrivals(rng: np.random.Generator, wl: WorkloadSpec, rm: RouteModel, lam_ma
     else:
         gaps = np.full(n, 1.0 / offered)
     arr = np.cumsum(gaps) - gaps[0]
+    _check_span(float(arr[-1]), f"--requests/--duration at {offered:.3g} req/s: the arrivals span",
+                "lower --requests or --duration, or raise --load")
     unc = rm.atoms[rng.integers(0, len(rm.atoms), size=n)]
     out = length_dist(wl.output_length).discretize(D.DEFAULT_ATOMS)[rng.integers(0, D.DEFAULT_ATOMS, size=n)]
     return Arrivals(arr, unc, out, offered, load_used,
