@@ -543,6 +543,11 @@ CASES = [
          {"t.jsonl": '{"timestamp": 0, "input_length": 1000, "output_length": 10}\n'
                      '{"timestamp": 100000000000, "input_length": 1000, "output_length": 10}\n'},
          ("t.jsonl", "span", "slots")),
+    # --name: a tab was reported as the trace file's 'name' field; an empty one fell back to the default
+    Case("workload-import-name-tab", ["workload", "import", "t.jsonl", "--name", "a\tb", "-o", "w.yaml"],
+         {"t.jsonl": mooncake()}, ("--name", "one line"), target="w.yaml"),
+    Case("models-import-name-empty", ["models", "import", "c.json", "--name", "", "-o", "m.yaml"], {"c.json": hf()},
+         ("--name", "empty"), target="m.yaml"),
     # standard output on a full disk (`prfaas kv M > file`): was an internal error (OSError, exit 3)
     Case("stdout-disk-full", ["kv", "llama-3.1-8b", "--lengths", ",".join(str(i) for i in range(1, 200)), "-f", "csv"],
          {}, ("standard output", "-o FILE"), fsize=400),

@@ -6,8 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from prfaas_plan.catalog import Catalog
+from prfaas_plan.errors import PrfaasError
 from prfaas_plan.specs.hardware import HardwareSpec
 from prfaas_plan.specs.model import ModelSpec
+
+
+def check_name_flag(name: str | None, flag: str = "--name") -> None:
+    """A --name given (even empty: it used to fall back to the default without a word) must be a valid
+    catalog name; checked before the input file is read."""
+    from prfaas_plan.specs.base import name_problem
+
+    if name is not None and (problem := name_problem(name)):
+        raise PrfaasError(f"{flag} {name[:80]!r}: {problem}", fix=f"give a one-line name, e.g. {flag} my-model")
 
 
 def hardware_entries(name: str | None) -> list[HardwareSpec]:
@@ -27,6 +37,7 @@ def import_model(config_json: Path, name: str | None, output: Path | None = None
     from prfaas_plan.catalog.store import CATALOG_PATH_ENV
     from prfaas_plan.io.hf_config import import_config
 
+    check_name_flag(name)
     nm = name or (output.stem.lower() if output is not None else None)
     text = import_config(config_json, nm)
     import yaml

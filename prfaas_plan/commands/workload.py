@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from prfaas_plan.commands.catalog import check_name_flag
+
 
 @dataclass
 class ImportedWorkload:
@@ -20,6 +22,7 @@ def import_trace(trace: Path, fmt: str, skip_bad: bool, block_tokens: int, cache
     from prfaas_plan.catalog import Catalog
     from prfaas_plan.io.traces import read_trace
 
+    check_name_flag(name)
     tr = read_trace(Catalog().trace(trace), fmt, skip_bad)
     wl = trace_workload(tr, name or trace.stem.replace("_", "-"), block_tokens, cache_tokens)
     data = wl.model_dump(mode="json", exclude_none=True)

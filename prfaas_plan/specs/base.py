@@ -51,6 +51,19 @@ def _one_line(v: str) -> str:
     return v
 
 
+def name_problem(v: str) -> str | None:
+    """Why `v` cannot be a `Name` (for a flag such as --name, checked before any work), or None."""
+    if not v.strip():
+        return "is empty"
+    if len(v) > L.MAX_NAME_CHARS:
+        return f"has {len(v):,} characters, more than {L.MAX_NAME_CHARS}"
+    try:
+        _one_line(v)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 # a name printed in tables, CSV rows and file names
 Name = Annotated[str, Field(min_length=1, max_length=L.MAX_NAME_CHARS), AfterValidator(_one_line)]
 
