@@ -187,3 +187,15 @@ def test_perf_prefill_batch_tokens_is_the_recipes_chunk():
     m = _mimo(chunked_prefill_tokens=16384)
     assert a["prefill"]["latency_s"] == pytest.approx(prefill_time(m, H200, 8, [32768]).seconds[0], rel=1e-6)
     assert a["prefill"]["latency_s"] < base["prefill"]["latency_s"]
+
+
+@pytest.mark.parametrize("value", [1, 0, "yes"])
+def test_a_number_or_word_where_true_or_false_is_expected_is_refused(value):
+    """pydantic's lax mode reads 1 and "yes" as true: `multi_layer: 1` silently ran multi-layer MTP."""
+    from pydantic import ValidationError
+
+    from prfaas_plan.specs.recipe import Speculative
+
+    with pytest.raises(ValidationError, match="multi_layer: .* where true or false is expected"):
+        Speculative.model_validate({"algorithm": "eagle", "num_steps": 3, "multi_layer": value})
+    assert Speculative.model_validate({"algorithm": "eagle", "num_steps": 3, "multi_layer": True}).multi_layer

@@ -83,11 +83,15 @@ class StrictModel(BaseModel):
     @classmethod
     def _no_bool_as_number(cls, data: object) -> object:
         """YAML's true/false where a number is expected (pydantic's lax mode reads true as 1: `tp: true`
-        became a TP of 1); a field that admits a boolean keeps it."""
+        became a TP of 1), and a number or string where only true/false is (lax mode reads 1 and "yes"
+        as true: `multi_layer: 1`); a field that admits both keeps either."""
         if isinstance(data, dict):
             for k, v in data.items():
-                if isinstance(v, bool) and k in cls.model_fields:
-                    admits = _types(cls.model_fields[k].annotation)
-                    if bool not in admits and admits & {int, float}:
-                        raise ValueError(f"{k}: {str(v).lower()} where a number is expected")
+                if k not in cls.model_fields or v is None:
+                    continue
+                admits = _types(cls.model_fields[k].annotation)
+                if isinstance(v, bool) and bool not in admits and admits & {int, float}:
+                    raise ValueError(f"{k}: {str(v).lower()} where a number is expected")
+                if not isinstance(v, bool) and bool in admits and not admits & {int, float, str}:
+                    raise ValueError(f"{k}: {v!r} where true or false is expected")
         return data
