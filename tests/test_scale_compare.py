@@ -220,3 +220,13 @@ def test_compare_and_plan_share_the_throughput_capacity_model():
     lat_sc = _unpack(load_scenario(cat, None, ["prefill_capacity=latency"]))
     lat = make_plan(build_inputs(cat, *lat_sc, False, None)[0]).prfaas_pd
     assert lat is not None and plan.max_throughput_rps > lat.max_throughput_rps
+
+
+def test_compare_says_when_no_pair_can_hold_the_model_not_the_budget():
+    """The 1T hybrid fits no checkpoint on 8 x L20 (348 GB usable): with any budget the search finds no
+    mix, and the reason is the GPUs, not the budget (it used to say "raise --budget-usd-per-hour")."""
+    r = runner.invoke(app, ["compare", "--prfaas-hardware", "l20", "--local-hardware", "l20",
+                                 "--budget-usd-per-hour", "1000", "--price", "l20=1"])
+    assert r.exit_code == 2
+    assert "no compared GPU pair can serve the scenario" in r.output and "fits in 8 x l20" in r.output
+    assert "raise --budget" not in r.output and "--local-hardware" in r.output

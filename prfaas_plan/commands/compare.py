@@ -258,6 +258,12 @@ def run_compare(cat: Catalog, loaded: LoadedScenario, prfaas_types: list[str] | 
     mixes += _heterogeneous(s, budget, len(mixes))
     mixes = [m for m in mixes if m.cost_usd_per_hour <= budget * (1 + 1e-9)]
     if not mixes:
+        skipped = [n for n in s.notes if n.startswith("skipped ")]
+        if skipped:  # the pairs the budget buys cannot serve the scenario: the budget is not the reason
+            raise PrfaasError("no compared GPU pair can serve the scenario: " + "; ".join(skipped[:3])
+                              + (f"; and {len(skipped) - 3} more" if len(skipped) > 3 else ""),
+                              fix="compare GPUs that can hold the model (--prfaas-hardware / --local-hardware), or change "
+                                  "the scenario's recipe or gpus_per_instance")
         raise PrfaasError(f"no mix fits the budget of {budget:g} USD/h (a PD cluster needs 2 instances)",
                           fix="raise --budget-usd-per-hour")
     res = _result(s, budget, mixes)
