@@ -81,9 +81,10 @@ HOPPER = {"h200", "h100", "h800", "h20"}  # one SM design (sm_90); the H20's ten
 
 
 def _peak_per_sm(name: str, dtype: str) -> float:
-    ds = yaml.safe_load((HW / f"{name}.yaml").read_text())["datasheet"]
-    peak = ds["fp8_dense_flops_per_s"] if dtype == "fp8" and ds.get("fp8_dense_flops_per_s") else ds["bf16_dense_flops_per_s"]
-    return float(peak) / float(ds["sm_count"])
+    from prfaas_plan.catalog import Catalog
+
+    hw = Catalog().hardware(name)  # HardwareSpec.peak_flops: the one rule for a dtype's peak (fp8 -> bf16 fallback)
+    return hw.peak_flops(dtype) / hw.datasheet.sm_count
 
 
 def transfer_moe_compute(name: str, eff: dict[str, Any], ref_name: str, borrowed: list[str]) -> list[str]:

@@ -100,7 +100,7 @@ def run_validate(measurements: list[Path], hardware: str, calibration: Path | No
     meas = read_many([str(p) for p in measurements])
     pred = predict(hw, meas)
     floor = physical_floor(hw, meas)
-    bad = below_floor(hw, meas)  # every row below: an error, not an empty mean
+    bad = below_floor(hw, meas, floor)  # every row below: an error, not an empty mean
     ok = ~bad
     groups, overall = error_stats(pred[ok], meas.select(ok))
     below = [{"op": str(meas.op[i]), "dtype": str(meas.dtype[i]), "shape": shape_label(meas, int(i)),

@@ -69,10 +69,12 @@ def physical_floor(hw: HardwareSpec, meas: Measurements) -> Arr:
     return np.nan_to_num(floor, nan=0.0)
 
 
-def below_floor(hw: HardwareSpec, meas: Measurements) -> NDArray[np.bool_]:
-    """Rows measured faster than `physical_floor` allows. When that is every row, nothing is left to
-    fit or compare: an InvalidFileError naming the files (never an empty mean or an unfitted block)."""
-    bad = np.asarray(meas.latency_s < physical_floor(hw, meas), dtype=bool)
+def below_floor(hw: HardwareSpec, meas: Measurements, floor: Arr | None = None) -> NDArray[np.bool_]:
+    """Rows measured faster than `physical_floor` allows (`floor`: that, if the caller has it). When
+    that is every row, nothing is left to fit or compare: an InvalidFileError naming the files (never
+    an empty mean or an unfitted block)."""
+    floor = physical_floor(hw, meas) if floor is None else floor
+    bad = np.asarray(meas.latency_s < floor, dtype=bool)
     if len(bad) and bad.all():
         from prfaas_plan.errors import InvalidFileError
 

@@ -344,6 +344,7 @@ class _Scheduler:
         self.link = LinkState(cfg.link_bytes_per_s, cfg.bandwidth_factors)
         self.t_plan = self.t_eff = t_plan
         self.off = np.zeros(n, bool)
+        self.n_local = [0] * (n + 1)  # local-routed requests among the first i (`_local_externality`)
         self.planned = np.zeros(n, bool)
         self.rerouted = 0
         self.series = Series()
@@ -560,6 +561,7 @@ class _Scheduler:
             mv = self.mv_l[i]
             if mv > 0:
                 self.link.add(a, mv)
+        self.n_local[i + 1] = self.n_local[i] + (not go)
 
     def _adds_delay(self, i: int, a: float, el: float, ep: float) -> bool:
         """`AdaptivePolicy.price_delay`: moving request i to the local pool adds delay in total."""
@@ -576,10 +578,7 @@ class _Scheduler:
         w = (self.loc[0] - a) if self.loc else 0.0
         if w <= 0.0:
             return 0.0
-        j, n = i - 1, 0
-        while j >= 0 and self.a_l[j] > a - BORROW_WINDOW_S:
-            n += not self.off[j]
-            j -= 1
+        n = self.n_local[i] - self.n_local[bisect.bisect_right(self.a_l, a - BORROW_WINDOW_S, 0, i)]
         return self.bl_l[i] / self.n_p * (n / BORROW_WINDOW_S) * w
 
     def _link_externality(self, i: int, a: float) -> float:
