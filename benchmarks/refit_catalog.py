@@ -175,8 +175,9 @@ def refit_h200(meas: Path) -> dict[str, Any]:
         "MLA prefill/decode per KV dtype, GDN and KDA kernels, all-reduce (ring, and from a fitted size the "
         "switch-reduced algorithm where faster); every kernel block is fitted "
         "on kernel rows only and used by the roofline; the only end-to-end parameters are the engine's latency "
-        "overheads request_overhead_s and forward_overhead_s, fitted on the paper's Tables 3 and 5, all four "
-        "models jointly, one parameter set); benchmarks/refit_catalog.py")
+        "terms request_overhead_s, forward_overhead_s and layer_launch_s (the host-bound floor of an eager "
+        "forward), fitted on the paper's Tables 3 and 5, all four models jointly, one parameter set); "
+        "benchmarks/refit_catalog.py")
     splice("h200", h200)
     return h200
 
@@ -202,8 +203,9 @@ def refit_h20(meas: Path, h200: dict[str, Any]) -> dict[str, Any]:
         "apply to H20's datasheet; absolute times as fitted, benchmarks/refit_catalog.py borrow_mechanisms says why): "
         f"{', '.join(borrowed) or 'none'}"
         f"{'; ' + ', '.join(moved) if moved else ''} (borrowed MoE compute moves per SM within Hopper: "
-        "transfer_moe_compute); request and per-forward overheads (the only "
-        "end-to-end parameters) fitted on the only published end-to-end H20 prefill figures, Table 6's "
+        "transfer_moe_compute); request and per-forward overheads (with h200's per-layer host floor "
+        "layer_launch_s, the only end-to-end parameters) fitted on the only published end-to-end H20 prefill "
+        "figures, Table 6's "
         "homogeneous-PD column: mean TTFT 4.44 s, P90 TTFT 9.73 s, Theta_pdp 2.11 req/s from 9 instances. "
         "The PrfaaS-PD column "
         "of Table 6 is not used and stays a held-out check); benchmarks/refit_catalog.py")

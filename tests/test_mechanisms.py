@@ -265,7 +265,7 @@ def test_calibrate_flags_an_engine_parameter_at_its_bound():
     from prfaas_plan.perf.calibration import at_bounds
 
     e = catalog.load_hardware("h200").efficiency
-    assert at_bounds(e) == []  # 0.355 s and 0.024 s: inside (0, 2) and (0, 0.2)
+    assert at_bounds(e) == []  # 0.340 s, 0.0257 s and 1.2 ms: inside (0, 2), (0, 0.2) and (0, 0.02)
     flagged = at_bounds(e.model_copy(update={"forward_overhead_s": 0.197}))
     assert flagged == ["forward_overhead_s=0.197 (bounds 0-0.2)"]
 

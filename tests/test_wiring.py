@@ -105,14 +105,44 @@ def test_dp_attention_splits_the_chunk_budget():
     assert got == pytest.approx(e.request_overhead_s + 8 * e.forward_overhead_s, rel=1e-12)
 
 
+def test_host_bound_forward_floor_binds_short_forwards_only():
+    """An eager prefill forward lasts at least layers x layer_launch_s (the host issuing it), max with
+    its kernels' time: Kimi Linear (27 layers) at 1K tokens on 8 x H200 runs its kernels in less than
+    27 x 1.2 ms = 32.4 ms, so its overhead is request + forward + (32.4 ms - kernels); a 4096-token
+    MiMo chunk's kernels outlast its 48 x 1.2 = 57.6 ms, so the floor adds nothing there (the DP test
+    above: request + 8 x forward)."""
+    from prfaas_plan.perf.roofline import forward_time
+
+    e = H200.efficiency
+    assert e.layer_launch_s > 0
+    m = catalog.load_model("kimi-linear-48b")
+    f = forward_time(m, H200, 8, [1024.0], [0.0])
+    kernels_s = float(f.total[0] - f.by_class["overhead"][0])
+    host = m.num_hidden_layers * e.layer_launch_s
+    print(f"Kimi Linear 1K: kernels {kernels_s * 1e3:.1f} ms, host floor {host * 1e3:.1f} ms")
+    assert kernels_s < host
+    assert f.by_class["overhead"][0] == pytest.approx(e.forward_overhead_s + host - kernels_s, rel=1e-12)
+    assert f.total[0] == pytest.approx(e.forward_overhead_s + host, rel=1e-12)
+    got = prefill_time(m, H200, 8, [1024]).by_class["overhead"][0]
+    assert got == pytest.approx(e.request_overhead_s + e.forward_overhead_s + host - kernels_s, rel=1e-9)
+    mimo = catalog.load_model("mimo-v2-flash")
+    g = forward_time(mimo, H200, 8, [4096.0], [0.0])
+    assert g.total[0] - g.by_class["overhead"][0] > mimo.num_hidden_layers * e.layer_launch_s
+    assert g.by_class["overhead"][0] == pytest.approx(e.forward_overhead_s, rel=1e-12)
+    # decode steps (CUDA graphs) pay neither the per-forward overhead nor the floor
+    d = forward_time(m, H200, 8, [1.0], [1024.0], decode=True)
+    assert d.by_class["overhead"][0] == 0.0
+
+
 def test_only_engine_latency_overheads_are_end_to_end():
     """No per-model or end-to-end MoE factor is left in the schema: the end-to-end parameters are the
-    two engine latency overheads, and each says what it absorbs."""
+    engine's latency terms (per request, per forward, and the host-bound floor of an eager forward),
+    and each says what it absorbs."""
     fields = Efficiency.model_fields
     assert "moe_effective_rows_factor" not in fields
     from prfaas_plan.perf.calibration import SYSTEM_PARAMS
 
-    assert SYSTEM_PARAMS == ("request_overhead_s", "forward_overhead_s")
+    assert SYSTEM_PARAMS == ("request_overhead_s", "forward_overhead_s", "layer_launch_s")
     for f in SYSTEM_PARAMS:
         assert "absorbs" in (fields[f].description or "") or "fitted end to end" in (fields[f].description or "")
 

@@ -41,10 +41,12 @@ def calibration_overrides(cat: Catalog, paths: list[Path]) -> dict[str, Hardware
 def paper_targets(cat: Catalog, hardware: str = "h200") -> tuple[list[Any], tuple[str, ...]]:
     """The paper's end-to-end prefill figures for this GPU and which engine parameters they fit.
 
-    h200: Tables 3 and 5 (16 points, four models) fit the two engine latency overheads (per request,
-    per forward); every kernel cost comes from kernel-fitted blocks.
-    h20: Table 6's homogeneous-PD column (mean and P90 TTFT, Theta_pdp: three figures over a
-    length distribution) fits the same two overheads.
+    h200: Tables 3 and 5 (16 points, four models) fit the three engine latency terms (per request,
+    per forward, and the per-layer host-bound floor of an eager forward); every kernel cost comes from
+    kernel-fitted blocks.
+    h20: Table 6's homogeneous-PD column (mean and P90 TTFT, Theta_pdp: three figures of one model over
+    a length distribution) fits the first two; the per-layer floor, a host quantity, is h200's
+    (`--system-from h200`).
     """
     from prfaas_plan.errors import PrfaasError
     from prfaas_plan.perf import paper_targets as pt
@@ -74,7 +76,7 @@ def paper_targets(cat: Catalog, hardware: str = "h200") -> tuple[list[Any], tupl
             PrefillTarget(m, g, atoms, ttft["mean"], "table6/homogeneous/mean_ttft", np.full(n, 1.0 / n)),
             PrefillTarget(m, g, float(np.ravel(d.ppf(0.9))[0]), ttft["p90"], "table6/homogeneous/p90_ttft"),
             PrefillTarget(m, g, rep, hp["instances"] / hp["theta_rps"], "table6/homogeneous/theta_pdp@mean_length"),
-        ], SYSTEM_PARAMS
+        ], SYSTEM_PARAMS[:2]  # three figures of one model: the per-layer launch is h200's (--system-from)
     if hardware != "h200":
         raise PrfaasError(f"--paper-prefill: the paper publishes end-to-end prefill figures for h200 and h20 only, "
                           f"not {hardware!r}",

@@ -241,8 +241,8 @@ class PrefillTarget:
     weights: Any = None  # None or array like tokens
 
 
-SYSTEM_PARAMS = ("request_overhead_s", "forward_overhead_s")
-SYSTEM_BOUNDS = {"request_overhead_s": (0.0, 2.0), "forward_overhead_s": (0.0, 0.2)}
+SYSTEM_PARAMS = ("request_overhead_s", "forward_overhead_s", "layer_launch_s")
+SYSTEM_BOUNDS = {"request_overhead_s": (0.0, 2.0), "forward_overhead_s": (0.0, 0.2), "layer_launch_s": (0.0, 0.02)}
 
 
 def at_bounds(eff: Efficiency, params: tuple[str, ...] = SYSTEM_PARAMS, rel: float = 0.02) -> list[str]:
@@ -284,7 +284,8 @@ def fit_system(
         h = with_params(p)
         return np.array([one(t, h) for t in targets])
 
-    x0 = [getattr(hw.efficiency, k) for k in params]
+    # at layer_launch_s = 0 the max() it enters has no gradient: start it where it can bind (1 ms a layer)
+    x0 = [max(getattr(hw.efficiency, k), 1e-3) if k == "layer_launch_s" else getattr(hw.efficiency, k) for k in params]
     lo, hi = [bounds[k][0] for k in params], [bounds[k][1] for k in params]
     x = _lsq(lambda p: np.log(pred(p) / y), x0, lo, hi)
     x = np.array([round(float(v), 4) for v in x])

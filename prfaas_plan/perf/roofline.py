@@ -160,7 +160,9 @@ def forward_time(
     for op in ops if ops is not None else build_ops(model, gpus, decode=decode):
         by[op.cls] = by[op.cls] + op_time(op, c_, p_, hw, model, gpus, decode)
     if not decode:  # fitted on prefill; a decode step pays only its kernels (see decode_step_time)
-        by["overhead"] = by["overhead"] + hw.efficiency.forward_overhead_s
+        device = sum(by.values(), np.zeros_like(c_))
+        host = model.num_hidden_layers * hw.efficiency.layer_launch_s
+        by["overhead"] = by["overhead"] + hw.efficiency.forward_overhead_s + np.maximum(host - device, 0.0)
     total = sum(by.values(), np.zeros_like(c_))
     return ForwardCost(np.asarray(total, dtype=float), by)
 

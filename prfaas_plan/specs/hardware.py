@@ -207,6 +207,12 @@ class Efficiency(StrictModel):
         "(no CUDA graph) forward (Python layer loop, kernel launches the GPU waits on, metadata "
         "preparation, the scheduler's per-step work) and any per-forward GPU work the kernel models "
         "miss; not charged to decode steps (replayed CUDA graphs, overlap scheduler)")
+    layer_launch_s: EngineSeconds = Field(
+        default=0.0, description="host time to issue one layer of an eager prefill forward, fitted end to end "
+        "with the two overheads (it absorbs the per-layer Python and launch path and the host-device syncs "
+        "an eager layer makes, e.g. an MoE dispatch waiting on token counts): a forward lasts at least "
+        "layers x this, max with its kernels' time, not added to it (the GPU waits on the launches when "
+        "its work per layer is shorter; a long chunk hides it); not charged to decode steps (CUDA graphs)")
     prefill_chunk_tokens: TokensInt = Field(description="engine chunked-prefill size")
     moe: dict[Literal["bf16", "fp8", "int4"], MoEEfficiency] = Field(
         default_factory=dict, description="fused routed-expert kernels per weights dtype")
