@@ -44,6 +44,22 @@ def test_mooncake_import_reproduces_published_figures(shared, tmp_path):
     assert shipped["prefix_cache"] == d["prefix_cache"]
 
 
+def test_workload_import_to_json_writes_json_that_loads_as_the_same_workload(shared, tmp_path):
+    """`-o w.json` writes JSON (it wrote YAML under a .json name); JSON is YAML, so `plan` reads it
+    as the workload, with the same figures as the YAML import."""
+    trace = str(shared / "traces" / "mooncake-conversation.jsonl")
+    paths = {ext: tmp_path / f"w.{ext}" for ext in ("json", "yaml")}
+    for p in paths.values():
+        r = run("workload", "import", trace, "-o", str(p))
+        assert r.exit_code == 0, r.output
+    import yaml
+
+    d = json.loads(paths["json"].read_text())
+    assert d == yaml.safe_load(paths["yaml"].read_text())
+    plans = [json.loads(run("plan", "--set", f"workload={p}", "-f", "json").stdout) for p in paths.values()]
+    assert plans[0]["prfaas_pd"] == plans[1]["prfaas_pd"]
+
+
 def _trace(hashes, inp=None):
     n = len(hashes)
     inp = np.array(inp if inp is not None else [512.0 * len(h) for h in hashes])

@@ -123,12 +123,14 @@ def import_(
     cache_tokens: Annotated[float | None, typer.Option(help="prefix-cache size, tokens (LRU)", min=0)] = None,
     name: Annotated[str | None, typer.Option(help="workload name (default: the file's stem)")] = None,
     skip_bad: Annotated[bool, typer.Option(help="skip malformed lines and count them")] = False,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="workload YAML to write (default: stdout)")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="workload file to write (default: stdout); JSON if it ends in .json, else YAML")] = None,
 ) -> None:
     """Turn a request trace into a workload file: quantile tables of input, cached-prefix, uncached
     and output length, arrival rate and burstiness, prefix hit ratio, provenance.
 
-    Plain CSV needs columns timestamp_s, input_tokens, output_tokens.
+    Plain CSV needs columns timestamp_s, input_tokens, output_tokens. The file is YAML, or JSON when
+    -o ends in .json; either loads as a workload.
 
     Examples:
 
@@ -144,7 +146,8 @@ def import_(
 
         from prfaas_plan.commands.workload import import_trace
 
-        res = import_trace(trace, format.value, skip_bad, block_tokens, cache_tokens, name)
+        as_json = output is not None and output.suffix.lower() == ".json"
+        res = import_trace(trace, format.value, skip_bad, block_tokens, cache_tokens, name, as_json)
         emit(res.yaml_text, output)
         sys.stderr.write(res.summary + "\n")
 

@@ -15,7 +15,9 @@ class ImportedWorkload:
 
 
 def import_trace(trace: Path, fmt: str, skip_bad: bool, block_tokens: int, cache_tokens: float | None,
-                 name: str | None) -> ImportedWorkload:
+                 name: str | None, as_json: bool = False) -> ImportedWorkload:
+    """The workload as YAML, or as JSON when `as_json` (an output file named *.json: JSON is also YAML,
+    so either loads as a workload)."""
     import yaml
 
     from prfaas_plan.assemble.workload import trace_workload
@@ -31,4 +33,8 @@ def import_trace(trace: Path, fmt: str, skip_bad: bool, block_tokens: int, cache
                f"P90 {pv['p90_input_tokens']:,.0f}; prefix hit ratio {pv['prefix_hit_ratio']:.1%}; "
                f"arrival SCV {data['arrival']['burstiness_scv']:.2f}"
                + (f"; {len(tr.skipped)} bad lines skipped" if tr.skipped else ""))
+    if as_json:
+        import json
+
+        return ImportedWorkload(json.dumps(data, indent=2) + "\n", summary)
     return ImportedWorkload(yaml.safe_dump(data, sort_keys=False, width=120), summary)

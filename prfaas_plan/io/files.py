@@ -4,10 +4,12 @@ gets under the user's umask, then renamed into place, so an error (a full disk, 
 never leaves a partial output file; `atomic_write_many` writes several files or none. Missing
 output folders are refused, never created (one rule for `-o`, `--plot` and `profile -o`).
 Input: `read_text` / `read_bytes` read regular files only (a FIFO would block, a device never
-end), within a size bound, and turn a missing, unreadable or oversized file into a message naming it."""
+end), within a size bound, and turn a missing, unreadable or oversized file into a message naming it.
+`csv_rows` parses the project's CSV inputs (measurements, traces), one row per line."""
 
 from __future__ import annotations
 
+import csv
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -69,6 +71,27 @@ def read_text(path: str | Path, what: str = "file", max_bytes: int | None = MAX_
     except UnicodeDecodeError as exc:
         raise InvalidFileError(f"cannot read {what} {p}: not UTF-8 text ({exc.reason} at byte {exc.start})",
                                fix="save the file as UTF-8 text") from None
+
+
+def csv_rows(text: str, path: str | Path, fix: str = "fix or remove the line (fields are numbers and short names)"
+             ) -> list[tuple[int, list[str]]]:
+    """(line number, fields) of each CSV row. The project's CSVs hold numbers and short names, one
+    record per line, so a quoted field that runs past its line is an unclosed quote (it would swallow
+    every later line into one field): refused, naming the line it opens on, as is a row the csv module
+    refuses (a field over its 128 KiB limit)."""
+    reader = csv.reader(text.splitlines())
+    out: list[tuple[int, list[str]]] = []
+    try:
+        for row in reader:
+            line = len(out) + 1 if not out else out[-1][0] + 1
+            if reader.line_num != line:
+                raise InvalidFileError(f"line {line}: a quoted field opened on this line is not closed (it runs to "
+                                       f"line {reader.line_num}, the end of the file or the next quote)",
+                                       where=str(path), fix="close the quote, or remove it")
+            out.append((line, row))
+    except csv.Error as exc:
+        raise InvalidFileError(f"line {reader.line_num}: {exc}", where=str(path), fix=fix) from None
+    return out
 
 
 def _temp(p: Path) -> Path:

@@ -8,13 +8,12 @@ fields its op needs present, positive and numeric; errors name the file and line
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
 
 from prfaas_plan.errors import InvalidFileError
-from prfaas_plan.io.files import read_text
+from prfaas_plan.io.files import csv_rows, read_text
 from prfaas_plan.specs.limits import MAX_TOKENS
 from prfaas_plan.specs.measurements import DTYPES, NUMERIC, OPS, REQUIRED, TEXT, Measurements
 
@@ -93,12 +92,7 @@ def _check_shape(op: str, v: dict[str, float], row: dict[str, str], where: str) 
 def read_measurements(path: str | Path) -> Measurements:
     p = Path(path)
     text = read_text(p, "measurement file")
-    reader = csv.reader(text.splitlines())
-    try:
-        table = list(reader)
-    except csv.Error as exc:
-        raise InvalidFileError(f"line {reader.line_num}: {exc}", where=str(p),
-                               fix="fix or remove the line (fields are numbers and short names)") from None
+    table = [r for _, r in csv_rows(text, p)]
     header = [h.strip() for h in table[0]] if table else []
     dup = sorted({h for h in header if h and header.count(h) > 1})
     if dup:  # a row would keep only the last column of that name, silently

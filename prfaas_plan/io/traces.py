@@ -6,7 +6,6 @@ and skips them instead. To add a trace format: a `_NAME_records` generator yield
 
 from __future__ import annotations
 
-import csv
 import datetime as _dt
 import hashlib
 import json
@@ -16,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from prfaas_plan.errors import InvalidFileError, PrfaasError
-from prfaas_plan.io.files import read_bytes, read_text
+from prfaas_plan.io.files import csv_rows, read_bytes, read_text
 from prfaas_plan.specs.limits import MAX_LINK_GBPS, MAX_TOKENS, MIN_LINK_GBPS
 from prfaas_plan.specs.trace import Arr, Trace
 
@@ -50,6 +49,15 @@ def _num(v: object, name: str, hi: float = MAX_TRACE_TOKENS) -> float:
     return x
 
 
+def _json_num(o: dict[str, object], name: str, hi: float = MAX_TRACE_TOKENS) -> float:
+    """A JSON number field: a string ("100") is refused, not read as a number (a trace writer that
+    quotes its numbers has other fields wrong too)."""
+    v = o.get(name)
+    if isinstance(v, str):
+        raise ValueError(f"'{name}' is the string {v[:20]!r}, not a number")
+    return _num(v, name, hi)
+
+
 Record = tuple[float, float, float, list[int]]
 
 
@@ -64,8 +72,8 @@ def _mooncake_records(text: str) -> Iterator[tuple[int, Record | str]]:
             h = o.get("hash_ids", [])
             if not isinstance(h, list) or not all(isinstance(x, int) for x in h):
                 raise ValueError("'hash_ids' must be a list of integers")
-            yield i, (_num(o.get("timestamp"), "timestamp", MAX_TIME_S * 1e3) / 1e3,
-                      _num(o.get("input_length"), "input_length"), _num(o.get("output_length"), "output_length"), h)
+            yield i, (_json_num(o, "timestamp", MAX_TIME_S * 1e3) / 1e3,
+                      _json_num(o, "input_length"), _json_num(o, "output_length"), h)
         except (ValueError, TypeError) as exc:
             yield i, f"malformed record ({exc})"
         except RecursionError:
@@ -73,14 +81,9 @@ def _mooncake_records(text: str) -> Iterator[tuple[int, Record | str]]:
 
 
 def _csv_rows(text: str, path: str | Path) -> list[list[str]]:
-    """CSV rows; a row the csv module refuses (a field over its 128 KiB limit, a stray quote) is
-    named by its line."""
-    reader = csv.reader(text.splitlines())
-    try:
-        return list(reader)
-    except csv.Error as exc:
-        raise InvalidFileError(f"{path}: line {reader.line_num}: {exc}",
-                               fix="fix or remove the line (fields are numbers and short names)") from None
+    """CSV rows, one per line (`io.files.csv_rows`: an unclosed quote or a row the csv module refuses
+    is named by its line)."""
+    return [r for _, r in csv_rows(text, path)]
 
 
 def _csv_records(text: str, fmt: str, path: str) -> Iterator[tuple[int, Record | str]]:
