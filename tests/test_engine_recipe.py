@@ -68,6 +68,23 @@ def test_the_draft_extend_costs_its_own_ops_on_every_chunk_and_nothing_else():
     assert 0 < delta < 0.05 * prefill_time(MIMO, H200, 8, [16384]).seconds[0]  # a 1-layer draft vs 48 layers
 
 
+def test_the_draft_extend_is_not_hidden_by_the_target_forwards_host_floor():
+    """The draft extend is a forward of its own, launched after the target's (it reads the target's
+    hidden states), so its kernels cannot fill the time the GPU waits on the target's launches. A
+    lone 1K MiMo request is one forward whose kernels (32.7 ms) are below its host floor, 48 layers x
+    1.2 ms = 57.6 ms: T(spec) - T(plain) is still the draft's own kernels (1.7 ms for 3 draft layers
+    at 1K), not 0 as when the floor was taken over the target's and the draft's kernels together."""
+    from prfaas_plan.perf.ops import is_draft
+
+    m = _mimo(speculative=Speculative(algorithm="eagle", num_steps=3, multi_layer=True))
+    target = forward_time(MIMO, H200, 8, [1024.0], [0.0])
+    assert target.total[0] - target.by_class["overhead"][0] < MIMO.num_hidden_layers * H200.efficiency.layer_launch_s
+    fd = forward_time(m, H200, 8, [1024.0], [0.0], ops=[o for o in build_ops(m, 8) if is_draft(o)])
+    draft_s = fd.total[0] - fd.by_class["overhead"][0]
+    delta = prefill_time(m, H200, 8, [1024]).seconds[0] - prefill_time(MIMO, H200, 8, [1024]).seconds[0]
+    assert draft_s > 0 and delta == pytest.approx(draft_s, rel=1e-9)
+
+
 def test_decode_is_not_speculative_and_says_so():
     """Decode speculation is not modelled (no acceptance-rate data): the decode step is the plain
     model's, and the output says so."""

@@ -84,14 +84,30 @@ def test_long_request_occupancy_is_latency_less_request_overhead():
     assert T == pytest.approx(lat, rel=1e-4)
 
 
+def test_host_bound_floor_is_paid_by_a_busy_forward_too():
+    """The host-bound floor (`layer_launch_s`) is a property of every eager prefill forward, lone or
+    busy: with 1 ms a layer on the toy GPU (1 layer), a forward's kernels (a full 1024-token forward:
+    1024 x 0.33554 us = 0.344 ms of GEMMs plus attention) are below it, so it lasts 1 ms. Latency of a
+    lone 512-token request: 0.5 + 0.01 + 1 ms. Busy: two such requests fill a 1024-token forward that
+    lasts the floor plus the forward overhead, and each takes half of it, 0.5 x (0.01 + 1 ms) = 5.5 ms
+    (without the floor in the busy forward: 0.5 x (0.344 ms + 0.01) + 6.7 us = 5.18 ms). A long
+    request's full chunks are each such a forward: S(3 x 1024) = 3 x (0.01 + 1 ms) = T - 0.5."""
+    gpu = HardwareSpec.model_validate({**TOY_GPU_DICT, "efficiency": {**TOY_GPU_DICT["efficiency"], "layer_launch_s": 1e-3}})
+    T = prefill_time(TOY_MODEL, gpu, 1, [512, 3072]).seconds
+    S = prefill_service_time(TOY_MODEL, gpu, 1, [512, 3072]).seconds
+    assert T[0] == pytest.approx(0.5 + 0.01 + 1e-3, rel=1e-9)
+    assert S[0] == pytest.approx(0.5 * (0.01 + 1e-3), rel=1e-9)
+    assert S[1] == pytest.approx(3 * (0.01 + 1e-3), rel=1e-9) and S[1] == pytest.approx(T[1] - 0.5, rel=1e-9)
+
+
 def test_occupancy_below_latency_and_measured_profile_scaled_by_roofline_ratio():
     m = catalog.load_model("prfaas-hybrid-1t")
     L = np.array([1024.0, 8192.0, 32768.0, 131072.0])
     T = prefill_time(m, H200, 8, L).seconds
     S = prefill_service_time(m, H200, 8, L).seconds
     assert np.all(S < T)
-    # long requests: S -> T - request overhead (0.348 s), within the partial-chunk and forward-
-    # overhead amortisation (< 1 forward overhead of 0.029 s)
+    # long requests: S -> T - request overhead (0.340 s), within the partial-chunk and forward-
+    # overhead amortisation (< 1 forward overhead of 0.0257 s)
     assert abs((T[-1] - S[-1]) - H200.efficiency.request_overhead_s) < H200.efficiency.forward_overhead_s
     # Table 5's measured 0.44 s at 1K converts with the roofline's own S/T ratio at 1K
     conv = occupancy_from_latency(m, H200, 8, [1024.0], [0.44])[0]

@@ -51,6 +51,8 @@ from prfaas_plan.specs.recipe import Recipe
 NORM_RESIDUAL_PASSES_PER_LAYER = 10
 # SiLU-and-multiply on the FFN intermediate: read gate and up, write the product.
 ACTIVATION_PASSES = 3
+# label prefix of the MTP draft extend's ops (`_mtp_ops`): a forward of its own after the target's
+DRAFT_PREFIX = "mtp."
 
 
 @dataclass(frozen=True)
@@ -265,8 +267,9 @@ def _mtp_ops(model: ModelSpec, gpus: int, r: Recipe) -> list[Op]:
     (2 x hidden -> hidden, an unsharded bf16 nn.Linear on every GPU in SGLang's MTP modules), one
     decoder layer of the MTP shape under the same layout as the model's own layers, the final norm,
     and the shared LM head on each request's last position. Its kernels are charged; no per-forward
-    engine overhead is (module `perf.roofline`: `forward_overhead_s` is fitted on whole-model
-    forwards, and no measurement separates a one-layer draft forward's host work)."""
+    engine overhead or host floor of its own is (module `perf.roofline`: `forward_overhead_s` is
+    fitted on whole-model forwards, and no measurement separates a one-layer draft forward's host
+    work), and its kernels do not hide the target forward's floor (`roofline.host_floor`)."""
     spec, mtp = r.speculative, model.mtp
     if spec is None or mtp is None:
         return []
@@ -285,6 +288,11 @@ def _mtp_ops(model: ModelSpec, gpus: int, r: Recipe) -> list[Op]:
         ops.append(Collective("mtp.dp.gather_scatter", "collective", n, "allreduce", hidden * act))
     ops.append(Gemm("mtp.lm_head", "gemm", n, math.ceil(model.vocab_size / gpus), hidden, rows_per_token=0.0))
     return ops
+
+
+def is_draft(op: Op) -> bool:
+    """Whether `op` belongs to the MTP draft extend (`_mtp_ops`), not to the target model's forward."""
+    return op.label.startswith(DRAFT_PREFIX)
 
 
 def build_ops(model: ModelSpec, gpus: int, recipe: Recipe | None = None, decode: bool = False) -> list[Op]:

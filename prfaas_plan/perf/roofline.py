@@ -6,10 +6,12 @@ DP attention over D groups SGLang gives each group chunk / D tokens: server_args
 Each forward costs the sum over the op list (`perf.ops.build_ops`) of each op's kernel time, every
 one from a kernel-fitted cost model: dense GEMMs and GQA/SWA attention from `perf.kernels`; routed
 experts, MLA's absorbed form, linear attention and all-reduce from the measured mechanisms
-(`perf.mechanisms`). On top of the kernels a prefill pays the engine's latency overheads, the only
+(`perf.mechanisms`). On top of the kernels a prefill pays the engine's latency terms, the only
 parameters fitted end to end (`hardware/*.yaml` efficiency block, `perf.calibration.fit_system`):
-`forward_overhead_s` per forward and `request_overhead_s` per request. Everything is vectorised
-over lengths (no Python loop over requests).
+`forward_overhead_s` per forward, `request_overhead_s` per request, and the host-bound floor of an
+eager forward (`host_floor`: it lasts at least layers x `layer_launch_s`, max with its kernels'
+time). Decode steps pay none of them. Everything is vectorised over lengths (no Python loop over
+requests).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from prfaas_plan.perf.ops import (
     Op,
     attention_groups,
     build_ops,
+    is_draft,
 )
 from prfaas_plan.perf.routing import routing_imbalance
 from prfaas_plan.specs.hardware import HardwareSpec
@@ -141,6 +144,15 @@ def op_time(op: Op, c: Arr, prefix: Arr, hw: HardwareSpec, model: ModelSpec, gpu
     return np.asarray(op.count * t, dtype=float)
 
 
+def host_floor(model: ModelSpec, hw: HardwareSpec, kernels_s: ArrayLike) -> Arr:
+    """What the host-bound floor adds to an eager prefill forward whose target-model kernels take
+    `kernels_s`: the forward lasts at least layers x `layer_launch_s` (the host issuing it layer by
+    layer), max with its kernels' time. The MTP draft extend's kernels do not hide it: the draft is
+    a forward of its own, launched after the target's (it reads the target's hidden states)."""
+    host = model.num_hidden_layers * hw.efficiency.layer_launch_s
+    return np.asarray(np.maximum(host - np.asarray(kernels_s, dtype=float), 0.0), dtype=float)
+
+
 @dataclass(frozen=True)
 class ForwardCost:
     total: Arr
@@ -157,12 +169,13 @@ def forward_time(
     c_ = np.asarray(c, dtype=float)
     p_ = np.broadcast_to(np.asarray(prefix, dtype=float), c_.shape)
     by: dict[str, Arr] = {k: np.zeros_like(c_) for k in OP_CLASSES}
+    target = np.zeros_like(c_)  # the target model's kernels, which alone can hide its host floor
     for op in ops if ops is not None else build_ops(model, gpus, decode=decode):
-        by[op.cls] = by[op.cls] + op_time(op, c_, p_, hw, model, gpus, decode)
+        t = op_time(op, c_, p_, hw, model, gpus, decode)
+        by[op.cls] = by[op.cls] + t
+        target = target if is_draft(op) else target + t
     if not decode:  # fitted on prefill; a decode step pays only its kernels (see decode_step_time)
-        device = sum(by.values(), np.zeros_like(c_))
-        host = model.num_hidden_layers * hw.efficiency.layer_launch_s
-        by["overhead"] = by["overhead"] + hw.efficiency.forward_overhead_s + np.maximum(host - device, 0.0)
+        by["overhead"] = by["overhead"] + hw.efficiency.forward_overhead_s + host_floor(model, hw, target)
     total = sum(by.values(), np.zeros_like(c_))
     return ForwardCost(np.asarray(total, dtype=float), by)
 

@@ -8,10 +8,15 @@ instance instead runs forwards filled to the engine's token budget B (SGLang's c
 16384 above: sglang/srt/server_args.py) and overlaps the per-request overhead with other
 requests' compute. The GPU time a request of l tokens occupies in that steady state is
 
-    S(l) = sum over its chunks j of [ c_j / B x (F_tok(B) + forward_overhead_s) + A_j ]
+    S(l) = sum over its chunks j of [ c_j / B x (F_tok(B) + forward_overhead_s + H_j) + A_j ]
 
 - F_tok(B): the token-proportional ops (GEMMs, experts, norms, collectives) of a forward of B
   tokens, shared by the requests in it in proportion to their tokens;
+- H_j: the host-bound floor of that (eager) forward, `roofline.host_floor`: what layers x
+  layer_launch_s exceeds its target-model kernels by (F_tok(B) and the attention of the sequences
+  in it), shared like F_tok; zero whenever a full forward's kernels outlast the host (at the
+  8192-token budget on H200 and H20 for every catalog model but Qwen3-30B-A3B's short requests on
+  H200, < 1%; it binds on faster GPUs, B200/GB200, and at small budgets);
 - A_j: the request's own attention (and linear-attention) work for chunk j of c_j tokens over its
   cached prefix P_j. Short requests (l <= B) are packed n = B / l to a forward, so their attention
   runs as one batched kernel of n sequences (costed exactly as one sequence with n times the
@@ -35,8 +40,16 @@ import dataclasses
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from prfaas_plan.perf.ops import Op, build_ops
-from prfaas_plan.perf.roofline import OP_CLASSES, PrefillCost, chunk_count, chunk_tokens, engine_chunk, op_time
+from prfaas_plan.perf.ops import Op, build_ops, is_draft
+from prfaas_plan.perf.roofline import (
+    OP_CLASSES,
+    PrefillCost,
+    chunk_count,
+    chunk_tokens,
+    engine_chunk,
+    host_floor,
+    op_time,
+)
 from prfaas_plan.specs.hardware import HardwareSpec
 from prfaas_plan.specs.model import ModelSpec
 
@@ -56,12 +69,12 @@ def _own_prefix_work(op: Op, tok: float, c: Arr, prefix: Arr, mask: NDArray[np.b
                      gpus: int) -> Arr:
     """A request's own share of a token-proportional op that also scales with its cached prefix
     (MLA's kv_b_proj up-projecting the prefix's latents in the MHA form): the op's time with the
-    prefix minus without, per chunk, summed over the request's chunks."""
+    prefix minus without, per chunk (0 where `mask` has no chunk)."""
     if not getattr(op, "mla_prefix_rows", False):
-        return np.zeros(c.shape[0])
+        return np.zeros_like(c)
     full = np.full_like(c, tok)
     extra = op_time(op, full, prefix, hw, model, gpus, False) - op_time(op, full, np.zeros_like(c), hw, model, gpus, False)
-    return np.asarray(np.where(mask, extra, 0.0).sum(axis=1), dtype=float)
+    return np.asarray(np.where(mask, extra, 0.0), dtype=float)
 
 
 def token_budget(model: ModelSpec, hw: HardwareSpec, batch_tokens: float | None = None) -> float:
@@ -93,6 +106,7 @@ def prefill_service_time(
     share = np.where(mask, cc / B, 0.0)  # this chunk's share of a full forward's tokens
     by: dict[str, Arr] = {k: np.zeros_like(L) for k in OP_CLASSES}
     one = np.ones(1)
+    target = np.zeros_like(cc)  # per chunk: the target-model kernels of the forward it sits in, per GPU
     for op in ops:
         dp = float(getattr(op, "dp", 1))
         if op.cls in PER_SEQUENCE:
@@ -104,8 +118,11 @@ def prefill_service_time(
             group = getattr(op, "group", 0)  # an attention group's all-reduce carries its group's tokens
             tok = B / dp if dp > 1 else (B * group / gpus if 0 < group < gpus else B)
             full = float(op_time(op, tok * one, 0.0 * one, hw, model, gpus, False)[0])
-            by[op.cls] = by[op.cls] + full * share.sum(axis=1) + _own_prefix_work(op, tok, cc, pp, mask, hw, model, gpus)
-    by["overhead"] = by["overhead"] + hw.efficiency.forward_overhead_s * share.sum(axis=1)
+            t = full + _own_prefix_work(op, tok, cc, pp, mask, hw, model, gpus)
+            by[op.cls] = by[op.cls] + full * share.sum(axis=1) + (t - full).sum(axis=1)
+        target = target if is_draft(op) else target + t
+    per_forward = hw.efficiency.forward_overhead_s + host_floor(model, hw, target)
+    by["overhead"] = by["overhead"] + (per_forward * share).sum(axis=1)
     total = sum(by.values(), np.zeros_like(L))
     return PrefillCost(L, np.asarray(total, dtype=float), by)
 
