@@ -6,13 +6,14 @@ Runs `prfaas calibrate` exactly as each block's `source:` says and splices the r
 catalog file (the block is the last top-level key of every hardware YAML):
 - h200: kernels from ../shared/measurements/h200-sglang-0.5.9.csv and the mechanism kernels of
   h200-sglang-mechanisms.csv (fused MoE per dtype, absorbed MLA, GDN/KDA, all-reduce), all used by
-  the roofline; the engine's two latency overheads (per request, per forward) from the paper's
-  Tables 3 and 5 (all four models jointly, one parameter set);
+  the roofline; the engine's three latency terms (per request, per forward, and the per-layer
+  host-bound floor of an eager forward, `layer_launch_s`) from the paper's Tables 3 and 5 (all four
+  models jointly, one parameter set);
 - h20: kernels from ../shared/measurements/h20-infersim.csv and h20-infersim-mechanisms.csv (fp8
   GEMMs only, so the bf16 block is the fitted fp8 block; every mechanism block starts as h200's and
   is refitted only where H20 has enough rows: fp8 DeepGEMM MoE, MLA decode, GDN decode; GDN's 2 chunk
   rows are too few, so its chunk and conv kernels stay h200's), the two engine overheads from Table
-  6's homogeneous-PD column;
+  6's homogeneous-PD column (three figures of one model; the per-layer floor is h200's);
 - h100: kernels from measurements/h100/*.csv (`prfaas profile` on an H100 SXM), mechanism blocks and
   engine-level parameters from h200 (no end-to-end H100 prefill figure is published);
 - every other GPU: the kernel block of its nearest calibrated GPU, labelled UNCALIBRATED.

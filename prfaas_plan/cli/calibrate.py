@@ -17,8 +17,9 @@ def calibrate(
     measurements: Annotated[list[Path], typer.Argument(help="measurement CSV files")],
     hardware: Annotated[str, typer.Option("--hardware", "-H", help="GPU name or YAML path")] = ...,  # type: ignore[assignment]
     paper_prefill: Annotated[bool, typer.Option(
-        help="also fit engine overheads on the paper's end-to-end prefill figures: Tables 3+5 for h200, "
-        "Table 6's homogeneous-PD column for h20")] = False,
+        help="also fit the engine's latency terms on the paper's end-to-end prefill figures: Tables 3+5 for "
+        "h200 (request and per-forward overheads, per-layer host floor), Table 6's homogeneous-PD column for h20 "
+        "(the two overheads)")] = False,
     system_from: Annotated[str | None, typer.Option(help="copy engine-level parameters from this GPU's catalog entry")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
 ) -> None:
