@@ -207,6 +207,27 @@ def test_h20_engine_overheads_are_reproduced_by_calibrate():
     assert np.max(np.abs(rel)) < 0.01
 
 
+def test_a_kernel_refit_on_unchanged_data_is_a_fixed_point(shared):
+    """`benchmarks/refit_catalog.py` refits from the catalog's values: on unchanged data it must give
+    them back (it alternated between two H20 prefill-attention points, 7.13 / 7.04 us launch, because
+    the fit started the tile saturation at max(prior, 0.5), not at the prior 0.415). From another
+    start the same fit still moves (it is not stuck at its start)."""
+    from prfaas_plan import catalog
+    from prfaas_plan.io.measurements import read_many
+    from prfaas_plan.perf.calibration import fit_kernels
+
+    hw = catalog.load_hardware("h20")
+    meas = read_many([str(shared / "measurements" / "h20-infersim.csv")])
+    eff = fit_kernels(hw, meas, "test")
+    for block in ("prefill_attention", "decode_attention"):
+        assert getattr(eff, block) == getattr(hw.efficiency, block), block
+    assert eff.gemm["fp8"] == hw.efficiency.gemm["fp8"]
+    away = hw.efficiency.prefill_attention.model_copy(update={"compute_efficiency": 0.5})
+    moved = fit_kernels(hw.model_copy(update={"efficiency": hw.efficiency.model_copy(
+        update={"prefill_attention": away})}), meas, "test").prefill_attention
+    assert abs(moved.compute_efficiency - hw.efficiency.prefill_attention.compute_efficiency) < 0.02
+
+
 def _matrix_optimise(g, n_local, decode_rps, allow_offload=True):
     """The O(N x n_local) reference: every split and threshold, ties to the most prefill headroom,
     then row-major order (fewest prefill instances, lowest threshold)."""
