@@ -564,6 +564,30 @@ CASES = [
          {"t.jsonl": mooncake()}, ("--name", "one line"), target="w.yaml"),
     Case("models-import-name-empty", ["models", "import", "c.json", "--name", "", "-o", "m.yaml"], {"c.json": hf()},
          ("--name", "empty"), target="m.yaml"),
+    # ---- third campaign (2026-11-23, hostile2)
+    # a log-normal whose [lo, hi] holds no mass planned NaN-derived figures (exit 0); sigma 40 overflowed
+    # exp(mu + sigma^2 / 2) (internal error, OverflowError)
+    Case("workload-lognormal-empty-truncation", ["plan", "s.yaml"], {"s.yaml": scenario(workload="w.yaml"), "w.yaml": _dump(
+        {**WORKLOAD, "input_length": {"kind": "lognormal", "mu": 2, "sigma": 0.01, "lo": 100000, "hi": 200000}})},
+        ("w.yaml", "input_length.lognormal", "[lo, hi]")),
+    Case("workload-lognormal-sigma-40", ["plan", "s.yaml"], {"s.yaml": scenario(workload="w.yaml"), "w.yaml": _dump(
+        {**WORKLOAD, "input_length": {**WORKLOAD["input_length"], "sigma": 40}})}, ("w.yaml", "input_length.lognormal.sigma")),
+    # size --trace: a sparse trace in 1-ms windows allocated one counter per empty window (745 GiB,
+    # internal error); a window longer than the trace (or a one-request trace) deflated the target
+    Case("size-trace-sparse-1ms-window", ["size", "--trace", "t.jsonl", "--peak-window", "0.001"],
+         {"t.jsonl": '{"timestamp": 0, "input_length": 1000, "output_length": 10}\n'
+                     '{"timestamp": 100000000000, "input_length": 1000, "output_length": 10}\n'
+                     '{"timestamp": 100000000000, "input_length": 1000, "output_length": 10}\n'},
+         ("--target-rps",)),
+    Case("size-trace-window-longer-than-trace", ["size", "--trace", "t.jsonl", "--peak-window", "1e6"],
+         {"t.jsonl": mooncake()}, ("t.jsonl", "--peak-window", "1 s")),
+    Case("size-trace-one-request", ["size", "--trace", "t.jsonl"],
+         {"t.jsonl": '{"timestamp": 0, "input_length": 1000, "output_length": 10}\n'}, ("t.jsonl", "--peak-window")),
+    # scale: a flag of the other mode was ignored without a word
+    Case("scale-quick-with-threshold", [*SCALE_QUICK, "--threshold", "100"], {}, ("--threshold", "scenario mode")),
+    Case("scale-quick-with-set", [*SCALE_QUICK, "--set", "link.bandwidth_gbps=1"], {}, ("--set", "scenario mode")),
+    Case("scale-scenario-with-gpus-per-instance", ["scale", "--gpus-per-instance", "16"], {},
+         ("--gpus-per-instance", "prfaas.gpus_per_instance")),
     # standard output on a full disk (`prfaas kv M > file`): was an internal error (OSError, exit 3)
     Case("stdout-disk-full", ["kv", "llama-3.1-8b", "--lengths", ",".join(str(i) for i in range(1, 200)), "-f", "csv"],
          {}, ("standard output", "-o FILE"), fsize=400),

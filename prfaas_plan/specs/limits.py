@@ -66,6 +66,15 @@ MAX_PARAMS = 1e15
 MAX_RATE_RPS = 1e9
 MAX_SCV = 1e4
 
+# A log-normal length's sigma (of ln tokens): fitted request lengths have 0.5-2 (the paper's 1.0);
+# at 20 one standard deviation spans a factor e^20 = 5e8, past the whole token range (1..1e8), and
+# the closed-form partial means, exp(mu + sigma^2 / 2) x a normal tail, stay within float range
+# (sigma 38 overflows). The truncation [lo, hi] must hold at least a millionth of the distribution:
+# below it the normal CDF differences the truncated CDF and means are taken from lose their digits
+# (1 - Phi(8) rounds to 0) and the figures came out as NaN or as the bound itself.
+MAX_LN_SIGMA = 20.0
+MIN_TRUNCATED_MASS = 1e-6
+
 # Histogram counts and mixture weights (relative): a quadrillion keeps sums finite in float64.
 MAX_WEIGHT = 1e15
 

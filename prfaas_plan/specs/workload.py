@@ -17,14 +17,24 @@ from prfaas_plan.specs.base import Name, PosFloat, PosWeight, StrictModel, Token
 class LogNormalLen(StrictModel):
     kind: Literal["lognormal"] = "lognormal"
     mu: float = Field(ge=0, le=20, description="mean of ln(tokens)")
-    sigma: PosFloat = Field(le=100)
+    sigma: PosFloat = Field(le=L.MAX_LN_SIGMA)
     lo: Tokens = Field(description="truncation, tokens")
     hi: Tokens
 
     @model_validator(mode="after")
     def _range(self) -> LogNormalLen:
+        import math
+
         if self.hi <= self.lo:
             raise ValueError("hi must be greater than lo")
+        z0, z1 = ((math.log(x) - self.mu) / self.sigma for x in (self.lo, self.hi))
+        # P(lo < L <= hi) from the nearer tail (erfc keeps its precision out there, 1 - Phi does not)
+        mass = (0.5 * (math.erfc(z0 / math.sqrt(2)) - math.erfc(z1 / math.sqrt(2))) if z0 > 0 else
+                0.5 * (math.erfc(-z1 / math.sqrt(2)) - math.erfc(-z0 / math.sqrt(2))))
+        if mass < L.MIN_TRUNCATED_MASS:
+            raise ValueError(f"[lo, hi] = [{self.lo:g}, {self.hi:g}] holds a fraction {mass:.3g} of the log-normal "
+                             f"(median exp(mu) = {math.exp(self.mu):.4g} tokens, sigma {self.sigma:g}): the truncated "
+                             "distribution is empty; move mu into [ln lo, ln hi] or widen sigma or [lo, hi]")
         return self
 
 
