@@ -180,7 +180,16 @@ def target_from_trace(trace: Any, window_s: float, target_rps: float | None) -> 
     t = read_trace(Catalog().trace(Path(trace))).arrival_s
     if len(t) == 0:
         raise PrfaasError("the trace has no requests", where=str(trace), fix="give a trace with requests")
-    counts = np.bincount(((t - t.min()) // window_s).astype(np.int64))
+    span = float(t.max() - t.min())
+    if span < window_s:
+        raise PrfaasError(f"--peak-window {window_s:g} s is longer than the trace's {span:g} s of arrivals "
+                          f"({len(t)} request(s)): its busiest window would count the quiet time after the last "
+                          "arrival", where=str(trace),
+                          fix=f"give --peak-window at most {span:g} s, or --target-rps R" if span > 0
+                          else "give a trace with arrivals at two or more times, or --target-rps R")
+    # bins counted by np.unique, not bincount: a sparse trace (two arrivals 1e8 s apart) in 1-ms windows
+    # would allocate one counter per empty window
+    _, counts = np.unique(((t - t.min()) // window_s).astype(np.int64), return_counts=True)
     return float(counts.max()) / window_s
 
 
