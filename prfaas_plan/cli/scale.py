@@ -19,7 +19,8 @@ def scale(
     model: Annotated[str | None, typer.Option(help="quick mode: model")] = None,
     hardware: Annotated[str | None, typer.Option("--hardware", "-H", help="quick mode: GPU")] = None,
     tokens: Annotated[str | None, typer.Option(help="quick mode: prompt length (k = x1024)")] = None,
-    gpus_per_instance: Annotated[int, typer.Option(help="quick mode: GPUs per prefill instance", min=1, max=1024)] = 8,
+    gpus_per_instance: Annotated[int | None, typer.Option(
+        help="quick mode: GPUs per prefill instance (default 8)", min=1, max=1024)] = None,
     burstiness_scv: Annotated[float | None, typer.Option(
         help="arrival SCV for the P99 burst (default: the workload's; quick mode: 1 = Poisson)", min=0.0, max=100.0)] = None,
     threshold: Annotated[float | None, typer.Option(

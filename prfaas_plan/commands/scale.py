@@ -89,24 +89,35 @@ def scenario(cat: Catalog, sc: ScenarioSpec, wl: WorkloadSpec, path: str, sizes:
 
 
 def run_scale(scenario_ref: str | None, sets: list[str], sizes: list[int], model: str | None, hardware: str | None,
-              tokens: list[int] | None, gpus_per_instance: int, burstiness_scv: float | None, threshold: float | None,
-              target_utilization: float) -> dict[str, Any]:
+              tokens: list[int] | None, gpus_per_instance: int | None, burstiness_scv: float | None,
+              threshold: float | None, target_utilization: float) -> dict[str, Any]:
     """Quick mode when any of model / hardware / tokens is given (all three then needed), else scenario mode.
-    Returns the report's data: the header fields, "target_utilization", "rows" and "notes"."""
+    A flag of the other mode is refused, not ignored. Returns the report's data: the header fields,
+    "target_utilization", "rows" and "notes"."""
     cat = Catalog()
     if model is not None or hardware is not None or tokens is not None:
         if scenario_ref is not None:
             raise PrfaasError("give either a SCENARIO or --model/--hardware/--tokens, not both",
                               fix="drop the SCENARIO (quick mode) or the three flags (scenario mode)")
+        scenario_only = [f for f, given in (("--threshold", threshold is not None), ("--set", bool(sets))) if given]
+        if scenario_only:
+            raise PrfaasError(f"{' and '.join(scenario_only)} only appl{'y' if len(scenario_only) > 1 else 'ies'} in "
+                              "scenario mode; quick mode "
+                              "(--model/--hardware/--tokens) has no scenario and no routing threshold",
+                              fix=f"drop {' and '.join(scenario_only)}, or give a SCENARIO instead of the three flags")
         if model is None or hardware is None or tokens is None:
             missing = [f for f, v in (("--model", model), ("--hardware", hardware), ("--tokens", tokens)) if v is None]
             raise PrfaasError(f"quick mode needs {', '.join(missing)}",
                               fix="e.g. prfaas scale --model minimax-m2.5 --hardware h200 --tokens 32k")
         if len(tokens) != 1:
             raise PrfaasError("--tokens takes one length in quick mode", fix="e.g. --tokens 32k")
-        head, rows = quick(cat, model, hardware, tokens[0], gpus_per_instance, sizes,
-                           1.0 if burstiness_scv is None else burstiness_scv, target_utilization)
+        head, rows = quick(cat, model, hardware, tokens[0], 8 if gpus_per_instance is None else gpus_per_instance,
+                           sizes, 1.0 if burstiness_scv is None else burstiness_scv, target_utilization)
     else:
+        if gpus_per_instance is not None:
+            raise PrfaasError("--gpus-per-instance only applies in quick mode: a scenario's prfaas cluster "
+                              "sets its own (prfaas.gpus_per_instance)",
+                              fix="drop --gpus-per-instance, or use --set prfaas.gpus_per_instance=N")
         ld = load_scenario(cat, scenario_ref, sets)
         head, rows = scenario(cat, ld.spec, ld.workload, ld.path, sizes, threshold, burstiness_scv, target_utilization)
     notes = head.pop("notes") + [
