@@ -310,8 +310,9 @@ def test_simulate_bandwidth_trace_and_prefix_routing_cli(shared, tmp_path):
     trace = str(shared / "traces" / "mooncake-conversation.jsonl")
     out = {}
     for mode in ("shared", "scarce", "abundant"):
+        own = [] if mode == "shared" else ["--prfaas-cache-tokens", "5e7"]  # shared: one cache, refused
         r = run("simulate", "mooncake-conversation", "--trace", trace, "--prefix-routing", mode,
-                "--cache-tokens", "2e6", "--prfaas-cache-tokens", "5e7", "-f", "json")
+                "--cache-tokens", "2e6", *own, "-f", "json")
         assert r.exit_code == 0, r.output
         out[mode] = json.loads(r.stdout)
         c = out[mode]["conservation"]

@@ -382,6 +382,15 @@ def simulate_scenario(scenario: str | None, sets: list[str], *, trace_path: Path
     if trace_path is not None and given:  # they were ignored without a word
         raise PrfaasError(f"{given[0]} with --trace: the trace's own requests are replayed at their own timestamps",
                           fix=f"drop {given[0]} (cut the trace file to replay part of it)")
+    if trace_path is None and cache_tokens is not None:  # the same: sized nothing
+        raise PrfaasError("--cache-tokens sizes the prefix cache a --trace replay runs through; without a trace "
+                          "the scenario's workload.prefix_cache sets the cached share",
+                          fix="add --trace FILE, or drop --cache-tokens (--set workload.prefix_cache.cached_fraction=F)")
+    if kw.get("prfaas_cache_tokens") is not None and kw.get("prefix_routing", "shared") == "shared":
+        raise PrfaasError("--prfaas-cache-tokens sizes the PrfaaS cluster's own cache, which only "
+                          "--prefix-routing scarce or abundant keeps (shared: one logical cache)",
+                          fix="add --prefix-routing scarce (with a --trace that has hash_ids), or drop "
+                          "--prfaas-cache-tokens")
     if plot is not None and kw.get("scheduler") != "adaptive" and not kw.get("compare_schedulers"):
         raise PrfaasError("--plot draws the adaptive scheduler's series",
                           fix="add --scheduler adaptive or --compare-schedulers")
