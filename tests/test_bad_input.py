@@ -588,6 +588,21 @@ CASES = [
     Case("scale-quick-with-set", [*SCALE_QUICK, "--set", "link.bandwidth_gbps=1"], {}, ("--set", "scenario mode")),
     Case("scale-scenario-with-gpus-per-instance", ["scale", "--gpus-per-instance", "16"], {},
          ("--gpus-per-instance", "prfaas.gpus_per_instance")),
+    # simulate: --cache-tokens without --trace and --prfaas-cache-tokens without two caches sized nothing
+    Case("simulate-cache-tokens-without-trace", ["simulate", "--requests", "100", "--cache-tokens", "1000"], {},
+         ("--cache-tokens", "--trace")),
+    Case("simulate-prfaas-cache-tokens-shared", ["simulate", "--requests", "100", "--prfaas-cache-tokens", "1000"], {},
+         ("--prfaas-cache-tokens", "--prefix-routing")),
+    # a trace's 10.5-token prompt was taken as given (a fraction: the column holds something else); a
+    # JSON record with a key twice kept the last one without a word
+    Case("trace-fractional-length", ["workload", "import", "t.jsonl", "-o", "w.yaml"],
+         {"t.jsonl": mooncake('{"timestamp": 2000, "input_length": 10.5, "output_length": 5}')},
+         ("t.jsonl", "line 3", "input_length", "whole"), target="w.yaml"),
+    Case("trace-csv-fractional-length", ["simulate", "--trace", "t.csv"],
+         {"t.csv": "timestamp_s,input_tokens,output_tokens\n0,100,10\n1,100,2.5\n"}, ("t.csv", "line 3", "whole")),
+    Case("trace-duplicate-key", ["workload", "import", "t.jsonl", "-o", "w.yaml"],
+         {"t.jsonl": mooncake('{"timestamp": 2000, "input_length": 10, "input_length": 9000, "output_length": 5}')},
+         ("t.jsonl", "line 3", "input_length", "more than once"), target="w.yaml"),
     # standard output on a full disk (`prfaas kv M > file`): was an internal error (OSError, exit 3)
     Case("stdout-disk-full", ["kv", "llama-3.1-8b", "--lengths", ",".join(str(i) for i in range(1, 200)), "-f", "csv"],
          {}, ("standard output", "-o FILE"), fsize=400),

@@ -35,7 +35,9 @@ MAX_TRACE_TOKENS = MAX_TOKENS
 MAX_BW_TRACE_S = 1e7  # bandwidth traces: 116 days of 1-s slots (80 MB)
 
 
-def _num(v: object, name: str, hi: float = MAX_TRACE_TOKENS) -> float:
+def _num(v: object, name: str, hi: float = MAX_TRACE_TOKENS, whole: bool = False) -> float:
+    """A finite number within +-`hi`; `whole`: a token count, so 10.5 is refused (a length is counted in
+    tokens; a fraction means the column holds something else, e.g. kilo-tokens)."""
     if isinstance(v, bool) or v is None or v == "":
         raise ValueError(f"'{name}' is missing")
     try:
@@ -46,19 +48,32 @@ def _num(v: object, name: str, hi: float = MAX_TRACE_TOKENS) -> float:
         raise ValueError(f"'{name}' is not finite")
     if abs(x) > hi:
         raise ValueError(f"'{name}' {x:g} is beyond {hi:g} (not a plausible value)")
+    if whole and not x.is_integer():
+        raise ValueError(f"'{name}' {x:g} is not a whole number of tokens")
     return x
 
 
-def _json_num(o: dict[str, object], name: str, hi: float = MAX_TRACE_TOKENS) -> float:
+def _json_num(o: dict[str, object], name: str, hi: float = MAX_TRACE_TOKENS, whole: bool = True) -> float:
     """A JSON number field: a string ("100") is refused, not read as a number (a trace writer that
     quotes its numbers has other fields wrong too)."""
     v = o.get(name)
     if isinstance(v, str):
         raise ValueError(f"'{name}' is the string {v[:20]!r}, not a number")
-    return _num(v, name, hi)
+    return _num(v, name, hi, whole)
 
 
 Record = tuple[float, float, float, list[int]]
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """A JSON object whose key is given twice is refused (json keeps the last one without a word; the
+    YAML loader refuses the same)."""
+    d = dict(pairs)
+    if len(d) != len(pairs):
+        keys = [k for k, _ in pairs]
+        dup = next(k for i, k in enumerate(keys) if k in keys[:i])
+        raise ValueError(f"key '{dup}' is given more than once")
+    return d
 
 
 def _mooncake_records(text: str) -> Iterator[tuple[int, Record | str]]:
@@ -66,13 +81,13 @@ def _mooncake_records(text: str) -> Iterator[tuple[int, Record | str]]:
         if not line.strip():
             continue
         try:
-            o = json.loads(line)
+            o = json.loads(line, object_pairs_hook=_unique_keys)
             if not isinstance(o, dict):
                 raise ValueError("not a JSON object")
             h = o.get("hash_ids", [])
             if not isinstance(h, list) or not all(isinstance(x, int) for x in h):
                 raise ValueError("'hash_ids' must be a list of integers")
-            yield i, (_json_num(o, "timestamp", MAX_TIME_S * 1e3) / 1e3,
+            yield i, (_json_num(o, "timestamp", MAX_TIME_S * 1e3, whole=False) / 1e3,
                       _json_num(o, "input_length"), _json_num(o, "output_length"), h)
         except (ValueError, TypeError) as exc:
             yield i, f"malformed record ({exc})"
@@ -109,7 +124,7 @@ def _csv_records(text: str, fmt: str, path: str) -> Iterator[tuple[int, Record |
                 t = tt - t0
             else:
                 t = _num(r[ix[0]], cols[0], MAX_TIME_S)
-            yield i, (t, _num(r[ix[1]], cols[1]), _num(r[ix[2]], cols[2]), [])
+            yield i, (t, _num(r[ix[1]], cols[1], whole=True), _num(r[ix[2]], cols[2], whole=True), [])
         except (ValueError, IndexError) as exc:
             yield i, f"malformed row ({exc})"
 
