@@ -603,6 +603,9 @@ CASES = [
     Case("trace-duplicate-key", ["workload", "import", "t.jsonl", "-o", "w.yaml"],
          {"t.jsonl": mooncake('{"timestamp": 2000, "input_length": 10, "input_length": 9000, "output_length": 5}')},
          ("t.jsonl", "line 3", "input_length", "more than once"), target="w.yaml"),
+    # a measurement row with more values than the header: zip() dropped the extra ones and fitted the rest
+    Case("measurements-row-longer-than-header", ["calibrate", "--hardware", "h200", "m.csv", "-o", "c.yaml"],
+         {"m.csv": meas("gemm,bf16,1024,1024,1024,,,,,,,0.1,x,0.3")}, ("m.csv", "line 3", "14 values"), target="c.yaml"),
     # standard output on a full disk (`prfaas kv M > file`): was an internal error (OSError, exit 3)
     Case("stdout-disk-full", ["kv", "llama-3.1-8b", "--lengths", ",".join(str(i) for i in range(1, 200)), "-f", "csv"],
          {}, ("standard output", "-o FILE"), fsize=400),

@@ -99,6 +99,11 @@ def read_measurements(path: str | Path) -> Measurements:
         raise InvalidFileError(f"line 1: column(s) {', '.join(dup)} appear more than once in the header", where=str(p),
                                fix="keep one column of each name")
     rows = [(i, dict(zip(header, r, strict=False))) for i, r in enumerate(table[1:], start=2) if any(x.strip() for x in r)]
+    long = next((i for i, r in enumerate(table[1:], start=2) if any(x.strip() for x in r[len(header):])), None)
+    if long is not None:  # zip() dropped the extra values: the row's columns are shifted, not just longer
+        n = len(table[long - 1])
+        raise InvalidFileError(f"line {long}: {n} values for the header's {len(header)} columns", where=str(p),
+                               fix="quote a value that holds a comma, or add the extra column to the header")
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise InvalidFileError(
