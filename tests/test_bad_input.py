@@ -606,6 +606,15 @@ CASES = [
     # a measurement row with more values than the header: zip() dropped the extra ones and fitted the rest
     Case("measurements-row-longer-than-header", ["calibrate", "--hardware", "h200", "m.csv", "-o", "c.yaml"],
          {"m.csv": meas("gemm,bf16,1024,1024,1024,,,,,,,0.1,x,0.3")}, ("m.csv", "line 3", "14 values"), target="c.yaml"),
+    # models import read what it did not know as something else: an unknown layer type as full attention,
+    # hidden 4095 / 32 heads as head_dim 127, a 3-bit AWQ checkpoint as bf16
+    Case("hf-unknown-layer-type", ["models", "import", "c.json", "-o", "m.yaml"], {"c.json": hf(layer_types=["mamba"] * 32)},
+         ("c.json", "layer_types", "mamba"), target="m.yaml"),
+    Case("hf-hidden-not-multiple-of-heads", ["models", "import", "c.json", "-o", "m.yaml"], {"c.json": hf(hidden_size=4095)},
+         ("c.json", "hidden_size", "head_dim"), target="m.yaml"),
+    Case("hf-awq-3-bit", ["models", "import", "c.json", "-o", "m.yaml"],
+         {"c.json": hf(quantization_config={"quant_method": "awq", "bits": 3})}, ("c.json", "quantization_config"),
+         target="m.yaml"),
     # standard output on a full disk (`prfaas kv M > file`): was an internal error (OSError, exit 3)
     Case("stdout-disk-full", ["kv", "llama-3.1-8b", "--lengths", ",".join(str(i) for i in range(1, 200)), "-f", "csv"],
          {}, ("standard output", "-o FILE"), fsize=400),

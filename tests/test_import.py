@@ -40,3 +40,18 @@ def test_unsupported_config_names_missing_fields(tmp_path):
     p.write_text('{"model_type": "weird", "hidden_size": 8}')
     with pytest.raises(InvalidFileError, match="num_hidden_layers"):
         import_config(p, None)
+
+
+def test_integer_4_bit_checkpoints_import_as_int4(tmp_path):
+    """AWQ/GPTQ `bits: 4` and compressed-tensors int 4-bit weights were imported as bf16 (4x the weight
+    bytes); fp8 and no quantisation are unchanged."""
+    import json
+
+    base = json.loads((FIX / "llama-config.json").read_text())
+    for qc, want in [({"quant_method": "awq", "bits": 4}, "int4"), ({"quant_method": "gptq", "bits": 4}, "int4"),
+                     ({"quant_method": "compressed-tensors", "config_groups": {"group_0": {
+                         "weights": {"num_bits": 4, "type": "int"}}}}, "int4"),
+                     ({"quant_method": "fp8"}, "fp8"), (None, "bf16")]:
+        p = tmp_path / "config.json"
+        p.write_text(json.dumps({**base, **({"quantization_config": qc} if qc else {})}))
+        assert yaml.safe_load(import_config(p, "x"))["weights_dtype"] == want, qc

@@ -58,6 +58,61 @@ def check_config(cfg: dict[str, Any], where: str) -> None:
     if isinstance(lac, dict):
         for k in ("num_heads", "head_dim", "short_conv_kernel_size"):
             _whole(lac, k, 1, MAX_MODEL_DIM, f"{where}: linear_attn_config")
+    _check_semantics(cfg, where)
+
+
+def _check_semantics(cfg: dict[str, Any], where: str) -> None:
+    """What the importer would otherwise read as something else without a word: a layer type it does
+    not know (was costed as full attention), a head size that hidden / heads does not give exactly
+    (4095 / 32 was floored to 127), a quantisation it cannot name (AWQ 3-bit was imported as bf16)."""
+    lt = cfg.get("layer_types")
+    bad = next(((i, t) for i, t in enumerate(lt) if t not in LAYER_TYPES), None) if isinstance(lt, list) else None
+    if bad is not None:
+        raise InvalidFileError(f"field 'layer_types' entry {bad[0]} is {str(bad[1])[:40]!r}, a layer type prfaas "
+                               f"does not model (known: {', '.join(LAYER_TYPES)})", where=where,
+                               fix="write the model YAML by hand (see `prfaas schema model`)")
+    hidden, heads = cfg.get("hidden_size"), cfg.get("num_attention_heads")
+    if not cfg.get("head_dim") and isinstance(hidden, int) and isinstance(heads, int) and hidden % heads:
+        raise InvalidFileError(f"field 'hidden_size' {hidden} is not a multiple of num_attention_heads {heads}, and "
+                               "the config gives no head_dim", where=where,
+                               fix="add 'head_dim' (from the model card), or correct hidden_size / num_attention_heads")
+    weights_dtype(cfg, where)
+
+
+LAYER_TYPES = ("full_attention", "sliding_attention", "linear_attention")
+
+
+def weights_dtype(cfg: dict[str, Any], where: str) -> str:
+    """The checkpoint's weights dtype from `quantization_config`: none -> bf16, an fp8 method -> fp8,
+    mxfp4 -> fp4, a 4-bit integer method (AWQ, GPTQ, compressed-tensors int4) -> int4; anything else is
+    refused (importing it as bf16 would size the weights 2-4x off)."""
+    qc = cfg.get("quantization_config")
+    if qc is None or qc == {}:
+        return "bf16"
+    method = str(qc.get("quant_method", "")).lower() if isinstance(qc, dict) else ""
+    if "fp8" in method:
+        return "fp8"
+    if "mxfp4" in method or "mxfp4" in str(qc):
+        return "fp4"
+    bits = _int4_bits(qc) if isinstance(qc, dict) else None
+    if bits == 4:
+        return "int4"
+    raise InvalidFileError(f"field 'quantization_config' ({str(qc)[:80]}) is not a quantisation prfaas reads "
+                           "(fp8, mxfp4, or 4-bit integer weights)", where=where,
+                           fix="import a copy of config.json without quantization_config (bf16), then pick the "
+                           "deployed checkpoint with --weights-dtype or a recipe's weights_dtype")
+
+
+def _int4_bits(qc: dict[str, Any]) -> int | None:
+    """The weight bits of an integer method (awq/gptq `bits`, compressed-tensors config_groups)."""
+    if str(qc.get("quant_method", "")).lower() in ("awq", "gptq") and isinstance(qc.get("bits"), int):
+        return int(qc["bits"])
+    groups = qc.get("config_groups")
+    if isinstance(groups, dict):
+        bits = {g.get("weights", {}).get("num_bits") for g in groups.values() if isinstance(g, dict)
+                and isinstance(g.get("weights"), dict) and g["weights"].get("type", "int") == "int"}
+        return bits.pop() if len(bits) == 1 else None
+    return None
 
 
 def _need(cfg: dict[str, Any], where: str, *keys: str) -> list[Any]:
@@ -164,8 +219,7 @@ def config_to_model(cfg: dict[str, Any], name: str, where: str) -> dict[str, Any
                 break
         else:
             groups.append({"count": 1, **g})
-    qc = cfg.get("quantization_config") or {}
-    wd = "fp8" if "fp8" in str(qc.get("quant_method", "")) else ("fp4" if "mxfp4" in str(qc) else "bf16")
+    wd = weights_dtype(cfg, where)
     return {
         "name": name, "display_name": name, "source": f"imported from {where} by prfaas models import",
         "hidden_size": int(hidden), "vocab_size": int(vocab), "num_hidden_layers": int(n_layers),
