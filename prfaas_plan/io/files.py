@@ -135,8 +135,16 @@ def is_stream(p: Path) -> bool:
 def check_output(path: str | Path, flag: str = "--output") -> Path:
     """Refuse, before any work, an output path that is a folder or whose folder is missing or not
     writable (probed with a hidden temporary file, removed at once); a symlink stands for its target,
-    a device or FIFO must be writable. Returns the path written (a symlink's target)."""
-    p = _target(Path(path))
+    a device or FIFO must be writable. Returns the path written (a symlink's target). A path the
+    system refuses to look at (a name over 255 bytes, a symlink loop) is refused the same way."""
+    try:
+        return _check_output(Path(path), flag)
+    except OSError as exc:
+        raise _os_error(Path(path), flag, exc) from None
+
+
+def _check_output(path: Path, flag: str) -> Path:
+    p = _target(path)
     if is_stream(p):
         if not os.access(p, os.W_OK):
             raise PrfaasError(f"{flag} {path}: cannot write to it (permission denied)", fix="choose a writable target")
