@@ -615,6 +615,15 @@ CASES = [
     Case("hf-awq-3-bit", ["models", "import", "c.json", "-o", "m.yaml"],
          {"c.json": hf(quantization_config={"quant_method": "awq", "bits": 3})}, ("c.json", "quantization_config"),
          target="m.yaml"),
+    # an output name over 255 bytes: stat() raised ENAMETOOLONG out of the output check (internal error)
+    Case("output-name-too-long", [*KV, "-o", "x" * 300 + ".json"], {}, ("--output", "too long")),
+    # profile --gpus: ignored without --model; with one, a degree the heads do not split failed after
+    # timing every kernel ("cannot reshape array", no flag named)
+    Case("profile-gpus-without-model", ["profile", "--device", "cpu", "--smoke", "--gpus", "4", "-o", "m.csv"], {},
+         ("--gpus", "--model"), target="m.csv"),
+    Case("profile-gpus-not-dividing-heads", ["profile", "--device", "cpu", "--smoke", "--model", "llama-3.1-8b",
+                                             "--gpus", "3", "-o", "m.csv"], {}, ("--gpus 3", "32 attention heads"),
+         target="m.csv"),
     # standard output on a full disk (`prfaas kv M > file`): was an internal error (OSError, exit 3)
     Case("stdout-disk-full", ["kv", "llama-3.1-8b", "--lengths", ",".join(str(i) for i in range(1, 200)), "-f", "csv"],
          {}, ("standard output", "-o FILE"), fsize=400),

@@ -92,8 +92,8 @@ def profile(
     ctx: typer.Context,
     device: Annotated[Device, typer.Option(help="auto: CUDA when PyTorch sees a GPU, else the CPU")] = Device.auto,
     model: Annotated[str | None, typer.Option(help="add this model's per-GPU GEMM and attention shapes")] = None,
-    gpus: Annotated[int, typer.Option(help="with --model: GPUs per instance (tensor/expert-parallel degree)",
-                                      min=1, max=1024)] = 8,
+    gpus: Annotated[int | None, typer.Option(help="with --model: GPUs per instance (tensor/expert-parallel "
+                                             "degree; default 8)", min=1, max=1024)] = None,
     quick: Annotated[bool, typer.Option(help="the quick suite (about a minute on a CPU)")] = False,
     smoke: Annotated[bool, typer.Option(help="a few tiny shapes: checks the pipeline in seconds, not for calibration")] = False,
     output: Annotated[Path, typer.Option("--output", "-o", help="CSV to write; the sidecar is NAME.meta.yaml")] =

@@ -136,7 +136,29 @@ def measurement_csv(rows: list[dict[str, Any]]) -> str:
 CPU_SUITE_SECONDS = {"smoke": 3, "quick": 25, "full": 300}
 
 
-def run_profile(device: str, model: str | None, gpus: int, quick: bool, smoke: bool, output: Path,
+def _profile_gpus(m: Any, gpus: int | None) -> int:
+    """--gpus sizes the model's per-GPU shapes: without --model it would be ignored, and a degree the
+    model's heads do not split over failed after the kernels were timed (a numpy reshape error)."""
+    from prfaas_plan.perf.ops import instance_recipe
+    from prfaas_plan.specs.model import model_errors
+
+    if m is None:
+        if gpus is not None:
+            raise PrfaasError("--gpus sizes the per-GPU shapes of --model's layers; without --model the suite is "
+                              "the fixed kernel set", fix="add --model M, or drop --gpus")
+        return 8
+    gpus = 8 if gpus is None else gpus
+    try:
+        errs = model_errors(m, instance_recipe(m, gpus))
+    except ValueError as exc:
+        errs = [("gpus", str(exc), "use a GPU count the model's recipe divides (e.g. 8)")]
+    if errs:
+        field, problem, fix = errs[0]
+        raise PrfaasError(f"--gpus {gpus}: {m.name}: {problem}", fix=fix)
+    return gpus
+
+
+def run_profile(device: str, model: str | None, gpus: int | None, quick: bool, smoke: bool, output: Path,
                 progress: bool, on_note: Any = None, log: Any = None) -> Profile:
     """Checks both output paths first (the CSV and its sidecar), then times the suite; both files'
     texts are built before either is written. `on_note(text)` hears the backend's note (e.g. no GPU,
@@ -151,6 +173,7 @@ def run_profile(device: str, model: str | None, gpus: int, quick: bool, smoke: b
         raise PrfaasError("give --quick or --smoke, not both", fix="drop one of them")
     suite = "smoke" if smoke else "quick" if quick else "full"
     m = Catalog().model(model) if model else None
+    gpus = _profile_gpus(m, gpus)
     if output.suffix.lower() != ".csv":
         raise PrfaasError(f"--output {output}: the measurement file must end in .csv", fix="e.g. -o measurements.csv")
     check_output(output)
