@@ -578,7 +578,7 @@ CASES = [
          {"t.jsonl": '{"timestamp": 0, "input_length": 1000, "output_length": 10}\n'
                      '{"timestamp": 100000000000, "input_length": 1000, "output_length": 10}\n'
                      '{"timestamp": 100000000000, "input_length": 1000, "output_length": 10}\n'},
-         ("--target-rps",)),
+         ("t.jsonl", "busiest 0.001-s window", "--peak-window")),
     Case("size-trace-window-longer-than-trace", ["size", "--trace", "t.jsonl", "--peak-window", "1e6"],
          {"t.jsonl": mooncake()}, ("t.jsonl", "--peak-window", "1 s")),
     Case("size-trace-one-request", ["size", "--trace", "t.jsonl"],
@@ -624,6 +624,9 @@ CASES = [
     Case("profile-gpus-not-dividing-heads", ["profile", "--device", "cpu", "--smoke", "--model", "llama-3.1-8b",
                                              "--gpus", "3", "-o", "m.csv"], {}, ("--gpus 3", "32 attention heads"),
          target="m.csv"),
+    # compare without --budget-usd-per-hour: the refusal quoted a '--budget-usd-per-hour 128.003' nobody typed
+    Case("compare-default-budget-too-many-mixes", ["compare", "--set", "prfaas.price_usd_per_gpu_hour=0.0001"], {},
+         ("scenario's own cost", "no --budget-usd-per-hour given")),
     # standard output on a full disk (`prfaas kv M > file`): was an internal error (OSError, exit 3)
     Case("stdout-disk-full", ["kv", "llama-3.1-8b", "--lengths", ",".join(str(i) for i in range(1, 200)), "-f", "csv"],
          {}, ("standard output", "-o FILE"), fsize=400),

@@ -75,7 +75,8 @@ def size(
         req = SizeRequest(scenario, set_ or [], target_from_trace(trace, peak_window, target_rps),
                           parse_names(prfaas_hardware, "--prfaas-hardware"), parse_names(local_hardware, "--local-hardware"),
                           parse_prices(price), _floats(link_gbps, "--link-gbps"), gpi,
-                          parse_names(recipes, "--recipes") or [], top, max_gpus)
+                          parse_names(recipes, "--recipes") or [], top, max_gpus,
+                          "--target-rps" if trace is None else f"{trace} (busiest {peak_window:g}-s window)")
         rep = size_scenario(req, export)
         if plot is not None:
             save_plot(plot, draw_size(rep))

@@ -174,8 +174,9 @@ def _heterogeneous(s: _Search, budget: float, n_before: int) -> list[Mix]:
     return mixes
 
 
-def _check_count(s: _Search, budget: float) -> None:
-    """Count the mixes arithmetically before any is built: a large budget is refused, not allocated."""
+def _check_count(s: _Search, budget: float, given: bool = True) -> None:
+    """Count the mixes arithmetically before any is built: a large budget is refused, not allocated.
+    `given`: the budget came from --budget-usd-per-hour (else it is the scenario's own cost)."""
     n = sum(count_homogeneous(budget, s.inst_cost(h, s.gpi_loc), s.step_loc) for h in dict.fromkeys(s.loc_types + s.prf_types))
     for ph in s.prf_types:
         for lh in s.loc_types:
@@ -183,8 +184,11 @@ def _check_count(s: _Search, budget: float) -> None:
             if n > MAX_MIXES:
                 break
     if n > MAX_MIXES:
-        raise PrfaasError(f"--budget-usd-per-hour {budget:g}: more than {MAX_MIXES:,} mixes within the budget",
-                          fix="lower --budget-usd-per-hour or raise --gpus-step (e.g. --gpus-step 64)")
+        what = (f"--budget-usd-per-hour {budget:g}" if given else
+                f"the default budget, the scenario's own cost of {budget:g} USD/h (no --budget-usd-per-hour given)")
+        raise PrfaasError(f"{what}: more than {MAX_MIXES:,} mixes within the budget",
+                          fix=f"{'lower' if given else 'give a smaller'} --budget-usd-per-hour or raise --gpus-step "
+                          "(e.g. --gpus-step 64)")
 
 
 def _top(ms: list[Mix]) -> Mix | None:
@@ -252,8 +256,9 @@ def run_compare(cat: Catalog, loaded: LoadedScenario, prfaas_types: list[str] | 
                 budget: float | None, gpus_step: int | None, price_overrides: dict[str, float] | None = None,
                 top: int | None = None) -> CompareResult:
     s = _setup(cat, loaded, prfaas_types, local_types, gpus_step, price_overrides)
+    given = budget is not None
     budget = _budget(s, budget)
-    _check_count(s, budget)
+    _check_count(s, budget, given)
     mixes = _homogeneous(s, budget)
     mixes += _heterogeneous(s, budget, len(mixes))
     mixes = [m for m in mixes if m.cost_usd_per_hour <= budget * (1 + 1e-9)]

@@ -50,6 +50,7 @@ class SizeRequest:
     recipes: list[str]
     top: int = 5
     max_gpus: int = 512
+    target_from: str = "--target-rps"  # what set target_rps (a trace's busiest window names its file)
 
 
 @dataclass
@@ -130,7 +131,7 @@ def size_scenario(req: SizeRequest, export: Any = None) -> SizeReport:
         rep.best = rep.candidates[0]
         rep.export = main[0].export
     else:
-        raise _unreachable(fams, demand, rep)
+        raise _unreachable(fams, demand, rep, req.target_from)
     homo_i = [i for i, f in enumerate(fams) if f.prfaas_hardware is None]
     het_i = [i for i, f in enumerate(fams) if f.prfaas_hardware is not None]
     homo = run_mode(cat, loaded, [fams[i] for i in homo_i], [metas[i] for i in homo_i], demand, "prfaas", 1, rep)
@@ -140,7 +141,7 @@ def size_scenario(req: SizeRequest, export: Any = None) -> SizeReport:
     return rep
 
 
-def _unreachable(fams: list[Family], demand: Demand, rep: SizeReport) -> PrfaasError:
+def _unreachable(fams: list[Family], demand: Demand, rep: SizeReport, target_from: str = "--target-rps") -> PrfaasError:
     """No family serves the demand: say which requirement binds and by how much."""
     res = size_all(fams, demand, top=1)
     thr = [u for u in res.unmet if u.binding in ("throughput", "egress")]
@@ -159,8 +160,9 @@ def _unreachable(fams: list[Family], demand: Demand, rep: SizeReport) -> PrfaasE
         f"no deployment within {demand.max_gpus_per_cluster} GPUs per cluster serves {demand.target_rps:g} req/s "
         f"at load {demand.load:g}: the largest serves {cap:.3g} req/s ({kind} binds; target "
         f"{demand.target_rps / cap - 1 if cap > 0 else float('inf'):+.0%} above it)",
-        where="--target-rps",
-        fix="lower --target-rps, raise --max-gpus" + (", or a wider --link-gbps" if kind == "egress" else ""))
+        where=target_from,
+        fix=("lower --target-rps" if target_from == "--target-rps" else "use a longer --peak-window (a lower peak rate)")
+        + ", raise --max-gpus" + (", or a wider --link-gbps" if kind == "egress" else ""))
 
 
 
