@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 CACHE_ENV = "PRFAAS_CACHE_DIR"
-CACHE_VERSION = "1"  # bump when what the YAML reader returns for a text changes
+CACHE_VERSION = "2"  # bump when what the YAML reader returns for a text changes
 
 
 def cache_dir() -> Path | None:

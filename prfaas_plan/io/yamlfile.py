@@ -37,10 +37,36 @@ def _shallow(text: str) -> bool:
     return depth + indent // 2 < C_PARSER_MAX_DEPTH
 
 
+# YAML 1.1 numbers nobody means in a planner's file, read as YAML 1.2 does: a leading zero is not octal
+# (`gpus: 0100` was 64 GPUs), `1:30` is not base-60 (`bandwidth_gbps: 1:30` was 90), and `1_000`,
+# `0x40`, `0b100` are not numbers. Only plain decimals resolve to int/float (plus 1e5, which YAML 1.1
+# read as a string); anything else stays a string, which the schema then reads as a decimal or refuses.
+_INT_1_2 = r"^[-+]?[0-9]+$"
+_FLOAT_1_2 = (r"^(?:[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+"
+              r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
+
+
+def _numbers_1_2(cls: Any) -> None:
+    """Give loader class `cls` its own implicit resolvers with the YAML 1.2 number patterns above."""
+    import re
+
+    table = {ch: [(tag, rx) for tag, rx in rs if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+             for ch, rs in cls.yaml_implicit_resolvers.items()}
+    cls.yaml_implicit_resolvers = table
+    cls.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(_INT_1_2), list("-+0123456789"))
+    cls.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(_FLOAT_1_2), list("-+0123456789."))
+
+
+def _int_1_2(loader: Any, node: Any) -> int:
+    return int(loader.construct_scalar(node))  # '0100' -> 100 (PyYAML's int constructor reads octal)
+
+
 def _loader(fast: bool = True) -> Any:
-    """A safe loader that refuses duplicated mapping keys (PyYAML silently keeps the last); on
-    libyaml's C parser where PyYAML has it and `fast` (about 10x faster than the pure-Python
-    scanner; the constructor, and so the safe types and this check, are the same Python code)."""
+    """A safe loader that refuses duplicated mapping keys (PyYAML silently keeps the last), resolves
+    numbers as YAML 1.2 does (`_numbers_1_2`) and takes merge keys (`<<: *base`, whose own keys
+    override the merged ones); on libyaml's C parser where PyYAML has it and `fast` (about 10x faster
+    than the pure-Python scanner; the constructor, and so the safe types and these checks, are the
+    same Python code)."""
     import yaml
 
     base = getattr(yaml, "CSafeLoader", yaml.SafeLoader) if fast else yaml.SafeLoader
@@ -48,7 +74,10 @@ def _loader(fast: bool = True) -> Any:
     class StrictLoader(base):  # type: ignore[valid-type,misc]
         def construct_mapping(self, node: Any, deep: bool = False) -> Any:
             seen: dict[Any, int] = {}
-            for k, _ in node.value:
+            own = [(k, v) for k, v in node.value if k.tag != "tag:yaml.org,2002:merge"]
+            if isinstance(node, yaml.MappingNode):
+                self.flatten_mapping(node)  # merged keys first, then the node's own, which win
+            for k, _ in own:
                 key = self.construct_object(k, deep=True)
                 try:
                     first = seen.get(key)
@@ -65,7 +94,17 @@ def _loader(fast: bool = True) -> Any:
             _check_expansion(node)
             return super().construct_document(node)
 
+    _numbers_1_2(StrictLoader)
+    StrictLoader.add_constructor("tag:yaml.org,2002:int", _int_1_2)
     return StrictLoader
+
+
+def parse_yaml_value(text: str) -> Any:
+    """One YAML value given on the command line (`--set PATH=VALUE`), read as files are (numbers,
+    duplicate keys, alias expansion); yaml.YAMLError or ValueError when it is not YAML."""
+    import yaml
+
+    return yaml.load(text, Loader=_loader(_shallow(text)))  # noqa: S506 - a SafeLoader subclass
 
 
 class _Expansion(Exception):
