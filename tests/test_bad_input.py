@@ -627,6 +627,20 @@ CASES = [
     # compare without --budget-usd-per-hour: the refusal quoted a '--budget-usd-per-hour 128.003' nobody typed
     Case("compare-default-budget-too-many-mixes", ["compare", "--set", "prfaas.price_usd_per_gpu_hour=0.0001"], {},
          ("scenario's own cost", "no --budget-usd-per-hour given")),
+    # YAML 1.1 numbers: `bandwidth_gbps: 1:30` was base 60 (90 Gbps), `gpus: 0100` octal (64 GPUs: here
+    # not a multiple of 8 is refused, so 100 is seen); `0x40` was 64. Read as YAML 1.2 reads them.
+    Case("scenario-sexagesimal-bandwidth", ["plan", "s.yaml"], {"s.yaml": scenario().replace("bandwidth_gbps: 100",
+                                                                                              "bandwidth_gbps: 1:30")},
+         ("s.yaml", "link.bandwidth_gbps")),
+    Case("scenario-leading-zero-gpus", ["plan", "s.yaml"], {"s.yaml": scenario().replace("gpus: 64", "gpus: 0100")},
+         ("s.yaml", "gpus (100)")),
+    Case("scenario-hex-gpus", ["plan", "s.yaml"], {"s.yaml": scenario().replace("gpus: 64", "gpus: 0x40")},
+         ("s.yaml", "local.gpus")),
+    Case("set-leading-zero-gpus", ["plan", "--set", "local.gpus=0100"], {}, ("gpus (100)",)),
+    # --set: 'prfaas.' replaced the whole prfaas block (the empty name was dropped), 'a..b' set a.b; a
+    # mapping value naming a key twice kept the last
+    Case("set-trailing-dot", ["plan", "--set", "prfaas.=null"], {}, ("--set", "empty field name")),
+    Case("set-duplicate-key", ["plan", "--set", "local.recipe={tp: 4, tp: 8}"], {}, ("--set local.recipe", "duplicated")),
     # standard output on a full disk (`prfaas kv M > file`): was an internal error (OSError, exit 3)
     Case("stdout-disk-full", ["kv", "llama-3.1-8b", "--lengths", ",".join(str(i) for i in range(1, 200)), "-f", "csv"],
          {}, ("standard output", "-o FILE"), fsize=400),
@@ -722,3 +736,15 @@ def test_output_through_a_symlink_or_into_a_fifo_keeps_them(tmp_path: Path) -> N
     assert got == ["into the pipe\n"]
     assert stat.S_ISFIFO(fifo.stat().st_mode)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "link", "target.txt"]
+
+
+def test_yaml_merge_keys_are_read() -> None:
+    """`<<: *base` (YAML merge keys) was refused as 'malformed YAML: could not determine a constructor';
+    the node's own keys override the merged ones, and a key twice among its own is still refused."""
+    from prfaas_plan.errors import InvalidFileError
+    from prfaas_plan.io.yamlfile import _parse
+
+    text = "base: &b {hardware: h20, gpus: 64}\nlocal:\n  <<: *b\n  gpus: 32\n"
+    assert _parse(text, Path("s.yaml"))["local"] == {"hardware": "h20", "gpus": 32}
+    with pytest.raises(InvalidFileError, match="duplicated key 'gpus'"):
+        _parse(text + "  gpus: 16\n", Path("s.yaml"))

@@ -23,17 +23,27 @@ class LoadedScenario:
 
 
 def _parse_set(s: str) -> tuple[str, list[str], Any]:
+    """PATH=VALUE, the value read as the scenario file's values are (`io.yamlfile.parse_yaml_value`:
+    `0100` is 100, a key twice is refused); a value that is not YAML at all is taken as text."""
     import yaml
+
+    from prfaas_plan.io.yamlfile import parse_yaml_value
 
     if "=" not in s:
         raise PrfaasError(f"--set '{s}' is not PATH=VALUE", fix="e.g. --set link.bandwidth_gbps=50")
     path, raw = s.split("=", 1)
-    keys = [k for k in path.strip().split(".") if k]
-    if not keys:
+    keys = path.strip().split(".")
+    if not any(keys):
         raise PrfaasError(f"--set '{s}' has an empty path", fix="e.g. --set link.bandwidth_gbps=50")
+    if not all(keys):  # 'prfaas.' set the whole prfaas block, 'a..b' set a.b
+        raise PrfaasError(f"--set '{s}': the path '{path.strip()}' has an empty field name",
+                          fix="name each field between the dots, e.g. --set link.bandwidth_gbps=50")
     try:
-        value = yaml.safe_load(raw)
-    except yaml.YAMLError:
+        value = parse_yaml_value(raw)
+    except yaml.constructor.ConstructorError as exc:  # a duplicated key, an unknown tag: not just text
+        raise PrfaasError(f"--set {path.strip()}: {getattr(exc, 'problem', None) or exc}",
+                          fix="give each key once, in plain YAML") from None
+    except (yaml.YAMLError, ValueError):
         value = raw
     return path, keys, value
 
