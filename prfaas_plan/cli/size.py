@@ -65,7 +65,7 @@ def size(
     """
 
     def go() -> None:
-        from prfaas_plan.commands.size import SizeRequest, size_scenario, target_from_trace, write_export
+        from prfaas_plan.commands.size import SizeRequest, size_scenario, target_from_trace, target_source, write_export
         from prfaas_plan.report.plots import draw_size, save_plot
         from prfaas_plan.report.size import render_size
         from prfaas_plan.specs.limits import MAX_INSTANCE_GPUS
@@ -75,8 +75,7 @@ def size(
         req = SizeRequest(scenario, set_ or [], target_from_trace(trace, peak_window, target_rps),
                           parse_names(prfaas_hardware, "--prfaas-hardware"), parse_names(local_hardware, "--local-hardware"),
                           parse_prices(price), _floats(link_gbps, "--link-gbps"), gpi,
-                          parse_names(recipes, "--recipes") or [], top, max_gpus,
-                          "--target-rps" if trace is None else f"{trace} (busiest {peak_window:g}-s window)")
+                          parse_names(recipes, "--recipes") or [], top, max_gpus, target_source(trace, peak_window))
         rep = size_scenario(req, export)
         if plot is not None:
             save_plot(plot, draw_size(rep))

@@ -167,6 +167,11 @@ def _unreachable(fams: list[Family], demand: Demand, rep: SizeReport, target_fro
 
 
 
+def target_source(trace: Any, window_s: float) -> str:
+    """What a refusal names as the target's origin: the flag, or the trace and its window."""
+    return "--target-rps" if trace is None else f"{trace} (busiest {window_s:g}-s window)"
+
+
 def target_from_trace(trace: Any, window_s: float, target_rps: float | None) -> float:
     """--target-rps, or the request rate of the trace's busiest `window_s`-second window (consecutive
     windows from the first arrival)."""
@@ -204,4 +209,4 @@ def write_export(rep: SizeReport, path: Any) -> None:
     atomic_write_text(path, yaml.safe_dump(rep.export, sort_keys=False), "--export")
 
 
-__all__ = ["SizeReport", "SizeRequest", "size_scenario", "target_from_trace", "write_export"]
+__all__ = ["SizeReport", "SizeRequest", "size_scenario", "target_from_trace", "target_source", "write_export"]
