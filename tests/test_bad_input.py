@@ -641,6 +641,8 @@ CASES = [
     # mapping value naming a key twice kept the last
     Case("set-trailing-dot", ["plan", "--set", "prfaas.=null"], {}, ("--set", "empty field name")),
     Case("set-duplicate-key", ["plan", "--set", "local.recipe={tp: 4, tp: 8}"], {}, ("--set local.recipe", "duplicated")),
+    # an empty NAME listed the whole catalog (exit 0) instead of saying no entry has that name
+    Case("catalog-models-empty-name", ["catalog", "models", ""], {}, ("unknown model ''", "prfaas catalog models")),
     # standard output on a full disk (`prfaas kv M > file`): was an internal error (OSError, exit 3)
     Case("stdout-disk-full", ["kv", "llama-3.1-8b", "--lengths", ",".join(str(i) for i in range(1, 200)), "-f", "csv"],
          {}, ("standard output", "-o FILE"), fsize=400),

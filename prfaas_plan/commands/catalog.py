@@ -22,12 +22,12 @@ def check_name_flag(name: str | None, flag: str = "--name") -> None:
 
 def hardware_entries(name: str | None) -> list[HardwareSpec]:
     cat = Catalog()
-    return [cat.hardware(n) for n in ([name] if name else cat.names("hardware"))]
+    return [cat.hardware(n) for n in ([name] if name is not None else cat.names("hardware"))]
 
 
 def model_entries(name: str | None) -> list[ModelSpec]:
     cat = Catalog()
-    return [cat.model(n) for n in ([name] if name else cat.names("models"))]
+    return [cat.model(n) for n in ([name] if name is not None else cat.names("models"))]
 
 
 def import_model(config_json: Path, name: str | None, output: Path | None = None) -> tuple[str, str]:
