@@ -643,6 +643,11 @@ CASES = [
     Case("set-duplicate-key", ["plan", "--set", "local.recipe={tp: 4, tp: 8}"], {}, ("--set local.recipe", "duplicated")),
     # an empty NAME listed the whole catalog (exit 0) instead of saying no entry has that name
     Case("catalog-models-empty-name", ["catalog", "models", ""], {}, ("unknown model ''", "prfaas catalog models")),
+    # --trace with --set workload=W: the trace replaced W without a word
+    Case("plan-trace-with-set-workload", ["plan", "--trace", "t.jsonl", "--set", "workload=paper-lognormal"],
+         {"t.jsonl": mooncake()}, ("--set workload=paper-lognormal", "--trace")),
+    Case("simulate-trace-with-set-workload", ["simulate", "--trace", "t.jsonl", "--set", "workload=paper-lognormal"],
+         {"t.jsonl": mooncake()}, ("--set workload=paper-lognormal", "--trace")),
     # standard output on a full disk (`prfaas kv M > file`): was an internal error (OSError, exit 3)
     Case("stdout-disk-full", ["kv", "llama-3.1-8b", "--lengths", ",".join(str(i) for i in range(1, 200)), "-f", "csv"],
          {}, ("standard output", "-o FILE"), fsize=400),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from prfaas_plan.errors import InvalidFileError
+from prfaas_plan.errors import InvalidFileError, PrfaasError
 from prfaas_plan.io.yamlfile import validate_data
 from prfaas_plan.sim.prefix_cache import cached_prefix
 from prfaas_plan.specs.trace import Arr, Trace
@@ -73,6 +73,21 @@ def summarise(tr: Trace, name: str, block_tokens: int, cache_tokens: float | Non
         },
     }
 
+
+
+def split_trace_sets(sets: list[str], trace: object | None) -> tuple[list[str], list[str]]:
+    """With a --trace, (the scenario's --set overrides, the `workload.*` ones the trace's workload
+    takes); `--set workload=W` is refused then (it was dropped without a word: the trace is the
+    workload). Without a trace, (sets, [])."""
+    if trace is None:
+        return sets, []
+    whole = [s for s in sets if s.split("=", 1)[0].strip() == "workload"]
+    if whole:
+        raise PrfaasError(f"--set {whole[0]} with --trace: the trace is the workload (its lengths and arrivals; the "
+                          "scenario's SLO is kept)", fix="drop --trace to plan workload W, or drop --set workload=W "
+                          "(--set workload.FIELD=V still changes a field of the trace's workload)")
+    wsets = [s for s in sets if s.strip().startswith("workload.")]
+    return [s for s in sets if s not in wsets], wsets
 
 
 def trace_workload(trace: Trace, name: str, block_tokens: int, cache_tokens: float | None,

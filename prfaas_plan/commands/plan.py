@@ -10,7 +10,7 @@ from typing import Any
 from prfaas_plan.assemble.calibration import calibration_overrides
 from prfaas_plan.assemble.inputs import build_inputs
 from prfaas_plan.assemble.scenario import LoadedScenario, load_scenario
-from prfaas_plan.assemble.workload import trace_workload
+from prfaas_plan.assemble.workload import split_trace_sets, trace_workload
 from prfaas_plan.catalog import Catalog
 from prfaas_plan.errors import PrfaasError
 from prfaas_plan.plan.expect import Check, check_expectations
@@ -46,8 +46,8 @@ def plan_inputs(scenario: str | None, sets: list[str], calibration: list[Path] |
                 load: float | None, paper_approximation: bool) -> PlanRun:
     """Loads the scenario once and assembles the planner's inputs (no optimisation yet)."""
     cat = Catalog()
-    wsets = [s for s in sets if s.strip().startswith("workload.")] if trace is not None else []
-    loaded = load_scenario(cat, scenario, [s for s in sets if s not in wsets])
+    ssets, wsets = split_trace_sets(sets, trace)
+    loaded = load_scenario(cat, scenario, ssets)
     cat = calibrated_catalog(cat, loaded, calibration)
     wl = loaded.workload
     if trace is not None:  # the trace replaces lengths and arrivals; the scenario's SLO stays

@@ -20,7 +20,7 @@ import numpy as np
 from prfaas_plan.assemble.distributions import length_dist
 from prfaas_plan.assemble.inputs import build_inputs
 from prfaas_plan.assemble.scenario import load_scenario
-from prfaas_plan.assemble.workload import trace_workload
+from prfaas_plan.assemble.workload import split_trace_sets, trace_workload
 from prfaas_plan.catalog import Catalog, bandwidth_trace_path
 from prfaas_plan.commands.scheduling import (
     SCHEDULERS,
@@ -399,8 +399,8 @@ def simulate_scenario(scenario: str | None, sets: list[str], *, trace_path: Path
     check_scheduler(kw.get("scheduler", "static"), bool(kw.get("compare_schedulers")), policy_params)
     policy = make_policy(**(policy_params or {}))
     cat = Catalog()
-    wsets = [s for s in sets if s.strip().startswith("workload.")] if trace_path is not None else []
-    ld = load_scenario(cat, scenario, [s for s in sets if s not in wsets])
+    ssets, wsets = split_trace_sets(sets, trace_path)
+    ld = load_scenario(cat, scenario, ssets)
     wl, tr = ld.workload, None
     if trace_path is not None:  # the trace replaces lengths and arrivals; the scenario's SLO stays
         tr = read_trace(cat.trace(trace_path))
