@@ -97,6 +97,17 @@ def test_scale_bad_input(args, needle):
     assert needle in r.stderr and "Traceback" not in r.output
 
 
+def test_scale_scenario_that_offloads_everything():
+    """With 8 local GPUs the plan offloads every request (no cut, t = -inf): scale's JSON failed with
+    'Out of range float values are not JSON compliant: -inf' (exit 2, no field named) and the table's
+    note read 'uncached length > -inf tokens'. The threshold is null, as `plan` writes it."""
+    r = run("scale", "--set", "local.gpus=8", "-f", "json")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert d["threshold_tokens"] is None and d["offload_fraction"] == 1.0
+    assert "every request" in d["notes"][0] and "inf" not in d["notes"][0]
+
+
 def test_scale_quick_mode_needs_all_three():
     r = run("scale", "--model", "minimax-m2.5")
     assert r.exit_code == 2 and "--hardware" in r.stderr

@@ -79,11 +79,14 @@ def scenario(cat: Catalog, sc: ScenarioSpec, wl: WorkloadSpec, path: str, sizes:
     assert occ is not None
     rows = project(sizes, gpi, float(rm.kv_bytes[j:].mean()), float(occ[j:].mean()), S_rep, T_rep,
                    rm.kv_bytes[j:], scv_r, target, exact=True)
+    # a plan that offloads every request has no cut (t = -inf): null in JSON, as `plan` writes it
+    routed = f"uncached length > {t:,.0f} tokens" if np.isfinite(t) else "every request (the plan offloads all)"
     head = {"mode": "scenario", "scenario": sc.name, "model": info["model"], "hardware": sc.prfaas.hardware,
-            "gpus_per_instance": gpi, "threshold_tokens": t, "offload_fraction": p, "representative_tokens": lbar,
+            "gpus_per_instance": gpi, "threshold_tokens": float(t) if np.isfinite(t) else None, "offload_fraction": p,
+            "representative_tokens": lbar,
             "kv_gbps_per_instance": 8 * S_rep / T_rep / 1e9, "prefill_profile": info.get("prfaas_profile"),
             "link_gbps": sc.link.bandwidth_gbps * sc.link.usable_fraction,
-            "notes": [f"routed lengths: uncached length > {t:,.0f} tokens ({p:.1%} of requests); "
+            "notes": [f"routed lengths: {routed} ({p:.1%} of requests); "
                       f"arrival SCV after routing {scv_r:.2f}"]}
     return head, rows
 
