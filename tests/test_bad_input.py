@@ -648,6 +648,10 @@ CASES = [
          {"t.jsonl": mooncake()}, ("--set workload=paper-lognormal", "--trace")),
     Case("simulate-trace-with-set-workload", ["simulate", "--trace", "t.jsonl", "--set", "workload=paper-lognormal"],
          {"t.jsonl": mooncake()}, ("--set workload=paper-lognormal", "--trace")),
+    # 50 prefix blocks on a 10-token prompt (a block holds >= 1 token) was read as an 89% prefix hit ratio
+    Case("trace-more-blocks-than-tokens", ["workload", "import", "t.jsonl", "-o", "w.yaml"],
+         {"t.jsonl": mooncake('{"timestamp": 2000, "input_length": 10, "output_length": 5, "hash_ids": '
+                              + str(list(range(50))) + '}')}, ("t.jsonl", "line 3", "50 prefix blocks"), target="w.yaml"),
     # standard output on a full disk (`prfaas kv M > file`): was an internal error (OSError, exit 3)
     Case("stdout-disk-full", ["kv", "llama-3.1-8b", "--lengths", ",".join(str(i) for i in range(1, 200)), "-f", "csv"],
          {}, ("standard output", "-o FILE"), fsize=400),

@@ -87,8 +87,11 @@ def _mooncake_records(text: str) -> Iterator[tuple[int, Record | str]]:
             h = o.get("hash_ids", [])
             if not isinstance(h, list) or not all(isinstance(x, int) for x in h):
                 raise ValueError("'hash_ids' must be a list of integers")
+            inp = _json_num(o, "input_length")
+            if len(h) > inp:  # whatever the block size, a block holds at least one token
+                raise ValueError(f"'hash_ids' lists {len(h)} prefix blocks for a {inp:g}-token prompt")
             yield i, (_json_num(o, "timestamp", MAX_TIME_S * 1e3, whole=False) / 1e3,
-                      _json_num(o, "input_length"), _json_num(o, "output_length"), h)
+                      inp, _json_num(o, "output_length"), h)
         except (ValueError, TypeError) as exc:
             yield i, f"malformed record ({exc})"
         except RecursionError:
