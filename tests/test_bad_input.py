@@ -759,3 +759,12 @@ def test_yaml_merge_keys_are_read() -> None:
     assert _parse(text, Path("s.yaml"))["local"] == {"hardware": "h20", "gpus": 32}
     with pytest.raises(InvalidFileError, match="duplicated key 'gpus'"):
         _parse(text + "  gpus: 16\n", Path("s.yaml"))
+
+
+def test_debug_keeps_the_exit_code(tmp_path: Path) -> None:
+    """`--debug` re-raised the error, so every bad input exited 1 (the code for failed expectations)
+    with a traceback; it now prints the traceback and the message and keeps exit 2."""
+    res = subprocess.run([sys.executable, "-m", "prfaas_plan", "--debug", "plan", "--set", "link.bandwidth_gbps=0"],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert res.returncode == 2, res.stderr[-2000:]
+    assert "Traceback" in res.stderr and "link.bandwidth_gbps" in res.stderr.splitlines()[-2]

@@ -164,6 +164,15 @@ def _debug(ctx: typer.Context | None) -> bool:
     return bool(isinstance(obj, dict) and obj.get("debug"))
 
 
+def _traceback(ctx: typer.Context | None) -> None:
+    """With `--debug`, the traceback of the exception being handled; the exit code stays the one
+    without it (re-raising made every error exit 1, the code for failed expectations)."""
+    if _debug(ctx):
+        import traceback
+
+        traceback.print_exc()
+
+
 def run(fn: Callable[[], int | None], ctx: typer.Context | None = None) -> None:
     """The single error boundary: domain and validation errors become messages, never tracebacks
     (with `--debug`, the traceback). `ctx` is the command's typer context."""
@@ -171,20 +180,17 @@ def run(fn: Callable[[], int | None], ctx: typer.Context | None = None) -> None:
         check_outputs(ctx)
         code = fn() or 0
     except PrfaasError as exc:
+        _traceback(ctx)
         sys.stderr.write(f"error: {exc.render()}\n")
-        if _debug(ctx):
-            raise
         raise typer.Exit(exc.exit_code) from None
     except (ValueError, ZeroDivisionError, FloatingPointError) as exc:
-        if _debug(ctx):
-            raise
+        _traceback(ctx)
         sys.stderr.write(f"error: {exc}\nFix: check the inputs; rerun with --debug for details.\n")
         raise typer.Exit(2) from None
     except (typer.Exit, KeyboardInterrupt):
         raise
     except Exception as exc:  # a bug, not bad input: say so without a traceback
-        if _debug(ctx):
-            raise
+        _traceback(ctx)
         sys.stderr.write(f"internal error ({type(exc).__name__}): {exc}\n"
                          "This is a bug in prfaas-plan; rerun with --debug for the traceback and report it.\n")
         raise typer.Exit(3) from None
